@@ -1,0 +1,57 @@
+import type { ConversationDTO, MessageDTO, ReactionDTO } from './chat.ts';
+
+/**
+ * Events on a user's stream. Durable events are stored in the user's event log and carry a
+ * cursor (a per-user, gap-free sequence number as a string); ephemeral ones (typing,
+ * presence) are never stored and carry no cursor. Wire names are versioned by
+ * PROTOCOL_VERSION; payloads are the DTOs of chat.ts.
+ */
+export interface DurableEventMap {
+  'chat.message.created': { message: MessageDTO };
+  'chat.message.updated': { message: MessageDTO };
+  'chat.message.deleted': { conversationId: string; seq: number; scope: 'everyone' | 'me' };
+  'chat.reaction.updated': { conversationId: string; seq: number; reactions: ReactionDTO[] };
+  'chat.receipt': { conversationId: string; userId: string; lastReadSeq: number; lastDeliveredSeq: number };
+  'chat.conversation.updated': { conversation: ConversationDTO };
+  'chat.conversation.removed': { conversationId: string };
+  'user.block.updated': { userId: string; blocked: boolean };
+}
+
+export interface EphemeralEventMap {
+  'chat.typing': { conversationId: string; userId: string; expiresInMs: number };
+  'presence.updated': { userId: string; online: boolean; lastSeenAt: string | null };
+  /**
+   * The cursor the client sent is older than the server's retention: it must reload its
+   * conversation list and open conversations, then continue from `cursor` (G3).
+   */
+  'sync.resync': { cursor: string; reason: 'retention' | 'unknown_cursor' };
+}
+
+export type EventMap = DurableEventMap & EphemeralEventMap;
+export type EventType = keyof EventMap;
+export type DurableEventType = keyof DurableEventMap;
+
+export const DURABLE_EVENT_TYPES = [
+  'chat.message.created',
+  'chat.message.updated',
+  'chat.message.deleted',
+  'chat.reaction.updated',
+  'chat.receipt',
+  'chat.conversation.updated',
+  'chat.conversation.removed',
+  'user.block.updated',
+] as const satisfies readonly DurableEventType[];
+
+/** One event as the stream delivers it. `cursor` is set on durable events only. */
+export type StreamEvent = {
+  [K in EventType]: { type: K; cursor?: string; data: EventMap[K] };
+}[EventType];
+
+/** Result of the HTTP catch-up (`sync.since`), for clients that cannot hold a socket. */
+export interface SincePage {
+  events: StreamEvent[];
+  /** Pass as `cursor` next time. */
+  cursor: string;
+  hasMore: boolean;
+  resync: boolean;
+}

@@ -1,0 +1,4 @@
+export * from './errors.ts';
+export * from './version.ts';
+export * from './chat.ts';
+export * from './events.ts';

@@ -1,0 +1,160 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance } from 'fastify';
+import cors from '@fastify/cors';
+import websocket from '@fastify/websocket';
+import fastifyStatic from '@fastify/static';
+import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
+import { getWSConnectionHandler, type WSSHandlerOptions } from '@trpc/server/adapters/ws';
+import type { WebSocket } from 'ws';
+import { CLOSE_CODES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '@sohbet/protocol';
+import { AuthService } from './auth/auth.service.ts';
+import { embeddedJwtSecret } from './auth/embedded-secret.ts';
+import type { Config } from './config/config.ts';
+import { systemClock, type Clock } from './core/clock.ts';
+import { bearerFrom, makeContext } from './core/context.ts';
+import { AppError, appErrorOf } from './core/errors.ts';
+import { newId } from './core/ids.ts';
+import { createLogger, type Logger } from './core/logger.ts';
+import { createMetrics } from './core/metrics.ts';
+import { createDatabase, type Database } from './db/db.ts';
+import { InProcessBus, type Bus } from './realtime/bus.ts';
+import { ConnectionRegistry } from './realtime/connections.ts';
+import { InProcessPresence, RedisPresence, type Presence } from './realtime/presence.ts';
+import { RedisBus } from './realtime/redis-bus.ts';
+import { appRouter } from './router.ts';
+import { createServices, type Services } from './services.ts';
+
+export type { AppRouter } from './router.ts';
+
+export interface AppOptions {
+  log?: Logger;
+  clock?: Clock;
+  database?: Database;
+  bus?: Bus;
+  presence?: Presence;
+  fetch?: typeof fetch;
+}
+
+export interface SohbetApp {
+  http: FastifyInstance;
+  services: Services;
+  connections: ConnectionRegistry;
+  /** Stops background work, closes sockets with 1001 (clients reconnect elsewhere) and releases resources. */
+  close(): Promise<void>;
+}
+
+const defaultWebDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../apps/web/dist');
+
+/** Builds the whole server from explicit dependencies; never listens (tests use inject or listen on port 0). */
+export async function buildApp(config: Config, opts: AppOptions = {}): Promise<SohbetApp> {
+  const log = opts.log ?? createLogger(config.log.level);
+  const database = opts.database ?? (await createDatabase(config.db));
+  const bus = opts.bus ?? (config.redis ? new RedisBus(config.redis.url, log) : new InProcessBus());
+  const presence = opts.presence ?? (config.redis ? new RedisPresence(config.redis.url) : new InProcessPresence());
+  const jwtSecret = config.auth.jwtSecret ?? (config.auth.jwksUrl ? undefined : embeddedJwtSecret(config.dataDir));
+  const auth = new AuthService({ jwtSecret, jwksUrl: config.auth.jwksUrl, issuer: config.auth.issuer, audience: config.auth.audience });
+  const metrics = createMetrics();
+  const services = createServices({ config, log, clock: opts.clock ?? systemClock, database, bus, presence, auth, metrics, fetch: opts.fetch });
+  const connections = new ConnectionRegistry(services);
+
+  const http = Fastify({ loggerInstance: log.child({ component: 'http' }), bodyLimit: 1 << 20, trustProxy: true });
+  await http.register(cors, { origin: config.http.corsOrigins, credentials: false });
+  await http.register(websocket, { options: { maxPayload: 256 * 1024 } });
+
+  http.addHook('onResponse', async (req, reply) => {
+    metrics.httpDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode }, reply.elapsedTime / 1000);
+  });
+
+  const onError = ({ error, path: p }: { error: Error; path?: string }) => {
+    if (!appErrorOf(error) && (error as { code?: string }).code === 'INTERNAL_SERVER_ERROR') log.error({ err: error.cause ?? error, path: p }, 'procedure failed');
+  };
+
+  await http.register(fastifyTRPCPlugin, {
+    prefix: '/trpc',
+    trpcOptions: {
+      router: appRouter,
+      onError,
+      createContext: ({ req }: { req: { headers: Record<string, string | string[] | undefined> } }) =>
+        makeContext(services, { bearer: bearerFrom(req.headers.authorization as string | undefined), apiKey: (req.headers['x-api-key'] as string | undefined) ?? null }),
+    },
+  });
+
+  const onConnection = getWSConnectionHandler({
+    router: appRouter,
+    onError,
+    keepAlive: { enabled: true, pingMs: 25_000, pongWaitMs: 10_000 },
+    createContext: async ({ res, info }) => {
+      const socket = res as WebSocket;
+      const params = (info.connectionParams ?? {}) as Record<string, string | undefined>;
+      const v = Number(params.v ?? PROTOCOL_VERSION);
+      if (!(v >= MIN_PROTOCOL_VERSION && v <= PROTOCOL_VERSION)) {
+        socket.close(CLOSE_CODES.unsupportedProtocol, 'protocol.unsupported_version');
+        throw new AppError('protocol.unsupported_version', `this server speaks protocol ${MIN_PROTOCOL_VERSION}..${PROTOCOL_VERSION}`);
+      }
+      try {
+        const user = await services.auth.verify(params.token);
+        await services.conversations.upsertUser(user);
+        const id = newId('conn');
+        await connections.open(id, user, socket);
+        return makeContext(services, { bearer: null, apiKey: null }, { id, userId: user.id, socket }, user);
+      } catch (err) {
+        const app = appErrorOf(err);
+        if (app?.status === 401) socket.close(CLOSE_CODES.unauthenticated, app.code);
+        throw err;
+      }
+    },
+    // The handler is attached to @fastify/websocket's route below, not to a standalone WebSocketServer.
+  } as Omit<WSSHandlerOptions<typeof appRouter>, 'wss'> as WSSHandlerOptions<typeof appRouter>);
+  http.get('/ws', { websocket: true }, (socket, req) => {
+    if (connections.draining) return socket.close(CLOSE_CODES.goingAway, 'draining');
+    // A socket that never sends its connection params is dropped.
+    const timer = setTimeout(() => !connections.has(socket) && socket.close(CLOSE_CODES.unauthenticated, 'auth.missing'), 10_000);
+    socket.once('close', () => clearTimeout(timer));
+    onConnection(socket, req.raw);
+  });
+
+  http.get('/healthz', async () => ({ ok: true }));
+  http.get('/readyz', async (_req, reply) => {
+    const checks: Record<string, 'ok' | string> = {};
+    await Promise.all([
+      database.ping().then(() => (checks.database = 'ok'), (e: Error) => (checks.database = `down: ${e.message}`)),
+      bus.ping().then(() => (checks.bus = 'ok'), (e: Error) => (checks.bus = `down: ${e.message}`)),
+    ]);
+    const ok = Object.values(checks).every((c) => c === 'ok') && !connections.draining;
+    return reply.code(ok ? 200 : 503).send({ ok, draining: connections.draining, checks });
+  });
+  http.get('/metrics', async (_req, reply) => {
+    metrics.connections.set(connections.size);
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const webDist = config.http.webDistDir ?? defaultWebDist;
+  if (existsSync(path.join(webDist, 'index.html'))) {
+    await http.register(fastifyStatic, { root: webDist, wildcard: false });
+    http.setNotFoundHandler((req, reply) => {
+      if (req.method === 'GET' && !req.url.startsWith('/trpc') && !req.url.startsWith('/ws')) return reply.sendFile('index.html');
+      return reply.code(404).send({ error: 'not found' });
+    });
+  }
+
+  services.webhooks?.start();
+  connections.startMaintenance();
+
+  let closed = false;
+  return {
+    http: http as unknown as FastifyInstance,
+    services,
+    connections,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await connections.drain(config.shutdownGraceMs);
+      await services.webhooks?.stop();
+      await http.close();
+      await Promise.allSettled([bus.close(), presence.close()]);
+      if (!opts.database) await database.close();
+    },
+  };
+}

@@ -1,0 +1,414 @@
+import { and, eq, inArray, sql as dsql } from 'drizzle-orm';
+import type { ConversationContext, MessageKind, MessagePayload } from '@sohbet/protocol';
+import { rows, sql, type Executor } from '../db/db.ts';
+import { blocks, conversations, hiddenMessages, members, messages, reactions, users } from '../db/schema.ts';
+
+export type MemberRole = 'owner' | 'admin' | 'member';
+
+export interface UserRow {
+  id: string;
+  name: string;
+  avatarUrl: string | null;
+  roles: string[];
+  lastSeenAt: Date | null;
+}
+export interface MemberRow {
+  userId: string;
+  role: MemberRole;
+  lastReadSeq: number;
+  lastDeliveredSeq: number;
+  muted: boolean;
+  archived: boolean;
+  joinedSeq: number;
+}
+export interface ConversationRow {
+  id: string;
+  kind: 'direct' | 'group';
+  directKey: string | null;
+  title: string | null;
+  context: ConversationContext | null;
+  lastSeq: number;
+  lastMessageAt: Date | null;
+  createdAt: Date;
+}
+export interface MessageRow {
+  conversationId: string;
+  seq: number;
+  id: string;
+  clientId: string | null;
+  senderId: string | null;
+  kind: MessageKind;
+  text: string | null;
+  payload: MessagePayload | null;
+  replyToSeq: number | null;
+  forwarded: boolean;
+  createdAt: Date;
+  editedAt: Date | null;
+  deletedAt: Date | null;
+}
+
+const messageColumns = {
+  conversationId: messages.conversationId,
+  seq: messages.seq,
+  id: messages.id,
+  clientId: messages.clientId,
+  senderId: messages.senderId,
+  kind: messages.kind,
+  text: messages.text,
+  payload: messages.payload,
+  replyToSeq: messages.replyToSeq,
+  forwarded: messages.forwarded,
+  createdAt: messages.createdAt,
+  editedAt: messages.editedAt,
+  deletedAt: messages.deletedAt,
+};
+
+/** Drizzle queries for conversations, members, messages, reactions and blocks. No business rules. */
+export const chatRepo = {
+  async upsertUser(ex: Executor, u: { id: string; name: string; avatarUrl: string | null; roles: string[] }): Promise<void> {
+    await ex
+      .insert(users)
+      .values({ id: u.id, name: u.name, avatarUrl: u.avatarUrl, roles: u.roles })
+      .onConflictDoUpdate({
+        target: users.id,
+        set: { name: u.name, avatarUrl: u.avatarUrl, roles: u.roles, updatedAt: new Date() },
+        // Skip the write (and its WAL) when nothing changed: tokens are verified on every connect.
+        setWhere: dsql`(users.name, users.avatar_url, users.roles) is distinct from (excluded.name, excluded.avatar_url, excluded.roles)`,
+      });
+  },
+
+  async ensureUsers(ex: Executor, ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const found = await ex.select({ id: users.id }).from(users).where(inArray(users.id, ids));
+    return found.map((r) => r.id);
+  },
+
+  async usersByIds(ex: Executor, ids: string[]): Promise<UserRow[]> {
+    if (ids.length === 0) return [];
+    return ex
+      .select({ id: users.id, name: users.name, avatarUrl: users.avatarUrl, roles: users.roles, lastSeenAt: users.lastSeenAt })
+      .from(users)
+      .where(inArray(users.id, ids));
+  },
+
+  async setLastSeen(ex: Executor, userId: string, at: Date): Promise<void> {
+    await ex.update(users).set({ lastSeenAt: at }).where(eq(users.id, userId));
+  },
+
+  async conversation(ex: Executor, id: string): Promise<ConversationRow | null> {
+    const r = await ex.select().from(conversations).where(eq(conversations.id, id));
+    return (r[0] as ConversationRow | undefined) ?? null;
+  },
+
+  async conversationByDirectKey(ex: Executor, key: string): Promise<ConversationRow | null> {
+    const r = await ex.select().from(conversations).where(eq(conversations.directKey, key));
+    return (r[0] as ConversationRow | undefined) ?? null;
+  },
+
+  /** Inserts unless a direct conversation with this key exists; returns whether it inserted. */
+  async insertConversation(
+    ex: Executor,
+    c: { id: string; kind: 'direct' | 'group'; directKey: string | null; title: string | null; context: ConversationContext | null; createdBy: string },
+  ): Promise<boolean> {
+    const r = await ex.insert(conversations).values(c).onConflictDoNothing().returning({ id: conversations.id });
+    return r.length === 1;
+  },
+
+  async addMembers(ex: Executor, conversationId: string, list: Array<{ userId: string; role: MemberRole; joinedSeq: number }>): Promise<string[]> {
+    if (list.length === 0) return [];
+    const r = await ex
+      .insert(members)
+      .values(list.map((m) => ({ conversationId, userId: m.userId, role: m.role, joinedSeq: m.joinedSeq, lastReadSeq: m.joinedSeq, lastDeliveredSeq: m.joinedSeq })))
+      .onConflictDoNothing()
+      .returning({ userId: members.userId });
+    return r.map((x) => x.userId);
+  },
+
+  async removeMember(ex: Executor, conversationId: string, userId: string): Promise<boolean> {
+    const r = await ex.delete(members).where(and(eq(members.conversationId, conversationId), eq(members.userId, userId))).returning({ u: members.userId });
+    return r.length === 1;
+  },
+
+  async members(ex: Executor, conversationId: string): Promise<MemberRow[]> {
+    return ex
+      .select({
+        userId: members.userId,
+        role: members.role,
+        lastReadSeq: members.lastReadSeq,
+        lastDeliveredSeq: members.lastDeliveredSeq,
+        muted: members.muted,
+        archived: members.archived,
+        joinedSeq: members.joinedSeq,
+      })
+      .from(members)
+      .where(eq(members.conversationId, conversationId));
+  },
+
+  async member(ex: Executor, conversationId: string, userId: string): Promise<MemberRow | null> {
+    const r = await ex
+      .select({
+        userId: members.userId,
+        role: members.role,
+        lastReadSeq: members.lastReadSeq,
+        lastDeliveredSeq: members.lastDeliveredSeq,
+        muted: members.muted,
+        archived: members.archived,
+        joinedSeq: members.joinedSeq,
+      })
+      .from(members)
+      .where(and(eq(members.conversationId, conversationId), eq(members.userId, userId)));
+    return r[0] ?? null;
+  },
+
+  async setMemberFlags(ex: Executor, conversationId: string, userId: string, flags: { muted?: boolean; archived?: boolean }): Promise<void> {
+    await ex.update(members).set(flags).where(and(eq(members.conversationId, conversationId), eq(members.userId, userId)));
+  },
+
+  /** Raises read/delivered marks (never lowers them); returns the new marks if anything changed. */
+  async raiseMarks(
+    ex: Executor,
+    conversationId: string,
+    userId: string,
+    marks: { read?: number; delivered: number },
+  ): Promise<{ lastReadSeq: number; lastDeliveredSeq: number } | null> {
+    const read = marks.read ?? 0;
+    const r = await rows<{ last_read_seq: number; last_delivered_seq: number }>(
+      ex,
+      sql`update members m set
+            last_read_seq = greatest(m.last_read_seq, least(${read}::bigint, c.last_seq)),
+            last_delivered_seq = greatest(m.last_delivered_seq, least(greatest(${marks.delivered}::bigint, ${read}::bigint), c.last_seq))
+          from conversations c
+          where c.id = m.conversation_id and m.conversation_id = ${conversationId} and m.user_id = ${userId}
+            and (m.last_read_seq < least(${read}::bigint, c.last_seq) or m.last_delivered_seq < least(greatest(${marks.delivered}::bigint, ${read}::bigint), c.last_seq))
+          returning m.last_read_seq, m.last_delivered_seq`,
+    );
+    return r[0] ? { lastReadSeq: Number(r[0].last_read_seq), lastDeliveredSeq: Number(r[0].last_delivered_seq) } : null;
+  },
+
+  async blockedBetween(ex: Executor, a: string, b: string): Promise<{ aBlockedB: boolean; bBlockedA: boolean }> {
+    const r = await ex
+      .select({ blockerId: blocks.blockerId })
+      .from(blocks)
+      .where(dsql`(${blocks.blockerId} = ${a} and ${blocks.blockedId} = ${b}) or (${blocks.blockerId} = ${b} and ${blocks.blockedId} = ${a})`);
+    return { aBlockedB: r.some((x) => x.blockerId === a), bBlockedA: r.some((x) => x.blockerId === b) };
+  },
+
+  async setBlock(ex: Executor, blockerId: string, blockedId: string, on: boolean): Promise<boolean> {
+    if (on) {
+      const r = await ex.insert(blocks).values({ blockerId, blockedId }).onConflictDoNothing().returning({ b: blocks.blockedId });
+      return r.length === 1;
+    }
+    const r = await ex.delete(blocks).where(and(eq(blocks.blockerId, blockerId), eq(blocks.blockedId, blockedId))).returning({ b: blocks.blockedId });
+    return r.length === 1;
+  },
+
+  async blockedByMe(ex: Executor, userId: string): Promise<string[]> {
+    const r = await ex.select({ id: blocks.blockedId }).from(blocks).where(eq(blocks.blockerId, userId));
+    return r.map((x) => x.id);
+  },
+
+  /** Takes the next message seq under the conversation row's lock (G1). */
+  async nextSeq(ex: Executor, conversationId: string, at: Date): Promise<number> {
+    const r = await rows<{ last_seq: number }>(
+      ex,
+      sql`update conversations set last_seq = last_seq + 1, last_message_at = ${at.toISOString()} where id = ${conversationId} returning last_seq`,
+    );
+    return Number(r[0]!.last_seq);
+  },
+
+  async insertMessage(ex: Executor, m: MessageRow): Promise<void> {
+    await ex.insert(messages).values({ ...m, payload: m.payload as unknown });
+  },
+
+  async messageByClientId(ex: Executor, conversationId: string, clientId: string): Promise<MessageRow | null> {
+    const r = await ex.select(messageColumns).from(messages).where(and(eq(messages.conversationId, conversationId), eq(messages.clientId, clientId)));
+    return (r[0] as MessageRow | undefined) ?? null;
+  },
+
+  async message(ex: Executor, conversationId: string, seq: number): Promise<MessageRow | null> {
+    const r = await ex.select(messageColumns).from(messages).where(and(eq(messages.conversationId, conversationId), eq(messages.seq, seq)));
+    return (r[0] as MessageRow | undefined) ?? null;
+  },
+
+  async messagesBySeq(ex: Executor, conversationId: string, seqs: number[]): Promise<MessageRow[]> {
+    if (seqs.length === 0) return [];
+    return (await ex.select(messageColumns).from(messages).where(and(eq(messages.conversationId, conversationId), inArray(messages.seq, seqs)))) as MessageRow[];
+  },
+
+  async updateMessage(ex: Executor, conversationId: string, seq: number, set: Partial<Pick<MessageRow, 'text' | 'payload' | 'editedAt' | 'deletedAt'>>): Promise<void> {
+    await ex.update(messages).set(set as never).where(and(eq(messages.conversationId, conversationId), eq(messages.seq, seq)));
+  },
+
+  async hideMessage(ex: Executor, userId: string, conversationId: string, seq: number): Promise<void> {
+    await ex.insert(hiddenMessages).values({ userId, conversationId, seq }).onConflictDoNothing();
+  },
+
+  /** A page of history for one member, newest last; skips messages hidden for them. */
+  async history(
+    ex: Executor,
+    q: { conversationId: string; userId: string; floorSeq: number; before?: number; after?: number; limit: number },
+  ): Promise<MessageRow[]> {
+    const fromOldest = q.after !== undefined && q.before === undefined;
+    const r = await rows<Record<string, unknown>>(
+      ex,
+      sql`select m.conversation_id, m.seq, m.id, m.client_id, m.sender_id, m.kind, m.text, m.payload, m.reply_to_seq, m.forwarded,
+                 m.created_at, m.edited_at, m.deleted_at
+          from messages m
+          where m.conversation_id = ${q.conversationId}
+            and m.seq > ${Math.max(q.floorSeq, q.after ?? 0)}
+            ${q.before !== undefined ? sql`and m.seq < ${q.before}` : sql``}
+            and not exists (select 1 from hidden_messages h where h.user_id = ${q.userId} and h.conversation_id = m.conversation_id and h.seq = m.seq)
+          order by m.seq ${fromOldest ? sql`asc` : sql`desc`}
+          limit ${q.limit}`,
+    );
+    const list = r.map(messageFromRaw);
+    return fromOldest ? list : list.reverse();
+  },
+
+  async reactions(ex: Executor, conversationId: string, seqs: number[]): Promise<Array<{ seq: number; userId: string; emoji: string }>> {
+    if (seqs.length === 0) return [];
+    return ex
+      .select({ seq: reactions.seq, userId: reactions.userId, emoji: reactions.emoji })
+      .from(reactions)
+      .where(and(eq(reactions.conversationId, conversationId), inArray(reactions.seq, seqs)))
+      .orderBy(reactions.createdAt);
+  },
+
+  async setReaction(ex: Executor, r: { conversationId: string; seq: number; userId: string; emoji: string }, on: boolean): Promise<boolean> {
+    if (on) {
+      const x = await ex.insert(reactions).values(r).onConflictDoNothing().returning({ s: reactions.seq });
+      return x.length === 1;
+    }
+    const x = await ex
+      .delete(reactions)
+      .where(and(eq(reactions.conversationId, r.conversationId), eq(reactions.seq, r.seq), eq(reactions.userId, r.userId), eq(reactions.emoji, r.emoji)))
+      .returning({ s: reactions.seq });
+    return x.length === 1;
+  },
+
+  async deleteReactions(ex: Executor, conversationId: string, seq: number): Promise<void> {
+    await ex.delete(reactions).where(and(eq(reactions.conversationId, conversationId), eq(reactions.seq, seq)));
+  },
+
+  /** The user's conversations, most recent activity first. */
+  async listForUser(ex: Executor, userId: string, q: { archived: boolean; limit: number; before?: string }): Promise<Array<ConversationRow & { me: MemberRow }>> {
+    const r = await rows<Record<string, unknown>>(
+      ex,
+      sql`select c.id, c.kind, c.direct_key, c.title, c.context, c.last_seq, c.last_message_at, c.created_at,
+                 m.role, m.last_read_seq, m.last_delivered_seq, m.muted, m.archived, m.joined_seq
+          from members m join conversations c on c.id = m.conversation_id
+          where m.user_id = ${userId} and m.archived = ${q.archived}
+            ${q.before ? sql`and coalesce(c.last_message_at, c.created_at) < ${q.before}` : sql``}
+          order by coalesce(c.last_message_at, c.created_at) desc
+          limit ${q.limit}`,
+    );
+    return r.map((x) => ({
+      id: x.id as string,
+      kind: x.kind as 'direct' | 'group',
+      directKey: x.direct_key as string | null,
+      title: x.title as string | null,
+      context: parseJson(x.context) as ConversationContext | null,
+      lastSeq: Number(x.last_seq),
+      lastMessageAt: toDate(x.last_message_at),
+      createdAt: toDate(x.created_at)!,
+      me: {
+        userId,
+        role: x.role as MemberRole,
+        lastReadSeq: Number(x.last_read_seq),
+        lastDeliveredSeq: Number(x.last_delivered_seq),
+        muted: Boolean(x.muted),
+        archived: Boolean(x.archived),
+        joinedSeq: Number(x.joined_seq),
+      },
+    }));
+  },
+
+  async membersOfMany(ex: Executor, conversationIds: string[]): Promise<Array<MemberRow & { conversationId: string }>> {
+    if (conversationIds.length === 0) return [];
+    return ex
+      .select({
+        conversationId: members.conversationId,
+        userId: members.userId,
+        role: members.role,
+        lastReadSeq: members.lastReadSeq,
+        lastDeliveredSeq: members.lastDeliveredSeq,
+        muted: members.muted,
+        archived: members.archived,
+        joinedSeq: members.joinedSeq,
+      })
+      .from(members)
+      .where(inArray(members.conversationId, conversationIds));
+  },
+
+  /** The newest message of each conversation that this user can see. */
+  async lastMessages(ex: Executor, userId: string, convs: Array<{ id: string; lastSeq: number }>): Promise<MessageRow[]> {
+    const withMessages = convs.filter((c) => c.lastSeq > 0);
+    if (withMessages.length === 0) return [];
+    const r = await rows<Record<string, unknown>>(
+      ex,
+      sql`select l.* from unnest(${`{${withMessages.map((c) => JSON.stringify(c.id)).join(',')}}`}::text[]) as cid(id)
+          cross join lateral (
+            select m.conversation_id, m.seq, m.id, m.client_id, m.sender_id, m.kind, m.text, m.payload, m.reply_to_seq, m.forwarded,
+                   m.created_at, m.edited_at, m.deleted_at
+            from messages m
+            where m.conversation_id = cid.id
+              and not exists (select 1 from hidden_messages h where h.user_id = ${userId} and h.conversation_id = m.conversation_id and h.seq = m.seq)
+            order by m.seq desc limit 1) l`,
+    );
+    return r.map(messageFromRaw);
+  },
+
+  /** Full-text search over the user's conversations (PostgreSQL `simple` config: works for Azerbaijani and English). */
+  async search(ex: Executor, userId: string, q: { query: string; conversationId?: string; limit: number }): Promise<MessageRow[]> {
+    const r = await rows<Record<string, unknown>>(
+      ex,
+      sql`select m.conversation_id, m.seq, m.id, m.client_id, m.sender_id, m.kind, m.text, m.payload, m.reply_to_seq, m.forwarded,
+                 m.created_at, m.edited_at, m.deleted_at
+          from messages m join members mb on mb.conversation_id = m.conversation_id and mb.user_id = ${userId}
+          where m.search_vector @@ plainto_tsquery('simple', ${q.query})
+            and m.deleted_at is null and m.seq > mb.joined_seq
+            ${q.conversationId ? sql`and m.conversation_id = ${q.conversationId}` : sql``}
+            and not exists (select 1 from hidden_messages h where h.user_id = ${userId} and h.conversation_id = m.conversation_id and h.seq = m.seq)
+          order by m.created_at desc
+          limit ${q.limit}`,
+    );
+    return r.map(messageFromRaw);
+  },
+
+  /** Users who share a direct conversation with `userId` (who see their presence). */
+  async contacts(ex: Executor, userId: string): Promise<string[]> {
+    const r = await rows<{ user_id: string }>(
+      ex,
+      sql`select distinct o.user_id from members me
+          join conversations c on c.id = me.conversation_id and c.kind = 'direct'
+          join members o on o.conversation_id = me.conversation_id and o.user_id <> me.user_id
+          where me.user_id = ${userId}`,
+    );
+    return r.map((x) => x.user_id);
+  },
+};
+
+function parseJson(v: unknown): unknown {
+  return typeof v === 'string' ? JSON.parse(v) : (v ?? null);
+}
+function toDate(v: unknown): Date | null {
+  if (v === null || v === undefined) return null;
+  return v instanceof Date ? v : new Date(String(v));
+}
+function messageFromRaw(x: Record<string, unknown>): MessageRow {
+  return {
+    conversationId: x.conversation_id as string,
+    seq: Number(x.seq),
+    id: x.id as string,
+    clientId: (x.client_id as string | null) ?? null,
+    senderId: (x.sender_id as string | null) ?? null,
+    kind: x.kind as MessageKind,
+    text: (x.text as string | null) ?? null,
+    payload: parseJson(x.payload) as MessagePayload | null,
+    replyToSeq: x.reply_to_seq === null || x.reply_to_seq === undefined ? null : Number(x.reply_to_seq),
+    forwarded: Boolean(x.forwarded),
+    createdAt: toDate(x.created_at)!,
+    editedAt: toDate(x.edited_at),
+    deletedAt: toDate(x.deleted_at),
+  };
+}

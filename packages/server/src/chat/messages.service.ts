@@ -1,0 +1,235 @@
+import type { HistoryPage, MessageDTO, MessagePayload, SendInput } from '@sohbet/protocol';
+import { AppError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import type { Executor, Tx } from '../db/db.ts';
+import type { Emit } from '../realtime/event-log.ts';
+import { assertCanDeleteForEveryone, assertCanEdit, normalizeText } from './chat.domain.ts';
+import { messageDTO, reactionSummary } from './chat.dto.ts';
+import { chatRepo as repo, type MessageRow } from './chat.repo.ts';
+import type { ChatDeps, ConversationsService } from './conversations.service.ts';
+
+const TYPING_TTL_MS = 6000;
+
+/** Messages: send (G1, G2), history, edit, delete, reactions, forward, receipts (G4), typing, search. */
+export class MessagesService {
+  constructor(
+    private readonly d: ChatDeps,
+    private readonly conversations: ConversationsService,
+  ) {}
+
+  private get db() {
+    return this.d.database.db;
+  }
+
+  /**
+   * Stores a message and fans it out. The seq is taken under the conversation row's lock in the
+   * insert transaction (G1). The same clientId returns the stored message, never a duplicate (G2).
+   */
+  async send(actorId: string, input: SendInput): Promise<MessageDTO> {
+    const prior = await repo.messageByClientId(this.db, input.conversationId, input.clientId);
+    if (prior) return this.existing(actorId, prior);
+    try {
+      return await this.d.events.write(async (tx, emit) => {
+        const members = await repo.members(tx, input.conversationId);
+        if (!members.some((m) => m.userId === actorId)) throw new AppError('chat.not_member', 'you are not a member of this conversation');
+        const conv = (await repo.conversation(tx, input.conversationId))!;
+        if (conv.kind === 'direct') {
+          const peer = members.find((m) => m.userId !== actorId);
+          if (peer && (await repo.blockedBetween(tx, actorId, peer.userId)).bBlockedA) throw new AppError('chat.blocked', 'this user does not accept your messages');
+        }
+        let kind: MessageRow['kind'] = 'text';
+        let text: string | null;
+        let payload: MessagePayload | null = input.payload ?? null;
+        let forwarded = false;
+        if (input.forward) {
+          const src = await this.forwardSource(tx, actorId, input.forward);
+          ({ kind, text, payload } = src);
+          forwarded = true;
+        } else {
+          text = normalizeText(input.text, !payload);
+          if (payload) kind = 'listing';
+        }
+        let replyTo: MessageRow | null = null;
+        if (input.replyToSeq !== undefined) {
+          replyTo = await repo.message(tx, conv.id, input.replyToSeq);
+          const me = members.find((m) => m.userId === actorId)!;
+          if (!replyTo || replyTo.seq <= me.joinedSeq) throw new AppError('chat.message_not_found', 'the message you reply to does not exist');
+        }
+        const now = this.d.clock.now();
+        const seq = await repo.nextSeq(tx, conv.id, now);
+        const row: MessageRow = {
+          conversationId: conv.id, seq, id: newId('m'), clientId: input.clientId, senderId: actorId, kind, text, payload,
+          replyToSeq: replyTo?.seq ?? null, forwarded, createdAt: now, editedAt: null, deletedAt: null,
+        };
+        await repo.insertMessage(tx, row);
+        // Sending marks everything up to your own message as read by you.
+        await repo.raiseMarks(tx, conv.id, actorId, { read: seq, delivered: seq });
+        const dto = messageDTO(row, [], replyTo);
+        emit(members.map((m) => m.userId), 'chat.message.created', { message: dto });
+        await this.d.webhooks?.enqueue(tx, 'message.created', { message: dto });
+        return dto;
+      });
+    } catch (err) {
+      // A concurrent retry with the same clientId committed first: return its message (G2).
+      if (isUniqueViolation(err)) {
+        const stored = await repo.messageByClientId(this.db, input.conversationId, input.clientId);
+        if (stored) return this.existing(actorId, stored);
+      }
+      throw err;
+    }
+  }
+
+  /** A system notice posted by the host backend (server API). */
+  async sendSystem(conversationId: string, input: { clientId: string; text: string; code?: string; params?: Record<string, string> }): Promise<MessageDTO> {
+    const prior = await repo.messageByClientId(this.db, conversationId, input.clientId);
+    if (prior) return messageDTO(prior);
+    return this.d.events.write(async (tx, emit) => {
+      const conv = await repo.conversation(tx, conversationId);
+      if (!conv) throw new AppError('chat.not_found', 'no such conversation');
+      const members = await repo.members(tx, conversationId);
+      const now = this.d.clock.now();
+      const seq = await repo.nextSeq(tx, conversationId, now);
+      const row: MessageRow = {
+        conversationId, seq, id: newId('m'), clientId: input.clientId, senderId: null, kind: 'system',
+        text: normalizeText(input.text, true), payload: input.code ? { type: 'notice', code: input.code, params: input.params } : null,
+        replyToSeq: null, forwarded: false, createdAt: now, editedAt: null, deletedAt: null,
+      };
+      await repo.insertMessage(tx, row);
+      const dto = messageDTO(row);
+      emit(members.map((m) => m.userId), 'chat.message.created', { message: dto });
+      await this.d.webhooks?.enqueue(tx, 'message.created', { message: dto });
+      return dto;
+    });
+  }
+
+  private async existing(actorId: string, m: MessageRow): Promise<MessageDTO> {
+    if (m.senderId !== actorId) throw new AppError('chat.client_id_conflict', 'this clientId belongs to another message');
+    const [withExtras] = await this.decorate(this.db, m.conversationId, [m]);
+    return withExtras!;
+  }
+
+  private async forwardSource(tx: Tx, actorId: string, ref: { conversationId: string; seq: number }) {
+    const member = await this.conversations.requireMember(tx, ref.conversationId, actorId);
+    const src = await repo.message(tx, ref.conversationId, ref.seq);
+    if (!src || src.seq <= member.joinedSeq || src.kind === 'system') throw new AppError('chat.message_not_found', 'the message to forward does not exist');
+    if (src.deletedAt) throw new AppError('chat.deleted', 'the message to forward was deleted');
+    return { kind: src.kind, text: src.text, payload: src.payload };
+  }
+
+  async history(actorId: string, q: { conversationId: string; before?: number; after?: number; limit: number }): Promise<HistoryPage> {
+    const me = await this.conversations.requireMember(this.db, q.conversationId, actorId);
+    const list = await repo.history(this.db, { ...q, userId: actorId, floorSeq: me.joinedSeq, limit: q.limit + 1 });
+    const fromOldest = q.after !== undefined && q.before === undefined;
+    let hasMore = list.length > q.limit;
+    if (hasMore) fromOldest ? list.pop() : list.shift();
+    if (fromOldest) hasMore = list.length > 0 && list[0]!.seq > me.joinedSeq + 1;
+    return { messages: await this.decorate(this.db, q.conversationId, list), hasMore };
+  }
+
+  /** Adds reactions and reply previews to a page of messages. */
+  private async decorate(ex: Executor, conversationId: string, list: MessageRow[]): Promise<MessageDTO[]> {
+    const seqs = list.map((m) => m.seq);
+    const replySeqs = [...new Set(list.flatMap((m) => (m.replyToSeq !== null ? [m.replyToSeq] : [])))];
+    const [reacts, replies] = await Promise.all([repo.reactions(ex, conversationId, seqs), repo.messagesBySeq(ex, conversationId, replySeqs)]);
+    const replyBy = new Map(replies.map((r) => [r.seq, r]));
+    return list.map((m) => messageDTO(m, reactionSummary(reacts.filter((r) => r.seq === m.seq)), m.replyToSeq !== null ? (replyBy.get(m.replyToSeq) ?? null) : null));
+  }
+
+  async edit(actorId: string, input: { conversationId: string; seq: number; text: string }): Promise<MessageDTO> {
+    return this.d.events.write(async (tx, emit) => {
+      const members = await this.membersOrForbid(tx, input.conversationId, actorId);
+      const msg = await this.visibleMessage(tx, input.conversationId, input.seq, members.find((m) => m.userId === actorId)!.joinedSeq);
+      assertCanEdit(msg, actorId, this.d.clock.now(), this.d.editWindowMs);
+      const text = normalizeText(input.text, true);
+      const editedAt = this.d.clock.now();
+      await repo.updateMessage(tx, input.conversationId, input.seq, { text, editedAt });
+      const [dto] = await this.decorate(tx, input.conversationId, [{ ...msg, text, editedAt }]);
+      emit(members.map((m) => m.userId), 'chat.message.updated', { message: dto! });
+      await this.d.webhooks?.enqueue(tx, 'message.updated', { message: dto });
+      return dto!;
+    });
+  }
+
+  async delete(actorId: string, input: { conversationId: string; seq: number; scope: 'everyone' | 'me' }): Promise<void> {
+    await this.d.events.write(async (tx, emit) => {
+      const members = await this.membersOrForbid(tx, input.conversationId, actorId);
+      const me = members.find((m) => m.userId === actorId)!;
+      const msg = await this.visibleMessage(tx, input.conversationId, input.seq, me.joinedSeq);
+      if (input.scope === 'me') {
+        await repo.hideMessage(tx, actorId, input.conversationId, input.seq);
+        emit([actorId], 'chat.message.deleted', { conversationId: input.conversationId, seq: input.seq, scope: 'me' });
+        return;
+      }
+      assertCanDeleteForEveryone(msg, actorId, me.role);
+      await repo.updateMessage(tx, input.conversationId, input.seq, { text: null, payload: null, deletedAt: this.d.clock.now() });
+      await repo.deleteReactions(tx, input.conversationId, input.seq);
+      emit(members.map((m) => m.userId), 'chat.message.deleted', { conversationId: input.conversationId, seq: input.seq, scope: 'everyone' });
+      await this.d.webhooks?.enqueue(tx, 'message.deleted', { conversationId: input.conversationId, seq: input.seq });
+    });
+  }
+
+  async react(actorId: string, input: { conversationId: string; seq: number; emoji: string; on: boolean }): Promise<void> {
+    await this.d.events.write(async (tx, emit) => {
+      const members = await this.membersOrForbid(tx, input.conversationId, actorId);
+      const msg = await this.visibleMessage(tx, input.conversationId, input.seq, members.find((m) => m.userId === actorId)!.joinedSeq);
+      if (msg.deletedAt) throw new AppError('chat.deleted', 'the message was deleted');
+      const changed = await repo.setReaction(tx, { conversationId: input.conversationId, seq: input.seq, userId: actorId, emoji: input.emoji }, input.on);
+      if (!changed) return;
+      const reactions = reactionSummary(await repo.reactions(tx, input.conversationId, [input.seq]));
+      emit(members.map((m) => m.userId), 'chat.reaction.updated', { conversationId: input.conversationId, seq: input.seq, reactions });
+    });
+  }
+
+  /** Read receipt: raises the member's last_read_seq (and delivered); unread = last_seq - last_read_seq (G4). */
+  async markRead(actorId: string, input: { conversationId: string; seq: number }): Promise<void> {
+    await this.mark(actorId, input.conversationId, { read: input.seq, delivered: input.seq });
+  }
+
+  /** Delivery receipt: a device of the member received messages up to `seq`. */
+  async markDelivered(actorId: string, input: { conversationId: string; seq: number }): Promise<void> {
+    await this.mark(actorId, input.conversationId, { delivered: input.seq });
+  }
+
+  private async mark(actorId: string, conversationId: string, marks: { read?: number; delivered: number }): Promise<void> {
+    await this.d.events.write(async (tx, emit) => {
+      const members = await this.membersOrForbid(tx, conversationId, actorId);
+      const r = await repo.raiseMarks(tx, conversationId, actorId, marks);
+      if (!r) return;
+      emit(members.map((m) => m.userId), 'chat.receipt', { conversationId, userId: actorId, ...r });
+    });
+  }
+
+  /** Typing indicator: ephemeral, never stored, expires on the client after a few seconds. */
+  async typing(actorId: string, conversationId: string): Promise<void> {
+    const members = await this.membersOrForbid(this.db, conversationId, actorId);
+    const others = members.filter((m) => m.userId !== actorId).map((m) => m.userId);
+    this.d.events.publishEphemeral(others, { type: 'chat.typing', data: { conversationId, userId: actorId, expiresInMs: TYPING_TTL_MS } });
+  }
+
+  async search(actorId: string, q: { query: string; conversationId?: string; limit: number }): Promise<MessageDTO[]> {
+    if (q.conversationId) await this.conversations.requireMember(this.db, q.conversationId, actorId);
+    const found = await repo.search(this.db, actorId, q);
+    return found.map((m) => messageDTO(m));
+  }
+
+  private async membersOrForbid(ex: Executor, conversationId: string, actorId: string) {
+    const members = await repo.members(ex, conversationId);
+    if (!members.some((m) => m.userId === actorId)) throw new AppError('chat.not_member', 'you are not a member of this conversation');
+    return members;
+  }
+
+  private async visibleMessage(ex: Executor, conversationId: string, seq: number, joinedSeq: number): Promise<MessageRow> {
+    const msg = await repo.message(ex, conversationId, seq);
+    if (!msg || msg.seq <= joinedSeq) throw new AppError('chat.message_not_found', 'no such message');
+    return msg;
+  }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e; i++) {
+    if ((e as { code?: string }).code === '23505') return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}

@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import path from 'node:path';
+
+/**
+ * The only place that reads process.env. Parsed once at boot, validated, frozen.
+ * Every key is documented in .env.example.
+ */
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', ''])
+  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+const optionalUrl = (protocols: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || protocols.some((p) => v.startsWith(p)), {
+      message: `must start with ${protocols.join(' or ')}`,
+    });
+const optionalString = z.string().optional().transform((v) => (v === '' ? undefined : v));
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATA_DIR: z.string().default('./.sohbet-data'),
+  DATABASE_URL: optionalUrl(['postgres://', 'postgresql://']),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  REDIS_URL: optionalUrl(['redis://', 'rediss://']),
+  AUTH_JWT_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, { message: 'must be at least 32 characters' }),
+  AUTH_JWKS_URL: optionalUrl(['https://', 'http://']),
+  AUTH_JWT_ISSUER: optionalString,
+  AUTH_JWT_AUDIENCE: optionalString,
+  SOHBET_API_KEY: optionalString.refine((v) => v === undefined || v.length >= 24, { message: 'must be at least 24 characters' }),
+  DEV_LOGIN: bool.default(false),
+  FRONTEND_URL: optionalString,
+  WEB_DIST_DIR: optionalString,
+  WEBHOOK_URL: optionalUrl(['https://', 'http://']),
+  WEBHOOK_SECRET: optionalString,
+  EVENT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  MESSAGE_EDIT_WINDOW_SECONDS: z.coerce.number().int().min(0).max(7 * 24 * 3600).default(15 * 60),
+  WS_MAX_QUEUE: z.coerce.number().int().min(16).max(100_000).default(1024),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  http: { host: string; port: number; corsOrigins: string[] | true; webDistDir: string | null };
+  log: { level: Env['LOG_LEVEL'] };
+  dataDir: string;
+  db: { kind: 'pglite'; dir: string } | { kind: 'postgres'; url: string; poolSize: number };
+  redis: { url: string } | null;
+  auth: {
+    jwtSecret: string | undefined;
+    jwksUrl: string | undefined;
+    issuer: string | undefined;
+    audience: string | undefined;
+    apiKey: string | undefined;
+    devLogin: boolean;
+  };
+  webhooks: { url: string; secret: string } | null;
+  chat: { editWindowMs: number; eventRetentionDays: number };
+  realtime: { maxQueue: number };
+  shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const HINTS: Partial<Record<keyof Env, string>> = {
+  DATABASE_URL: 'e.g. postgresql://sohbet:secret@localhost:5432/sohbet (leave unset for the embedded PGlite database)',
+  REDIS_URL: 'e.g. redis://localhost:6379 (leave unset for a single instance)',
+  AUTH_JWT_SECRET: 'the HS256 secret your backend signs user tokens with; generate one with `openssl rand -hex 32`',
+  AUTH_JWKS_URL: 'e.g. https://auth.example.com/.well-known/jwks.json',
+  SOHBET_API_KEY: 'generate one with `openssl rand -hex 24`',
+  PORT: 'a TCP port, 0-65535',
+};
+
+export function parseConfig(source: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const key = String(i.path[0]) as keyof Env;
+        const hint = HINTS[key];
+        return `${key}: ${i.message}${hint ? ` — ${hint}` : ''}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.NODE_ENV === 'production') {
+    if (!e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL) problems.push(`AUTH_JWT_SECRET or AUTH_JWKS_URL: one is required in production — ${HINTS.AUTH_JWT_SECRET}`);
+    if (e.DEV_LOGIN) problems.push('DEV_LOGIN: the demo sign-in can never be enabled when NODE_ENV=production');
+  }
+  if (e.WEBHOOK_URL && !e.WEBHOOK_SECRET) problems.push('WEBHOOK_SECRET: required when WEBHOOK_URL is set (deliveries are HMAC-signed with it)');
+  if (problems.length) throw new ConfigError(problems);
+
+  const dataDir = path.resolve(e.DATA_DIR);
+  const config: Config = {
+    env: e.NODE_ENV,
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      corsOrigins: e.FRONTEND_URL ? e.FRONTEND_URL.split(',').map((s) => s.trim()) : true,
+      webDistDir: e.WEB_DIST_DIR ? path.resolve(e.WEB_DIST_DIR) : null,
+    },
+    log: { level: e.LOG_LEVEL },
+    dataDir,
+    db: e.DATABASE_URL
+      ? { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
+      : { kind: 'pglite', dir: path.join(dataDir, 'db') },
+    redis: e.REDIS_URL ? { url: e.REDIS_URL } : null,
+    auth: {
+      jwtSecret: e.AUTH_JWT_SECRET,
+      jwksUrl: e.AUTH_JWKS_URL,
+      issuer: e.AUTH_JWT_ISSUER,
+      audience: e.AUTH_JWT_AUDIENCE,
+      apiKey: e.SOHBET_API_KEY,
+      devLogin: e.DEV_LOGIN,
+    },
+    webhooks: e.WEBHOOK_URL && e.WEBHOOK_SECRET ? { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET } : null,
+    chat: { editWindowMs: e.MESSAGE_EDIT_WINDOW_SECONDS * 1000, eventRetentionDays: e.EVENT_RETENTION_DAYS },
+    realtime: { maxQueue: e.WS_MAX_QUEUE },
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** Reads process.env; the only such read in the codebase. */
+export function loadConfig(): Config {
+  return parseConfig(process.env);
+}

@@ -1,0 +1,161 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const num = (name: string) => bigint(name, { mode: 'number' });
+
+export const users = pgTable('users', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  avatarUrl: text('avatar_url'),
+  roles: text('roles').array().notNull().default(sql`'{}'::text[]`),
+  /** Last seq handed out in this user's event log (G3). */
+  eventSeq: num('event_seq').notNull().default(0),
+  /** Events with seq <= this have been pruned; older cursors get a resync signal. */
+  eventsPrunedSeq: num('events_pruned_seq').notNull().default(0),
+  lastSeenAt: ts('last_seen_at'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+export const conversations = pgTable(
+  'conversations',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind', { enum: ['direct', 'group'] }).notNull(),
+    /** Direct conversations only: one row per user pair and context. */
+    directKey: text('direct_key'),
+    title: text('title'),
+    context: jsonb('context'),
+    /** Last message seq (G1): assigned under this row's lock inside the insert transaction. */
+    lastSeq: num('last_seq').notNull().default(0),
+    lastMessageAt: ts('last_message_at'),
+    createdBy: text('created_by'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('conversations_direct_key').on(t.directKey)],
+);
+
+export const members = pgTable(
+  'members',
+  {
+    conversationId: text('conversation_id').notNull().references(() => conversations.id, { onDelete: 'cascade' }),
+    userId: text('user_id').notNull().references(() => users.id),
+    role: text('role', { enum: ['owner', 'admin', 'member'] }).notNull().default('member'),
+    lastReadSeq: num('last_read_seq').notNull().default(0),
+    lastDeliveredSeq: num('last_delivered_seq').notNull().default(0),
+    muted: boolean('muted').notNull().default(false),
+    archived: boolean('archived').notNull().default(false),
+    joinedAt: ts('joined_at').notNull().defaultNow(),
+    /** Messages with seq <= this were before the member joined and stay hidden from them. */
+    joinedSeq: num('joined_seq').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.conversationId, t.userId] }), index('members_user').on(t.userId)],
+);
+
+export const messages = pgTable(
+  'messages',
+  {
+    conversationId: text('conversation_id').notNull().references(() => conversations.id, { onDelete: 'cascade' }),
+    seq: num('seq').notNull(),
+    id: text('id').notNull(),
+    clientId: text('client_id'),
+    senderId: text('sender_id'),
+    kind: text('kind', { enum: ['text', 'listing', 'system'] }).notNull(),
+    text: text('text'),
+    payload: jsonb('payload'),
+    replyToSeq: num('reply_to_seq'),
+    forwarded: boolean('forwarded').notNull().default(false),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    editedAt: ts('edited_at'),
+    deletedAt: ts('deleted_at'),
+    searchVector: tsvector('search_vector').generatedAlwaysAs(sql`to_tsvector('simple', coalesce(text, ''))`),
+  },
+  (t) => [
+    primaryKey({ columns: [t.conversationId, t.seq] }),
+    uniqueIndex('messages_client_id').on(t.conversationId, t.clientId),
+    uniqueIndex('messages_id').on(t.id),
+    index('messages_search').using('gin', t.searchVector),
+  ],
+);
+
+/** "Delete for me": the message stays for everyone else. */
+export const hiddenMessages = pgTable(
+  'hidden_messages',
+  {
+    userId: text('user_id').notNull(),
+    conversationId: text('conversation_id').notNull(),
+    seq: num('seq').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.conversationId, t.seq] })],
+);
+
+export const reactions = pgTable(
+  'reactions',
+  {
+    conversationId: text('conversation_id').notNull(),
+    seq: num('seq').notNull(),
+    userId: text('user_id').notNull(),
+    emoji: text('emoji').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.conversationId, t.seq, t.userId, t.emoji] })],
+);
+
+export const blocks = pgTable(
+  'blocks',
+  {
+    blockerId: text('blocker_id').notNull(),
+    blockedId: text('blocked_id').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.blockerId, t.blockedId] }), index('blocks_blocked').on(t.blockedId)],
+);
+
+/**
+ * Each user's durable event log (G3). `seq` is gap-free per user: it is taken from
+ * users.event_seq under that row's lock in the same transaction that writes the change,
+ * so commit order equals seq order and a cursor can never skip an event.
+ */
+export const userEvents = pgTable(
+  'user_events',
+  {
+    userId: text('user_id').notNull(),
+    seq: num('seq').notNull(),
+    type: text('type').notNull(),
+    data: jsonb('data').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.seq] }), index('user_events_created').on(t.createdAt)],
+);
+
+/** Durable outbox of signed webhook deliveries to the host backend. */
+export const webhookOutbox = pgTable(
+  'webhook_outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    type: text('type').notNull(),
+    body: text('body').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: ts('next_attempt_at').notNull().defaultNow(),
+    deliveredAt: ts('delivered_at'),
+    failedAt: ts('failed_at'),
+    lastError: text('last_error'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('webhook_outbox_due').on(t.nextAttemptAt).where(sql`delivered_at is null and failed_at is null`)],
+);

@@ -1,0 +1,98 @@
+import type { WebSocket } from 'ws';
+import { CLOSE_CODES } from '@sohbet/protocol';
+import type { AuthUser } from '../auth/auth.service.ts';
+import { chatRepo } from '../chat/chat.repo.ts';
+import type { Services } from '../services.ts';
+import { PRESENCE_TTL_MS } from './presence.ts';
+
+interface Conn {
+  id: string;
+  userId: string;
+  socket: WebSocket;
+  expiry: NodeJS.Timeout | null;
+}
+
+/**
+ * The sockets of this instance: presence (online while any device is connected, last seen on
+ * the last disconnect), closing a socket when its token expires (4401), and draining on shutdown.
+ */
+export class ConnectionRegistry {
+  private readonly conns = new Map<string, Conn>();
+  private readonly bySocket = new WeakSet<WebSocket>();
+  private timers: NodeJS.Timeout[] = [];
+  draining = false;
+
+  constructor(private readonly s: Services) {}
+
+  get size(): number {
+    return this.conns.size;
+  }
+
+  has(socket: WebSocket): boolean {
+    return this.bySocket.has(socket);
+  }
+
+  async open(id: string, user: AuthUser, socket: WebSocket): Promise<void> {
+    const msLeft = user.exp * 1000 - Date.now();
+    const expiry = msLeft < 2 ** 31 ? setTimeout(() => socket.close(CLOSE_CODES.unauthenticated, 'auth.expired'), Math.max(0, msLeft)) : null;
+    const conn: Conn = { id, userId: user.id, socket, expiry };
+    this.conns.set(id, conn);
+    this.bySocket.add(socket);
+    socket.once('close', () => void this.closed(conn));
+    if (await this.s.presence.connect(user.id, id)) await this.announce(user.id, true, null);
+  }
+
+  private async closed(conn: Conn): Promise<void> {
+    if (conn.expiry) clearTimeout(conn.expiry);
+    this.conns.delete(conn.id);
+    try {
+      if (await this.s.presence.disconnect(conn.userId, conn.id)) {
+        const at = this.s.clock.now();
+        await chatRepo.setLastSeen(this.s.database.db, conn.userId, at);
+        await this.announce(conn.userId, false, at);
+      }
+    } catch (err) {
+      this.s.log.warn({ err: (err as Error).message, userId: conn.userId }, 'presence update on disconnect failed');
+    }
+  }
+
+  /** Tells the user's direct contacts (and the user's other devices) that they came online or went offline. */
+  private async announce(userId: string, online: boolean, lastSeenAt: Date | null): Promise<void> {
+    const contacts = await chatRepo.contacts(this.s.database.db, userId);
+    this.s.events.publishEphemeral([...contacts, userId], {
+      type: 'presence.updated',
+      data: { userId, online, lastSeenAt: lastSeenAt?.toISOString() ?? null },
+    });
+  }
+
+  /** Presence heartbeats and event-log pruning: periodic, idempotent sweeps. */
+  startMaintenance(): void {
+    const beat = setInterval(() => {
+      this.s.presence.heartbeat([...this.conns.values()].map((c) => ({ userId: c.userId, connId: c.id }))).catch(() => {});
+    }, PRESENCE_TTL_MS / 3);
+    const prune = setInterval(() => void this.prune(), 3600_000);
+    beat.unref();
+    prune.unref();
+    this.timers.push(beat, prune);
+  }
+
+  async prune(): Promise<number> {
+    const cutoff = new Date(this.s.clock.now().getTime() - this.s.config.chat.eventRetentionDays * 86_400_000);
+    try {
+      return await this.s.events.prune(cutoff);
+    } catch (err) {
+      this.s.log.warn({ err: (err as Error).message }, 'event pruning failed');
+      return 0;
+    }
+  }
+
+  /** Closes every socket with 1001 so clients reconnect (to another instance), then waits for them to go. */
+  async drain(graceMs: number): Promise<void> {
+    this.draining = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const c of this.conns.values()) c.socket.close(CLOSE_CODES.goingAway, 'server shutting down');
+    const deadline = Date.now() + graceMs;
+    while (this.conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const c of this.conns.values()) c.socket.terminate();
+  }
+}

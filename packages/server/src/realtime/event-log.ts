@@ -1,0 +1,134 @@
+import type { DurableEventMap, DurableEventType, StreamEvent } from '@sohbet/protocol';
+import { rows, sql, type Database, type Executor, type Tx } from '../db/db.ts';
+import type { Bus, Delivery } from './bus.ts';
+
+export type Emit = <K extends DurableEventType>(userIds: readonly string[], type: K, data: DurableEventMap[K]) => void;
+
+interface Pending {
+  userIds: readonly string[];
+  event: StreamEvent;
+}
+
+/**
+ * Writes durable events into each recipient's log inside the caller's transaction and
+ * publishes them on the bus only after commit (G3). Seqs come from users.event_seq, locked in
+ * user-id order at the end of the transaction, so concurrent writers never deadlock and a
+ * user's events commit in seq order.
+ */
+export class EventLog {
+  constructor(
+    private readonly database: Database,
+    private readonly bus: Bus,
+  ) {}
+
+  /** Runs `fn` in a transaction; events it emits are stored with it and published after commit. */
+  async write<T>(fn: (tx: Tx, emit: Emit) => Promise<T>): Promise<T> {
+    let deliveries: Delivery[] = [];
+    const result = await this.database.db.transaction(async (tx) => {
+      const pending: Pending[] = [];
+      const emit: Emit = (userIds, type, data) => {
+        if (userIds.length) pending.push({ userIds, event: { type, data } as StreamEvent });
+      };
+      const r = await fn(tx, emit);
+      deliveries = await this.append(tx, pending);
+      return r;
+    });
+    this.bus.publish(deliveries);
+    return result;
+  }
+
+  /** Publishes ephemeral events (typing, presence): never stored, no cursor. */
+  publishEphemeral(userIds: readonly string[], event: StreamEvent): void {
+    this.bus.publish(userIds.map((userId) => ({ userId, seq: null, event })));
+  }
+
+  private async append(tx: Tx, pending: Pending[]): Promise<Delivery[]> {
+    if (pending.length === 0) return [];
+    const perUser = new Map<string, StreamEvent[]>();
+    for (const p of pending) {
+      for (const u of p.userIds) {
+        let list = perUser.get(u);
+        if (!list) perUser.set(u, (list = []));
+        list.push(p.event);
+      }
+    }
+    const ids = [...perUser.keys()].sort();
+    const counts = ids.map((u) => perUser.get(u)!.length);
+    const updated = await rows<{ id: string; event_seq: number }>(
+      tx,
+      sql`with locked as (select id from users where id = any(${toTextArray(ids)}::text[]) order by id for update),
+               n as (select unnest(${toTextArray(ids)}::text[]) as id, unnest(${toIntArray(counts)}::int[]) as n)
+          update users set event_seq = users.event_seq + n.n
+          from n where users.id = n.id and users.id in (select id from locked)
+          returning users.id, users.event_seq`,
+    );
+    const top = new Map(updated.map((r) => [r.id, Number(r.event_seq)]));
+    const deliveries: Delivery[] = [];
+    const uIds: string[] = [];
+    const seqs: number[] = [];
+    const types: string[] = [];
+    const datas: string[] = [];
+    for (const u of ids) {
+      const list = perUser.get(u)!;
+      const last = top.get(u);
+      if (last === undefined) continue; // unknown user: nothing to store
+      let s = last - list.length;
+      for (const ev of list) {
+        s += 1;
+        deliveries.push({ userId: u, seq: s, event: { ...ev, cursor: String(s) } as StreamEvent });
+        uIds.push(u);
+        seqs.push(s);
+        types.push(ev.type);
+        datas.push(JSON.stringify(ev.data));
+      }
+    }
+    await tx.execute(
+      sql`insert into user_events (user_id, seq, type, data)
+          select * from unnest(${toTextArray(uIds)}::text[], ${toBigintArray(seqs)}::bigint[], ${toTextArray(types)}::text[], ${toTextArray(datas)}::jsonb[])`,
+    );
+    return deliveries;
+  }
+
+  /** The user's events after `cursor`, oldest first. */
+  async readAfter(ex: Executor, userId: string, cursor: number, limit: number): Promise<Delivery[]> {
+    const r = await rows<{ seq: number; type: string; data: unknown }>(
+      ex,
+      sql`select seq, type, data from user_events where user_id = ${userId} and seq > ${cursor} order by seq limit ${limit}`,
+    );
+    return r.map((e) => {
+      const seq = Number(e.seq);
+      const data = typeof e.data === 'string' ? JSON.parse(e.data) : e.data;
+      return { userId, seq, event: { type: e.type, data, cursor: String(seq) } as StreamEvent };
+    });
+  }
+
+  /** Current head and retention floor of a user's log. */
+  async position(ex: Executor, userId: string): Promise<{ head: number; prunedSeq: number } | null> {
+    const r = await rows<{ event_seq: number; events_pruned_seq: number }>(
+      ex,
+      sql`select event_seq, events_pruned_seq from users where id = ${userId}`,
+    );
+    return r[0] ? { head: Number(r[0].event_seq), prunedSeq: Number(r[0].events_pruned_seq) } : null;
+  }
+
+  /** Deletes events older than the retention period and records each user's new floor. */
+  async prune(olderThan: Date): Promise<number> {
+    const r = await rows<{ n: number }>(
+      this.database.db,
+      sql`with gone as (delete from user_events where created_at < ${olderThan.toISOString()} returning user_id, seq),
+               floor as (select user_id, max(seq) as seq from gone group by user_id),
+               upd as (update users set events_pruned_seq = greatest(users.events_pruned_seq, floor.seq) from floor where users.id = floor.user_id)
+          select count(*)::int as n from gone`,
+    );
+    return Number(r[0]?.n ?? 0);
+  }
+}
+
+// Arrays are passed as Postgres array literals so the same SQL runs on PGlite and node-postgres.
+function toTextArray(xs: readonly string[]): string {
+  return `{${xs.map((x) => `"${x.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
+}
+function toIntArray(xs: readonly number[]): string {
+  return `{${xs.join(',')}}`;
+}
+const toBigintArray = toIntArray;

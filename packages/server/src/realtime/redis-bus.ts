@@ -1,0 +1,78 @@
+import { Redis } from 'ioredis';
+import type { Logger } from '../core/logger.ts';
+import { LocalListeners, type Bus, type BusListener, type Delivery } from './bus.ts';
+
+const CHANNEL_PREFIX = 'sohbet:u:';
+
+/**
+ * Redis pub/sub bus: one channel per user, subscribed on an instance only while that user
+ * has a socket there, so each instance receives only what its own users need.
+ * Messages: `<seq or ->\n<json event>`; the event is serialized once per publish.
+ */
+export class RedisBus implements Bus {
+  private readonly pub: Redis;
+  private readonly sub: Redis;
+  private readonly listeners = new LocalListeners();
+  private pending: Promise<unknown> = Promise.resolve();
+
+  constructor(url: string, private readonly log: Logger) {
+    const opts = { maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: false } as const;
+    this.pub = new Redis(url, opts);
+    this.sub = new Redis(url, opts);
+    for (const c of [this.pub, this.sub]) c.on('error', (err) => this.log.warn({ err: err.message }, 'redis bus connection error'));
+    this.sub.on('message', (channel: string, message: string) => {
+      const userId = channel.slice(CHANNEL_PREFIX.length);
+      const nl = message.indexOf('\n');
+      const head = message.slice(0, nl);
+      let event;
+      try {
+        event = JSON.parse(message.slice(nl + 1));
+      } catch {
+        this.log.warn({ channel }, 'dropping malformed bus message');
+        return;
+      }
+      this.listeners.dispatch({ userId, seq: head === '-' ? null : Number(head), event });
+    });
+  }
+
+  publish(deliveries: Delivery[]): void {
+    if (deliveries.length === 0) return;
+    const pipeline = this.pub.pipeline();
+    // Events shared by many users (a group message) are serialized once.
+    let lastEvent: unknown = null;
+    let lastJson = '';
+    for (const d of deliveries) {
+      if (d.event !== lastEvent) {
+        lastEvent = d.event;
+        lastJson = JSON.stringify(d.event);
+      }
+      pipeline.publish(CHANNEL_PREFIX + d.userId, `${d.seq ?? '-'}\n${lastJson}`);
+    }
+    pipeline.exec().catch((err) => this.log.warn({ err: err.message }, 'redis publish failed; clients will catch up from the event log'));
+  }
+
+  subscribe(userId: string, listener: BusListener): () => void {
+    if (this.listeners.add(userId, listener)) this.track(this.sub.subscribe(CHANNEL_PREFIX + userId));
+    return () => {
+      if (this.listeners.remove(userId, listener)) this.track(this.sub.unsubscribe(CHANNEL_PREFIX + userId));
+    };
+  }
+
+  private track(p: Promise<unknown>): void {
+    const guarded = p.catch((err) => this.log.warn({ err: err.message }, 'redis (un)subscribe failed'));
+    this.pending = Promise.all([this.pending, guarded]);
+  }
+
+  ready(): Promise<void> {
+    return this.pending.then(() => undefined);
+  }
+
+  async ping(): Promise<void> {
+    await this.pub.ping();
+  }
+
+  async close(): Promise<void> {
+    this.sub.disconnect();
+    this.pub.disconnect();
+  }
+}

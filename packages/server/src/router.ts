@@ -1,0 +1,16 @@
+import { authRouter } from './auth/auth.router.ts';
+import { chatRouter, usersRouter } from './chat/chat.router.ts';
+import { serverApiRouter } from './chat/server-api.router.ts';
+import { router } from './core/trpc.ts';
+import { syncRouter } from './realtime/sync.router.ts';
+
+export const appRouter = router({
+  auth: authRouter,
+  chat: chatRouter,
+  users: usersRouter,
+  sync: syncRouter,
+  server: serverApiRouter,
+});
+
+/** The router type the SDK and host apps import (`import type { AppRouter } from '@sohbet/server/router'`). */
+export type AppRouter = typeof appRouter;

@@ -1,0 +1,59 @@
+import type { AuthService } from './auth/auth.service.ts';
+import { ConversationsService } from './chat/conversations.service.ts';
+import { MessagesService } from './chat/messages.service.ts';
+import type { Config } from './config/config.ts';
+import type { Clock } from './core/clock.ts';
+import type { Logger } from './core/logger.ts';
+import type { Metrics } from './core/metrics.ts';
+import type { Database } from './db/db.ts';
+import type { Bus } from './realtime/bus.ts';
+import { EventLog } from './realtime/event-log.ts';
+import type { Presence } from './realtime/presence.ts';
+import { StreamService } from './realtime/stream.ts';
+import { WebhookOutbox } from './webhooks/webhooks.service.ts';
+
+/** Everything the procedures use, built once from explicit dependencies. */
+export interface Services {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  database: Database;
+  bus: Bus;
+  presence: Presence;
+  auth: AuthService;
+  events: EventLog;
+  stream: StreamService;
+  conversations: ConversationsService;
+  messages: MessagesService;
+  webhooks: WebhookOutbox | null;
+}
+
+export interface CoreDeps {
+  config: Config;
+  log: Logger;
+  clock: Clock;
+  database: Database;
+  bus: Bus;
+  presence: Presence;
+  auth: AuthService;
+  metrics: Metrics;
+  fetch?: typeof fetch;
+}
+
+export function createServices(d: CoreDeps): Services {
+  const events = new EventLog(d.database, d.bus);
+  const webhooks = d.config.webhooks
+    ? new WebhookOutbox({ database: d.database, clock: d.clock, log: d.log, url: d.config.webhooks.url, secret: d.config.webhooks.secret, fetch: d.fetch })
+    : null;
+  const chatDeps = { database: d.database, events, clock: d.clock, presence: d.presence, webhooks, editWindowMs: d.config.chat.editWindowMs };
+  const conversations = new ConversationsService(chatDeps);
+  return {
+    ...d,
+    events,
+    stream: new StreamService({ database: d.database, bus: d.bus, events, maxQueue: d.config.realtime.maxQueue }),
+    conversations,
+    messages: new MessagesService(chatDeps, conversations),
+    webhooks,
+  };
+}
