@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// `npm test`: runs every suite. Suites that need PostgreSQL, Redis or Chromium run when those
+// are reachable and are skipped (and listed as skipped) otherwise. CI sets
+// SOHBET_REQUIRE=postgres,redis,chromium, and then a missing service fails the run instead.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+
+const require = new Set((process.env.SOHBET_REQUIRE ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+const env = { ...process.env };
+
+function reachable(url) {
+  return new Promise((resolve) => {
+    try {
+      const u = new URL(url);
+      const sock = net.connect({ host: u.hostname, port: Number(u.port) || (u.protocol.startsWith('redis') ? 6379 : 5432) });
+      sock.setTimeout(1000);
+      sock.on('connect', () => (sock.destroy(), resolve(true)));
+      sock.on('error', () => resolve(false));
+      sock.on('timeout', () => (sock.destroy(), resolve(false)));
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
+const tiers = [
+  { name: 'postgres', envKey: 'TEST_DATABASE_URL', fallback: 'postgresql://sohbet:sohbet@127.0.0.1:5432/sohbet', check: reachable, covers: 'storage suite on PostgreSQL, multi-instance, restart and fault tests' },
+  { name: 'redis', envKey: 'TEST_REDIS_URL', fallback: 'redis://127.0.0.1:6379', check: reachable, covers: 'bus and presence suites on Redis, multi-instance test' },
+  { name: 'chromium', envKey: 'CHROMIUM_PATH', fallback: '/usr/bin/chromium', check: async (p) => existsSync(p), covers: 'web app end-to-end tests' },
+];
+
+const skipped = [];
+for (const t of tiers) {
+  const value = env[t.envKey] || t.fallback;
+  if (await t.check(value)) env[t.envKey] = value;
+  else {
+    delete env[t.envKey];
+    if (require.has(t.name)) {
+      console.error(`\n✖ ${t.name} is required (SOHBET_REQUIRE) but not reachable at ${value} (set ${t.envKey}).\n`);
+      process.exit(1);
+    }
+    skipped.push(t);
+  }
+}
+
+const args = process.argv.slice(2);
+const r = spawnSync('npx', ['vitest', 'run', ...args], { stdio: 'inherit', env });
+if (skipped.length) {
+  console.log('\nSkipped tiers (their tests did not run):');
+  for (const t of skipped) console.log(`  - ${t.name}: ${t.covers} — set ${t.envKey} (default ${t.fallback})`);
+  console.log('CI runs every tier (.ci/run sets SOHBET_REQUIRE=postgres,redis,chromium).\n');
+}
+process.exit(r.status ?? 1);
