@@ -24,6 +24,8 @@ export interface EphemeralEventMap {
    * The cursor the client sent is older than the server's retention: it must reload its
    * conversation list and open conversations, then continue from `cursor` (G3).
    */
+  /** Sent once the stream has caught up (after any backfill): the client is live at `cursor`. */
+  'sync.ready': { cursor: string };
   'sync.resync': { cursor: string; reason: 'retention' | 'unknown_cursor' };
 }
 

@@ -10,6 +10,8 @@ export interface TestSocket {
   cursor: string | undefined;
   closes: Array<{ code: number; reason: string }>;
   waitFor(pred: (e: StreamEvent) => boolean, timeoutMs?: number): Promise<StreamEvent>;
+  /** Resolves when the stream is live (the server sent sync.ready). */
+  ready(): Promise<StreamEvent>;
   close(): Promise<void>;
   raw(): WebSocket | null;
 }
@@ -58,6 +60,9 @@ export function connectSocket(wsUrl: string, token: string | (() => string | Pro
         waiters.add(w);
         setTimeout(() => (waiters.delete(w), reject(new Error('timed out waiting for event'))), timeoutMs);
       });
+    },
+    ready() {
+      return this.waitFor((e) => e.type === 'sync.ready');
     },
     async close() {
       sub.unsubscribe();

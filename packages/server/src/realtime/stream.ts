@@ -46,6 +46,7 @@ export class StreamService {
         last = d.seq!;
         yield tracked(String(last), d.event);
       }
+      yield tracked(String(last), { type: 'sync.ready', cursor: String(last), data: { cursor: String(last) } } as StreamEvent);
       while (!signal?.aborted) {
         if (overflow) {
           overflow = false;
