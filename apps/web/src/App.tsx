@@ -1,0 +1,151 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { LanguageSwitch, useI18n } from './i18n/i18n.tsx';
+import { SignIn } from './auth/SignIn.tsx';
+import { fetchAuthConfig, hostSession, loadSession, onHostToken, saveSession, takeUrlToken, tokenSource, type Session } from './auth/session.ts';
+import { Avatar } from './chat/Avatar.tsx';
+import { ConversationList } from './chat/ConversationList.tsx';
+import { ConversationView } from './chat/ConversationView.tsx';
+import { NewChatDialog } from './chat/dialogs.tsx';
+import { Icon } from './ui/Dialog.tsx';
+import { ToastProvider } from './ui/Toast.tsx';
+import { ChatProvider, createChatClient, useConnection, useOutboxItems } from './sdk.ts';
+
+/** Signed out: the sign-in page. Signed in: the chat, with one SDK client per session. */
+export function App() {
+  const [session, setSession] = useState<Session | null>(() => {
+    const fromUrl = takeUrlToken();
+    const s = fromUrl ? hostSession(fromUrl) : loadSession();
+    if (s) saveSession(s);
+    return s;
+  });
+  const [devLogin, setDevLogin] = useState<boolean | null>(null);
+
+  useEffect(() => {
+    void fetchAuthConfig().then((c) => setDevLogin(c.devLogin));
+    return onHostToken((token) => {
+      const s = hostSession(token);
+      if (!s) return;
+      saveSession(s);
+      // A new token for the same user only refreshes; another user starts a new session.
+      setSession((cur) => (cur && cur.userId === s.userId ? cur : s));
+    });
+  }, []);
+
+  const start = useCallback((s: Session) => {
+    saveSession(s);
+    setSession(s);
+  }, []);
+
+  const signOut = useCallback(() => {
+    saveSession(null);
+    setSession(null);
+  }, []);
+
+  return <ToastProvider>{session ? <Chat key={session.userId} session={session} onSignOut={signOut} /> : <SignIn devLogin={devLogin} onSession={start} />}</ToastProvider>;
+}
+
+function parseHash(): { id: string | null; seq?: number } {
+  const m = /^#\/c\/([^/?]+)(?:\/(\d+))?/.exec(location.hash);
+  return m ? { id: decodeURIComponent(m[1]!), seq: m[2] ? Number(m[2]) : undefined } : { id: null };
+}
+
+function Chat({ session, onSignOut }: { session: Session; onSignOut(): void }) {
+  const current = useRef(session);
+  const client = useMemo(
+    () =>
+      createChatClient(
+        tokenSource(
+          () => current.current,
+          (s) => {
+            current.current = s;
+            saveSession(s);
+          },
+        ),
+      ),
+    // One client per signed-in user (the component is keyed by user id).
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [],
+  );
+  useEffect(() => {
+    void client.connect();
+    return () => client.disconnect();
+  }, [client]);
+  return (
+    <ChatProvider client={client}>
+      <ChatLayout session={session} onSignOut={onSignOut} />
+    </ChatProvider>
+  );
+}
+
+function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): void }) {
+  const { t } = useI18n();
+  const [route, setRoute] = useState(parseHash);
+  const [newChat, setNewChat] = useState(false);
+
+  useEffect(() => {
+    const on = () => setRoute(parseHash());
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+
+  const select = useCallback((id: string | null, seq?: number) => {
+    const hash = id ? `#/c/${encodeURIComponent(id)}${seq ? `/${seq}` : ''}` : '#/';
+    if (location.hash !== hash) location.hash = hash;
+    setRoute({ id, seq });
+  }, []);
+
+  return (
+    <div className={route.id ? 'layout has-selection' : 'layout'}>
+      <aside className="sidebar">
+        <header className="me-bar">
+          <Avatar name={session.name} id={session.userId} size={36} />
+          <div className="me-text">
+            <strong data-testid="me-name">{session.name}</strong>
+            <span className="muted">@{session.userId}</span>
+          </div>
+          <LanguageSwitch />
+          <button type="button" className="icon-btn" onClick={onSignOut} aria-label={t('signin.signOut')} title={t('signin.signOut')} data-testid="sign-out">
+            <Icon name="back" />
+          </button>
+        </header>
+        <StatusBanner />
+        <ConversationList myId={session.userId} selectedId={route.id} onSelect={(id, seq) => select(id, seq)} onNewChat={() => setNewChat(true)} />
+      </aside>
+      <main className="main">
+        {route.id ? (
+          <ConversationView key={route.id} conversationId={route.id} focusSeq={route.seq} myId={session.userId} onBack={() => select(null)} />
+        ) : (
+          <div className="placeholder">
+            <img src="/favicon.svg" alt="" width={64} height={64} />
+            <p>{t('conv.select')}</p>
+          </div>
+        )}
+      </main>
+      {newChat && (
+        <NewChatDialog
+          myId={session.userId}
+          onClose={() => setNewChat(false)}
+          onOpened={(id) => {
+            setNewChat(false);
+            select(id);
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+/** Offline / connecting banner, with the number of messages waiting in the outbox. */
+function StatusBanner() {
+  const { t } = useI18n();
+  const status = useConnection();
+  const outbox = useOutboxItems();
+  const waiting = outbox.length;
+  if (status === 'online' && waiting === 0) return null;
+  return (
+    <div className={status === 'offline' ? 'banner offline' : 'banner'} role="status" data-testid="status-banner" data-status={status}>
+      {status === 'offline' ? t('status.offline') : status === 'connecting' ? t('status.connecting') : null}
+      {waiting > 0 && <span className="banner-sub">{t('status.outbox', { count: waiting })}</span>}
+    </div>
+  );
+}

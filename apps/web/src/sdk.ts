@@ -1,0 +1,55 @@
+/**
+ * The one place the web app touches the SDK (@sohbet/client). Components import these names, so
+ * a change in the SDK's surface is adapted here only.
+ */
+import { createClient } from '@sohbet/client';
+import { SohbetProvider, useConnectionStatus, useConversations, useMessages, useOutbox, usePresence, useSohbet, useTyping } from '@sohbet/client/react';
+import type { ConversationDTO, MessageDTO, PresenceDTO } from '@sohbet/protocol';
+import { createElement, useMemo, type ReactNode } from 'react';
+
+export type ChatClient = ReturnType<typeof createClient>;
+
+/** A message as the list shows it: stored, or still in the outbox (pending / failed). */
+export type UiMessage = MessageDTO & { localState?: 'pending' | 'failed' | 'sent'; localId?: string };
+
+export function createChatClient(token: () => Promise<string>): ChatClient {
+  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+  return createClient({ url, token, storage: localStorage });
+}
+
+export function ChatProvider({ client, children }: { client: ChatClient; children: ReactNode }) {
+  return createElement(SohbetProvider, { client }, children);
+}
+
+export const useChatClient = (): ChatClient => useSohbet();
+
+export function useConnection(): 'online' | 'connecting' | 'offline' {
+  return useConnectionStatus() as 'online' | 'connecting' | 'offline';
+}
+
+export function useConversationList(): { conversations: ConversationDTO[]; loading: boolean } {
+  return useConversations() as { conversations: ConversationDTO[]; loading: boolean };
+}
+
+export function useConversationMessages(conversationId: string): { messages: UiMessage[]; hasMore: boolean; loadOlder(): Promise<void>; loading: boolean } {
+  return useMessages(conversationId) as never;
+}
+
+export function useTypingUsers(conversationId: string): string[] {
+  return useTyping(conversationId) as string[];
+}
+
+export function usePresenceMap(userIds: string[]): Map<string, PresenceDTO> {
+  const raw = usePresence(userIds) as Record<string, PresenceDTO> | Map<string, PresenceDTO>;
+  return useMemo(() => (raw instanceof Map ? raw : new Map(Object.entries(raw ?? {}))), [raw]);
+}
+
+export function useOutboxItems(): unknown[] {
+  return useOutbox() as unknown[];
+}
+
+/** The stable error code of an SDK/server error (`chat.blocked`, …). */
+export function errorCode(err: unknown): string {
+  const e = err as { code?: string; data?: { appCode?: string }; shape?: { data?: { appCode?: string } } };
+  return e?.data?.appCode ?? e?.shape?.data?.appCode ?? e?.code ?? 'internal';
+}
