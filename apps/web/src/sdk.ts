@@ -2,8 +2,8 @@
  * The one place the web app touches the SDK (@sohbet/client). Components import these names, so
  * a change in the SDK's surface is adapted here only.
  */
-import { createClient } from '@sohbet/client';
-import { SohbetProvider, useConnectionStatus, useConversations, useMessages, useOutbox, usePresence, useSohbet, useTyping } from '@sohbet/client/react';
+import { createClient } from './sdk-standin.ts';
+import { SohbetProvider, useConnectionStatus, useConversations, useMessages, useOutbox, usePresence, useSohbet, useTyping } from './sdk-standin.ts';
 import type { ConversationDTO, MessageDTO, PresenceDTO } from '@sohbet/protocol';
 import { createElement, useMemo, type ReactNode } from 'react';
 
@@ -18,7 +18,7 @@ export function createChatClient(token: () => Promise<string>): ChatClient {
 }
 
 export function ChatProvider({ client, children }: { client: ChatClient; children: ReactNode }) {
-  return createElement(SohbetProvider, { client }, children);
+  return createElement(SohbetProvider, { client, children });
 }
 
 export const useChatClient = (): ChatClient => useSohbet();

@@ -210,6 +210,7 @@ export function ConversationView({ conversationId, myId, focusSeq, onBack }: Pro
           ref={list}
           items={rows}
           getKey={rowKey}
+          canAnchor={isMessageRow}
           className="messages"
           label={t('conv.messages')}
           onNearTop={onNearTop}
@@ -296,6 +297,7 @@ export function ConversationView({ conversationId, myId, focusSeq, onBack }: Pro
 }
 
 const rowKey = (r: Row) => r.key;
+const isMessageRow = (r: Row) => r.kind === 'msg';
 
 /** Arrow keys move focus between messages; Enter/ContextMenu opens the focused message's menu. */
 function onMessagesKey(e: React.KeyboardEvent<HTMLElement>) {

@@ -19,6 +19,8 @@ interface Props<T> {
   className?: string;
   label: string;
   onKeyDown?(e: React.KeyboardEvent<HTMLElement>): void;
+  /** Rows that may anchor the scroll position (not separators, which move when rows are prepended). */
+  canAnchor?(item: T): boolean;
   header?: ReactNode;
 }
 
@@ -32,7 +34,7 @@ const BOTTOM_SLACK_PX = 48;
  * at the bottom it stays there as new rows arrive.
  */
 function VirtualListInner<T>(props: Props<T>, ref: React.ForwardedRef<VirtualListHandle>) {
-  const { items, getKey, render, estimate = 64, onNearTop, onBottomChange, className, label, header, onKeyDown } = props;
+  const { items, getKey, render, estimate = 64, onNearTop, onBottomChange, className, label, header, onKeyDown, canAnchor } = props;
   const scroller = useRef<HTMLDivElement>(null);
   const heights = useRef(new Map<string, number>());
   const [measureTick, setMeasureTick] = useState(0);
@@ -76,9 +78,10 @@ function VirtualListInner<T>(props: Props<T>, ref: React.ForwardedRef<VirtualLis
     const el = scroller.current;
     if (!el || keys.length === 0) return;
     const y = el.scrollTop - headerHeight.current;
-    const i = firstAt(Math.max(0, y));
+    let i = firstAt(Math.max(0, y));
+    if (canAnchor) while (i < keys.length - 1 && !canAnchor(items[i]!)) i++;
     anchor.current = { key: keys[i]!, delta: offsets[i]! - y };
-  }, [firstAt, keys, offsets]);
+  }, [firstAt, keys, offsets, items, canAnchor]);
 
   const onScroll = useCallback(() => {
     const el = scroller.current;
