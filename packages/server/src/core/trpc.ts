@@ -10,8 +10,8 @@ const t = initTRPC.context<Context>().create({
     const zod = error.cause instanceof ZodError ? error.cause : null;
     let code: ErrorCode;
     if (app) code = app.code;
-    else if (zod || error.code === 'BAD_REQUEST' || error.code === 'PARSE_ERROR') code = 'input.invalid';
-    else if (error.code === 'NOT_FOUND') code = 'input.invalid';
+    // Anything else the client caused (bad JSON, unknown procedure, wrong method) is bad input.
+    else if (zod || shape.data.httpStatus < 500) code = 'input.invalid';
     else code = 'internal';
     return {
       // Never leak stacks or internal messages to clients.
