@@ -1,0 +1,11 @@
+/**
+ * @sohbet/client — the Sohbet SDK for browsers, React Native and Node.
+ * React bindings live in `@sohbet/client/react`.
+ */
+export { createClient } from './client.ts';
+export type { ChatApi, CreateClientOptions, OutboxApi, SohbetClient, UsersApi } from './api.ts';
+export { SohbetError, toSohbetError, type ClientErrorCode, type SohbetErrorCode } from './errors.ts';
+export type { ClientEventMap, ClientEventName, ClientStatus } from './events.ts';
+export { newClientId, type OutboxItem, type SendOptions } from './outbox.ts';
+export type { KeyValueStorage, WebStorageLike } from './storage.ts';
+export { backoffDelayMs, socketUrl } from './connection.ts';
