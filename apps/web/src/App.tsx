@@ -115,7 +115,7 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
         {route.id ? (
           <ConversationView key={route.id} conversationId={route.id} focusSeq={route.seq} myId={session.userId} onBack={() => select(null)} />
         ) : (
-          <div className="placeholder">
+          <div className="empty-pane">
             <img src="/favicon.svg" alt="" width={64} height={64} />
             <p>{t('conv.select')}</p>
           </div>

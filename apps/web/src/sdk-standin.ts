@@ -7,9 +7,9 @@ import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import type { ConversationDTO, HistoryPage, MessageDTO, PresenceDTO, StreamEvent } from '@sohbet/protocol';
 import { createContext, createElement, useContext, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
 
-type Status = 'connecting' | 'online' | 'offline';
+type Status = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'unauthenticated' | 'closed';
 type Local = MessageDTO & { localState?: 'pending' | 'failed'; localId?: string };
-interface OutboxItem { localId: string; conversationId: string; input: Record<string, unknown>; state: 'pending' | 'failed'; createdAt: string; error?: string }
+interface OutboxItem { clientId: string; conversationId: string; text?: string; replyToSeq?: number; forward?: { conversationId: string; seq: number }; state: 'pending' | 'sending' | 'failed'; createdAt: string; error?: string }
 interface Thread { list: Local[]; hasMore: boolean; loading: boolean; loaded: boolean }
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Trpc = any;
@@ -19,7 +19,7 @@ const newClientId = () => `w${Date.now().toString(36)}${Math.random().toString(3
 export function createClient(opts: { url: string; token: () => Promise<string> | string; storage?: Storage }) {
   const storage = opts.storage;
   let me = '';
-  let status: Status = 'connecting';
+  let status: Status = 'idle';
   let cursor: string | undefined;
   const conversations = new Map<string, ConversationDTO>();
   let convLoaded = false;
@@ -40,7 +40,7 @@ export function createClient(opts: { url: string; token: () => Promise<string> |
     status = s;
     emit('status', s);
     notify();
-    if (s === 'online') void flush();
+    if (s === 'connected') void flush();
   };
   const saveOutbox = () => {
     if (me) storage?.setItem(`sohbet.outbox.${me}`, JSON.stringify(outbox));
@@ -157,14 +157,15 @@ export function createClient(opts: { url: string; token: () => Promise<string> |
 
   let flushing = false;
   async function flush() {
-    if (flushing || status !== 'online') return;
+    if (flushing || status !== 'connected') return;
     flushing = true;
     try {
       for (const item of [...outbox]) {
         if (item.state !== 'pending') continue;
         try {
-          const m: MessageDTO = await trpc.chat.send.mutate({ ...item.input, clientId: item.localId });
-          outbox = outbox.filter((x) => x.localId !== item.localId);
+          const { state: _s, error: _e, createdAt: _c, ...input } = item;
+          const m: MessageDTO = await trpc.chat.send.mutate(input);
+          outbox = outbox.filter((x) => x.clientId !== item.clientId);
           saveOutbox();
           upsertMessage(m);
           notify();
@@ -186,12 +187,12 @@ export function createClient(opts: { url: string; token: () => Promise<string> |
     return outbox
       .filter((o) => o.conversationId === conversationId)
       .map((o) => ({
-        id: o.localId, conversationId, seq: Number.MAX_SAFE_INTEGER, clientId: o.localId, senderId: me, kind: 'text', text: (o.input.text as string) ?? null, payload: null,
-        replyTo: null, forwarded: !!o.input.forward, reactions: [], createdAt: o.createdAt, editedAt: null, deletedAt: null, localState: o.state, localId: o.localId,
+        id: o.clientId, conversationId, seq: Number.MAX_SAFE_INTEGER, clientId: o.clientId, senderId: me, kind: 'text', text: o.text ?? null, payload: null,
+        replyTo: null, forwarded: !!o.forward, reactions: [], createdAt: o.createdAt, editedAt: null, deletedAt: null, localState: o.state === 'failed' ? 'failed' : 'pending',
       }));
   }
 
-  const online = () => navigator.onLine === false ? setStatus('offline') : undefined;
+  const online = () => (navigator.onLine === false ? setStatus('reconnecting') : undefined);
   const client = {
     get status() {
       return status;
@@ -224,11 +225,11 @@ export function createClient(opts: { url: string; token: () => Promise<string> |
         connectionParams: async () => ({ token: await opts.token(), v: '1' }),
         retryDelayMs: (i) => Math.min(1000 * 2 ** i, 10_000),
         onOpen: () => {
-          setStatus('online');
+          setStatus('connected');
           void loadConversations();
           for (const [id, t] of threads) if (t.loaded) void client.chat.history({ conversationId: id, limit: 50 }).then((p: HistoryPage) => { for (const m of p.messages) upsertMessage(m); notify(); });
         },
-        onClose: () => setStatus(navigator.onLine === false ? 'offline' : 'connecting'),
+        onClose: () => setStatus('reconnecting'),
       });
       trpc = createTRPCClient({ links: [wsLink({ client: ws })] });
       sub = trpc.sync.events.subscribe(cursor ? { lastEventId: cursor } : undefined, {
@@ -236,7 +237,7 @@ export function createClient(opts: { url: string; token: () => Promise<string> |
         onError: () => {},
       });
       window.addEventListener('offline', online);
-      window.addEventListener('online', () => ws?.connection?.ws?.readyState === 1 && setStatus('online'));
+      window.addEventListener('online', () => ws?.connection?.ws?.readyState === 1 && setStatus('connected'));
     },
     disconnect() {
       gen++;
@@ -248,8 +249,8 @@ export function createClient(opts: { url: string; token: () => Promise<string> |
       openDirect: (i: unknown) => trpc.chat.openDirect.mutate(i).then((c: ConversationDTO) => (conversations.set(c.id, c), notify(), c)),
       createGroup: (i: unknown) => trpc.chat.createGroup.mutate(i),
       list: (i: unknown) => trpc.chat.list.query(i),
-      send(i: { conversationId: string; text?: string; replyToSeq?: number; forward?: unknown }) {
-        const item: OutboxItem = { localId: newClientId(), conversationId: i.conversationId, input: i, state: 'pending', createdAt: new Date().toISOString() };
+      send(i: { conversationId: string; text?: string; replyToSeq?: number; forward?: { conversationId: string; seq: number } }) {
+        const item: OutboxItem = { clientId: newClientId(), ...i, state: 'pending', createdAt: new Date().toISOString() };
         outbox.push(item);
         saveOutbox();
         notify();
@@ -269,24 +270,26 @@ export function createClient(opts: { url: string; token: () => Promise<string> |
     users: {
       me: () => trpc.users.me.query(),
       presence: (i: { userIds: string[] }) => trpc.users.presence.query(i),
-      block: (i: unknown) => trpc.users.block.mutate(i),
-      unblock: (i: unknown) => trpc.users.unblock.mutate(i),
+      block: (userId: string) => trpc.users.block.mutate({ userId }),
+      unblock: (userId: string) => trpc.users.unblock.mutate({ userId }),
     },
     outbox: {
       get items() {
         return outbox;
       },
-      retry(localId: string) {
-        const it = outbox.find((o) => o.localId === localId);
+      retry(clientId: string) {
+        const it = outbox.find((o) => o.clientId === clientId);
         if (it) it.state = 'pending';
         saveOutbox();
         notify();
         void flush();
+        return Promise.resolve();
       },
-      discard(localId: string) {
-        outbox = outbox.filter((o) => o.localId !== localId);
+      discard(clientId: string) {
+        outbox = outbox.filter((o) => o.clientId !== clientId);
         saveOutbox();
         notify();
+        return true;
       },
     },
     // internals for the hooks
@@ -357,7 +360,7 @@ export function useMessages(conversationId: string) {
   const v = useVersion(c);
   useEffect(() => {
     const t = c._.thread(conversationId);
-    if (!t.loaded && c.status === 'online') void c._.loadOlder(conversationId);
+    if (!t.loaded && c.status === 'connected') void c._.loadOlder(conversationId);
   }, [c, conversationId, c.status]);
   return useMemo(() => {
     const t = c._.thread(conversationId);

@@ -5,7 +5,7 @@
 import { createClient } from './sdk-standin.ts';
 import { SohbetProvider, useConnectionStatus, useConversations, useMessages, useOutbox, usePresence, useSohbet, useTyping } from './sdk-standin.ts';
 import type { ConversationDTO, MessageDTO, PresenceDTO } from '@sohbet/protocol';
-import { createElement, useMemo, type ReactNode } from 'react';
+import { createElement, useEffect, useMemo, useState, type ReactNode } from 'react';
 
 export type ChatClient = ReturnType<typeof createClient>;
 
@@ -23,8 +23,22 @@ export function ChatProvider({ client, children }: { client: ChatClient; childre
 
 export const useChatClient = (): ChatClient => useSohbet();
 
+/** The SDK's status folded into what the banner shows; the browser's offline flag wins. */
 export function useConnection(): 'online' | 'connecting' | 'offline' {
-  return useConnectionStatus() as 'online' | 'connecting' | 'offline';
+  const status = useConnectionStatus() as string;
+  const [browserOnline, setBrowserOnline] = useState(() => navigator.onLine !== false);
+  useEffect(() => {
+    const on = () => setBrowserOnline(navigator.onLine !== false);
+    window.addEventListener('online', on);
+    window.addEventListener('offline', on);
+    return () => {
+      window.removeEventListener('online', on);
+      window.removeEventListener('offline', on);
+    };
+  }, []);
+  if (!browserOnline) return 'offline';
+  if (status === 'connected') return 'online';
+  return status === 'reconnecting' ? 'offline' : 'connecting';
 }
 
 export function useConversationList(): { conversations: ConversationDTO[]; loading: boolean } {

@@ -140,8 +140,8 @@ export function ConversationView({ conversationId, myId, focusSeq, onBack }: Pro
       },
       react: (m, emoji, on) => client.chat.react({ conversationId, seq: m.seq, emoji, on }).catch(fail),
       forward: (m) => setForwarding(m),
-      retry: (m) => m.localId && client.outbox.retry(m.localId),
-      discard: (m) => m.localId && client.outbox.discard(m.localId),
+      retry: (m) => m.clientId && client.outbox.retry(m.clientId).catch(() => {}),
+      discard: (m) => m.clientId && client.outbox.discard(m.clientId),
       jumpTo: (seq) => setPendingJump(seq),
     }),
     [client, conversationId, fail, t],
@@ -155,8 +155,8 @@ export function ConversationView({ conversationId, myId, focusSeq, onBack }: Pro
   if (peer) {
     headerMenu.push(
       conv?.blocked
-        ? { label: t('conv.unblock'), onSelect: () => client.users.unblock({ userId: peer.userId }).catch(fail), testId: 'unblock' }
-        : { label: t('conv.block'), danger: true, testId: 'block', onSelect: () => setConfirm({ text: t('conv.blockConfirm', { name: peer.name }), label: t('conv.block'), run: () => client.users.block({ userId: peer.userId }).catch(fail) }) },
+        ? { label: t('conv.unblock'), onSelect: () => client.users.unblock(peer.userId).catch(fail), testId: 'unblock' }
+        : { label: t('conv.block'), danger: true, testId: 'block', onSelect: () => setConfirm({ text: t('conv.blockConfirm', { name: peer.name }), label: t('conv.block'), run: () => client.users.block(peer.userId).catch(fail) }) },
     );
     headerMenu.push({
       label: t('conv.report'),
@@ -169,7 +169,7 @@ export function ConversationView({ conversationId, myId, focusSeq, onBack }: Pro
           run: () => {
             // Sohbet has no moderation queue: the host app receives the report and the user is blocked.
             notifyHost({ type: 'sohbet:report', userId: peer.userId, conversationId });
-            client.users.block({ userId: peer.userId }).then(() => toast(t('conv.reported')), fail);
+            client.users.block(peer.userId).then(() => toast(t('conv.reported')), fail);
           },
         }),
     });

@@ -30,16 +30,44 @@ function initialLocale(): Locale {
 }
 
 const DAY = 86_400_000;
+
+/**
+ * Some browser builds (Debian's Chromium, trimmed ICU) accept 'az' but carry no data for it and
+ * print "M11 25" or "AZN 1,450.00". Then dates and prices are built from CLDR's Azerbaijani
+ * patterns below (numbers group like Turkish: 1.450,5).
+ */
+const AZ_CLDR = {
+  months: ['yanvar', 'fevral', 'mart', 'aprel', 'may', 'iyun', 'iyul', 'avqust', 'sentyabr', 'oktyabr', 'noyabr', 'dekabr'],
+  weekdays: ['B.', 'B.e.', 'Ç.a.', 'Ç.', 'C.a.', 'C.', 'Ş.'],
+  currency: { AZN: '₼' } as Record<string, string>,
+};
+
+function hasLocaleData(locale: string): boolean {
+  if (locale === 'en') return true;
+  try {
+    const jan = new Intl.DateTimeFormat(locale, { month: 'long' }).format(new Date(2025, 0, 15));
+    return !/^M?0?1$/.test(jan) && jan !== 'January';
+  } catch {
+    return false;
+  }
+}
+const pad2 = (n: number) => String(n).padStart(2, '0');
 const startOfDay = (d: Date) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
 
 export function makeI18n(locale: Locale, setLocale: (l: Locale) => void): I18n {
   const table = tables[locale];
-  const timeFmt = new Intl.DateTimeFormat(locale, { hour: '2-digit', minute: '2-digit' });
-  const dayFmt = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'long', year: 'numeric' });
-  const weekdayFmt = new Intl.DateTimeFormat(locale, { weekday: 'short' });
-  const shortFmt = new Intl.DateTimeFormat(locale, { day: '2-digit', month: '2-digit', year: '2-digit' });
-  const rel = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
-  const numFmt = new Intl.NumberFormat(locale);
+  const intl = hasLocaleData(locale);
+  const azFallback = !intl && locale === 'az';
+  const timeFmt = new Intl.DateTimeFormat(intl ? locale : 'en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: locale === 'az' ? 'h23' : undefined });
+  const dayFmt = intl
+    ? new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'long', year: 'numeric' })
+    : { format: (d: Date) => `${d.getDate()} ${AZ_CLDR.months[d.getMonth()]} ${d.getFullYear()}` };
+  const weekdayFmt = intl ? new Intl.DateTimeFormat(locale, { weekday: 'short' }) : { format: (d: Date) => AZ_CLDR.weekdays[d.getDay()]! };
+  const shortFmt = intl
+    ? new Intl.DateTimeFormat(locale, { day: '2-digit', month: '2-digit', year: '2-digit' })
+    : { format: (d: Date) => `${pad2(d.getDate())}.${pad2(d.getMonth() + 1)}.${pad2(d.getFullYear() % 100)}` };
+  const numberLocale = azFallback ? 'tr' : locale;
+  const numFmt = new Intl.NumberFormat(numberLocale);
   const t = (key: MessageKey, params?: Record<string, string | number>) => {
     const s: string = table[key] ?? key;
     return params ? s.replace(/\{(\w+)\}/g, (m, k: string) => (k in params ? String(params[k]) : m)) : s;
@@ -66,15 +94,18 @@ export function makeI18n(locale: Locale, setLocale: (l: Locale) => void): I18n {
       return shortFmt.format(d);
     },
     ago: (x) => {
-      const secs = Math.round((toDate(x).getTime() - Date.now()) / 1000);
-      const abs = Math.abs(secs);
-      if (abs < 60) return rel.format(0, 'second');
-      if (abs < 3600) return rel.format(Math.round(secs / 60), 'minute');
-      if (abs < DAY / 1000) return rel.format(Math.round(secs / 3600), 'hour');
-      if (abs < (7 * DAY) / 1000) return rel.format(Math.round(secs / (DAY / 1000)), 'day');
+      const secs = Math.max(0, Math.round((Date.now() - toDate(x).getTime()) / 1000));
+      if (secs < 60) return t('time.justNow');
+      if (secs < 3600) return t('time.minutesAgo', { count: numFmt.format(Math.round(secs / 60)) });
+      if (secs < DAY / 1000) return t('time.hoursAgo', { count: numFmt.format(Math.round(secs / 3600)) });
+      if (secs < (7 * DAY) / 1000) return t('time.daysAgo', { count: numFmt.format(Math.round(secs / (DAY / 1000))) });
       return dayFmt.format(toDate(x));
     },
     price: (amount, currency) => {
+      if (azFallback) {
+        const n = new Intl.NumberFormat('tr', { maximumFractionDigits: amount % 1 === 0 ? 0 : 2, minimumFractionDigits: amount % 1 === 0 ? 0 : 2 }).format(amount);
+        return `${n} ${AZ_CLDR.currency[currency] ?? currency}`;
+      }
       try {
         return new Intl.NumberFormat(locale, { style: 'currency', currency, maximumFractionDigits: amount % 1 === 0 ? 0 : 2 }).format(amount);
       } catch {

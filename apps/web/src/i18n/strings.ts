@@ -14,6 +14,10 @@ export const az = {
   'common.confirm': 'Təsdiqlə',
   'common.loading': 'Yüklənir…',
   'common.error': 'Xəta baş verdi: {code}',
+  'time.justNow': 'indicə',
+  'time.minutesAgo': '{count} dəqiqə əvvəl',
+  'time.hoursAgo': '{count} saat əvvəl',
+  'time.daysAgo': '{count} gün əvvəl',
 
   'signin.title': 'Daxil olun',
   'signin.demoIntro': 'Demo istifadəçini seçin və ya yenisini yaradın.',
@@ -152,6 +156,10 @@ export const en = {
   'common.confirm': 'Confirm',
   'common.loading': 'Loading…',
   'common.error': 'Something went wrong: {code}',
+  'time.justNow': 'just now',
+  'time.minutesAgo': '{count} min ago',
+  'time.hoursAgo': '{count} h ago',
+  'time.daysAgo': '{count} d ago',
 
   'signin.title': 'Sign in',
   'signin.demoIntro': 'Pick a demo user or create a new one.',
