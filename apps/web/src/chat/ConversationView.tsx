@@ -57,8 +57,24 @@ export function ConversationView({ conversationId, myId, focusSeq, onBack }: Pro
     if (firstUnread !== undefined || !conv || !me) return;
     setFirstUnread(conv.lastSeq > me.lastReadSeq ? me.lastReadSeq + 1 : null);
   }, [conv, me, firstUnread]);
+  // The "jump to first unread" button goes away once the "new messages" line has been on screen.
   const [unreadJumped, setUnreadJumped] = useState(false);
+  const section = useRef<HTMLElement>(null);
   useEffect(() => setUnreadJumped(false), [conversationId]);
+  useEffect(() => {
+    const scroller = section.current?.querySelector<HTMLElement>('.messages');
+    if (!scroller || unreadJumped) return;
+    const check = () => {
+      const sep = scroller.querySelector('[data-testid=unread-separator]');
+      if (!sep) return;
+      const a = sep.getBoundingClientRect();
+      const b = scroller.getBoundingClientRect();
+      if (a.bottom > b.top && a.top < b.bottom) setUnreadJumped(true);
+    };
+    check();
+    scroller.addEventListener('scroll', check, { passive: true });
+    return () => scroller.removeEventListener('scroll', check);
+  });
 
   const sorted = useMemo(() => {
     const sent = messages.filter((m) => !m.localState || m.localState === 'sent');
@@ -186,7 +202,7 @@ export function ConversationView({ conversationId, myId, focusSeq, onBack }: Pro
   const delivery = (m: UiMessage) => (m.senderId === myId && !m.localState && conv ? deliveryOf(m.seq, myId, conv.members) : null);
 
   return (
-    <section className="conv-view" aria-label={name} data-testid="conversation-view">
+    <section ref={section} className="conv-view" aria-label={name} data-testid="conversation-view">
       <header className="conv-head">
         <button type="button" className="icon-btn back-btn" onClick={onBack} aria-label={t('conv.back')} data-testid="back">
           <Icon name="back" />
