@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_CODES, type MessageDTO } from '@sohbet/protocol';
 import { SohbetError } from '../src/errors.ts';
-import type { ClientStatus } from '../src/events.ts';
+import type { ClientEventMap, ClientStatus } from '../src/events.ts';
 import { clientFor, memoryStorage, net, record, sleep, startTestServer, until, type TestServer } from './support.ts';
 
 const texts = (ms: MessageDTO[], conversationId?: string) => ms.filter((m) => !conversationId || m.conversationId === conversationId).map((m) => m.text);
@@ -208,7 +208,7 @@ describe('SDK client against a real server', () => {
     };
     try {
       const conv = await a.chat.openDirect({ userId: 'dr-b' });
-      const receipts = record((f) => a.on('receipt', f));
+      const receipts = record<ClientEventMap['receipt']>((f) => a.on('receipt', f));
       for (let i = 0; i < 5; i++) await a.chat.send({ conversationId: conv.id, text: `r${i}` });
       await until(() => receipts.some((r) => r.userId === 'dr-b' && r.lastDeliveredSeq === 5));
       await sleep(300);
