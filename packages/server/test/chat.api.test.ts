@@ -75,6 +75,37 @@ describe.each(dbKinds)('chat API on %s', (kind) => {
     expect((await a.chat.list()).find((c) => c.id === conv.id)!.unreadCount).toBe(0);
   });
 
+  it('G6: in a burst of concurrent sends (one group commit), each bad message fails alone with its own code', async () => {
+    const a = await as('burst-a');
+    const b = await as('burst-b');
+    const outsider = await as('burst-out');
+    const conv = await a.chat.openDirect({ userId: 'burst-b' });
+    const blockedConv = await outsider.chat.openDirect({ userId: 'burst-b' });
+    await b.users.block({ userId: 'burst-out' });
+    const dup = cid();
+    const attempts = [
+      a.chat.send({ conversationId: conv.id, clientId: cid(), text: 'ok 1' }),
+      a.chat.send({ conversationId: conv.id, clientId: cid(), text: 'x'.repeat(4001) }),
+      outsider.chat.send({ conversationId: conv.id, clientId: cid(), text: 'not a member' }),
+      outsider.chat.send({ conversationId: blockedConv.id, clientId: cid(), text: 'blocked' }),
+      a.chat.send({ conversationId: conv.id, clientId: cid(), text: 'bad reply', replyToSeq: 999 }),
+      a.chat.send({ conversationId: conv.id, clientId: dup, text: 'dup' }),
+      a.chat.send({ conversationId: conv.id, clientId: dup, text: 'dup' }),
+      b.chat.send({ conversationId: conv.id, clientId: dup, text: 'same id, other sender' }),
+      b.chat.send({ conversationId: conv.id, clientId: cid(), text: 'ok 2' }),
+    ];
+    const settled = await Promise.allSettled(attempts);
+    const codes = await Promise.all(attempts.map((p) => codeOf(p)));
+    expect(codes).toEqual(['no error', 'chat.too_long', 'chat.not_member', 'chat.blocked', 'chat.message_not_found', 'no error', 'no error', 'chat.client_id_conflict', 'no error']);
+    const ok = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const page = await a.chat.history({ conversationId: conv.id });
+    // Three messages stored (ok 1, dup once, ok 2), gap-free; b's reuse of a's clientId is refused.
+    expect(page.messages.map((m) => m.text).sort()).toEqual(['dup', 'ok 1', 'ok 2']);
+    expect(page.messages.map((m) => m.seq)).toEqual(page.messages.map((_, i) => i + 1));
+    expect(new Set(ok.filter((m) => m.text === 'dup').map((m) => m.id)).size).toBe(1);
+    expect((await b.chat.history({ conversationId: blockedConv.id })).messages).toEqual([]);
+  });
+
   it('lists conversations with the last message, newest activity first', async () => {
     const a = await as('lista');
     await as('listb');

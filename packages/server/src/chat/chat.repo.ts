@@ -220,6 +220,10 @@ export const chatRepo = {
     await ex.insert(messages).values({ ...m, payload: m.payload as unknown });
   },
 
+  async insertMessages(ex: Executor, list: MessageRow[]): Promise<void> {
+    if (list.length) await ex.insert(messages).values(list.map((m) => ({ ...m, payload: m.payload as unknown })));
+  },
+
   async messageByClientId(ex: Executor, conversationId: string, clientId: string): Promise<MessageRow | null> {
     const r = await ex.select(messageColumns).from(messages).where(and(eq(messages.conversationId, conversationId), eq(messages.clientId, clientId)));
     return (r[0] as MessageRow | undefined) ?? null;

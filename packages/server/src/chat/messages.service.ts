@@ -7,15 +7,20 @@ import { assertCanDeleteForEveryone, assertCanEdit, normalizeText } from './chat
 import { messageDTO, reactionSummary } from './chat.dto.ts';
 import { chatRepo as repo, type MessageRow } from './chat.repo.ts';
 import type { ChatDeps, ConversationsService } from './conversations.service.ts';
+import { SendBatcher } from './send-batcher.ts';
 
 const TYPING_TTL_MS = 6000;
 
 /** Messages: send (G1, G2), history, edit, delete, reactions, forward, receipts (G4), typing, search. */
 export class MessagesService {
+  private readonly batcher: SendBatcher;
+
   constructor(
     private readonly d: ChatDeps,
     private readonly conversations: ConversationsService,
-  ) {}
+  ) {
+    this.batcher = new SendBatcher(d, (actorId, input) => this.sendOne(actorId, input));
+  }
 
   private get db() {
     return this.d.database.db;
@@ -26,6 +31,12 @@ export class MessagesService {
    * insert transaction (G1). The same clientId returns the stored message, never a duplicate (G2).
    */
   async send(actorId: string, input: SendInput): Promise<MessageDTO> {
+    // Forwards are rare and read another conversation: they take the single-message path.
+    return input.forward ? this.sendOne(actorId, input) : this.batcher.send(actorId, input);
+  }
+
+  /** The single-message path: used alone at low load, for forwards, and to retry a failed batch. */
+  private async sendOne(actorId: string, input: SendInput): Promise<MessageDTO> {
     const prior = await repo.messageByClientId(this.db, input.conversationId, input.clientId);
     if (prior) return this.existing(actorId, prior);
     try {

@@ -78,4 +78,12 @@ export async function rows<T>(ex: Executor, query: SQL): Promise<T[]> {
   return r.rows;
 }
 
+// Arrays are passed as Postgres array literals so the same SQL runs on PGlite and node-postgres.
+export function pgTextArray(xs: readonly string[]): string {
+  return `{${xs.map((x) => `"${x.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
+}
+export function pgIntArray(xs: readonly number[]): string {
+  return `{${xs.map((x) => String(Math.trunc(x))).join(',')}}`;
+}
+
 export { sql };

@@ -1,5 +1,5 @@
 import type { DurableEventMap, DurableEventType, StreamEvent } from '@sohbet/protocol';
-import { rows, sql, type Database, type Executor, type Tx } from '../db/db.ts';
+import { pgIntArray, pgTextArray, rows, sql, type Database, type Executor, type Tx } from '../db/db.ts';
 import type { Bus, Delivery } from './bus.ts';
 
 export type Emit = <K extends DurableEventType>(userIds: readonly string[], type: K, data: DurableEventMap[K]) => void;
@@ -56,8 +56,8 @@ export class EventLog {
     const counts = ids.map((u) => perUser.get(u)!.length);
     const updated = await rows<{ id: string; event_seq: number }>(
       tx,
-      sql`with locked as (select id from users where id = any(${toTextArray(ids)}::text[]) order by id for update),
-               n as (select unnest(${toTextArray(ids)}::text[]) as id, unnest(${toIntArray(counts)}::int[]) as n)
+      sql`with locked as (select id from users where id = any(${pgTextArray(ids)}::text[]) order by id for update),
+               n as (select unnest(${pgTextArray(ids)}::text[]) as id, unnest(${pgIntArray(counts)}::int[]) as n)
           update users set event_seq = users.event_seq + n.n
           from n where users.id = n.id and users.id in (select id from locked)
           returning users.id, users.event_seq`,
@@ -84,7 +84,7 @@ export class EventLog {
     }
     await tx.execute(
       sql`insert into user_events (user_id, seq, type, data)
-          select * from unnest(${toTextArray(uIds)}::text[], ${toBigintArray(seqs)}::bigint[], ${toTextArray(types)}::text[], ${toTextArray(datas)}::jsonb[])`,
+          select * from unnest(${pgTextArray(uIds)}::text[], ${pgIntArray(seqs)}::bigint[], ${pgTextArray(types)}::text[], ${pgTextArray(datas)}::jsonb[])`,
     );
     return deliveries;
   }
@@ -123,12 +123,3 @@ export class EventLog {
     return Number(r[0]?.n ?? 0);
   }
 }
-
-// Arrays are passed as Postgres array literals so the same SQL runs on PGlite and node-postgres.
-function toTextArray(xs: readonly string[]): string {
-  return `{${xs.map((x) => `"${x.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
-}
-function toIntArray(xs: readonly number[]): string {
-  return `{${xs.join(',')}}`;
-}
-const toBigintArray = toIntArray;

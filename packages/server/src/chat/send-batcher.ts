@@ -1,0 +1,220 @@
+import type { MessageDTO, SendInput } from '@sohbet/protocol';
+import { AppError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import { pgIntArray, pgTextArray, rows, sql, type Tx } from '../db/db.ts';
+import { normalizeText } from './chat.domain.ts';
+import { messageDTO } from './chat.dto.ts';
+import { chatRepo as repo, type MessageRow } from './chat.repo.ts';
+import type { ChatDeps } from './conversations.service.ts';
+
+/** What the batch decided for one message: stored, refused, or "take the single path" (a retry of a stored clientId). */
+type Outcome = { dto: MessageDTO } | { error: unknown } | { single: true };
+
+interface Pending {
+  actorId: string;
+  input: SendInput;
+  resolve: (m: MessageDTO) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Group commit for sends. Under load, sends that arrive while a batch is being written go into
+ * the next batch: one transaction and a fixed number of statements per batch instead of per
+ * message. At low load a send is written at once, alone, with no added delay. Seqs (G1) are
+ * still taken under each conversation's row lock; rows are locked in id order (conversations,
+ * then users) so concurrent batches and instances never deadlock. A batch that fails as a whole
+ * (a duplicate clientId raced in from another instance, a lost connection) is retried message
+ * by message on the single-message path, so one bad message never fails its neighbours.
+ */
+export class SendBatcher {
+  private queue: Pending[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly d: ChatDeps,
+    private readonly sendOne: (actorId: string, input: SendInput) => Promise<MessageDTO>,
+    private readonly maxBatch = 256,
+    private readonly maxInFlight = 2,
+  ) {}
+
+  send(actorId: string, input: SendInput): Promise<MessageDTO> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ actorId, input, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.inFlight++;
+      void this.flush(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
+    if (batch.length === 1) return settle(batch[0]!, this.sendOne(batch[0]!.actorId, batch[0]!.input));
+    // Same clientId twice in one batch: the later ones get the first one's result (G2).
+    const firstByKey = new Map<string, Pending>();
+    const followers: Array<[Pending, Pending]> = [];
+    const unique: Pending[] = [];
+    for (const p of batch) {
+      const key = JSON.stringify([p.input.conversationId, p.input.clientId]);
+      const first = firstByKey.get(key);
+      if (first) followers.push([p, first]);
+      else (firstByKey.set(key, p), unique.push(p));
+    }
+    const results = new Map<Pending, Promise<MessageDTO>>();
+    let outcomes: Map<Pending, Outcome> | null = null;
+    try {
+      outcomes = await this.write(unique);
+    } catch {
+      outcomes = null;
+    }
+    for (const p of unique) {
+      const o = outcomes?.get(p);
+      results.set(p, !o || 'single' in o ? this.sendOne(p.actorId, p.input) : 'dto' in o ? Promise.resolve(o.dto) : Promise.reject(o.error));
+    }
+    for (const p of unique) settle(p, results.get(p)!);
+    for (const [p, first] of followers) settle(p, results.get(first)!.then((m) => (m.senderId === p.actorId ? m : Promise.reject(new AppError('chat.client_id_conflict')))));
+  }
+
+  /** Writes the batch in one transaction; returns each message's outcome (typed refusals per message). */
+  private async write(batch: Pending[]): Promise<Map<Pending, Outcome>> {
+    const out = new Map<Pending, Outcome>();
+    const refuse = (p: Pending, error: unknown) => out.set(p, { error });
+    await this.d.events.write(async (tx, emit) => {
+      const convIds = [...new Set(batch.map((p) => p.input.conversationId))].sort();
+      const [allMembers, convs, priors] = await Promise.all([
+        repo.membersOfMany(tx, convIds),
+        rows<{ id: string; kind: string }>(tx, sql`select id, kind from conversations where id = any(${pgTextArray(convIds)}::text[]) order by id for update`),
+        rows<{ conversation_id: string; client_id: string }>(
+          tx,
+          sql`select m.conversation_id, m.client_id from messages m join unnest(${pgTextArray(batch.map((p) => p.input.conversationId))}::text[], ${pgTextArray(batch.map((p) => p.input.clientId))}::text[]) k(cid, clid)
+              on m.conversation_id = k.cid and m.client_id = k.clid`,
+        ),
+      ]);
+      const kind = new Map(convs.map((c) => [c.id, c.kind]));
+      const membersOf = (cid: string) => allMembers.filter((m) => m.conversationId === cid);
+      const stored = new Set(priors.map((r) => JSON.stringify([r.conversation_id, r.client_id])));
+      // Block checks for direct conversations, in one query.
+      const pairs = batch.flatMap((p) => {
+        if (kind.get(p.input.conversationId) !== 'direct') return [];
+        const peer = membersOf(p.input.conversationId).find((m) => m.userId !== p.actorId);
+        return peer ? [[peer.userId, p.actorId] as const] : [];
+      });
+      const blocked = pairs.length
+        ? new Set(
+            (
+              await rows<{ blocker_id: string; blocked_id: string }>(
+                tx,
+                sql`select b.blocker_id, b.blocked_id from blocks b join unnest(${pgTextArray(pairs.map((x) => x[0]))}::text[], ${pgTextArray(pairs.map((x) => x[1]))}::text[]) k(a, b2)
+                    on b.blocker_id = k.a and b.blocked_id = k.b2`,
+              )
+            ).map((r) => `${r.blocker_id}\n${r.blocked_id}`),
+          )
+        : new Set<string>();
+      const replySeqs = batch.filter((p) => p.input.replyToSeq !== undefined);
+      const replies = replySeqs.length
+        ? await rows<Record<string, unknown>>(
+            tx,
+            sql`select m.conversation_id, m.seq, m.sender_id, m.text, m.deleted_at from messages m
+                join unnest(${pgTextArray(replySeqs.map((p) => p.input.conversationId))}::text[], ${pgIntArray(replySeqs.map((p) => p.input.replyToSeq!))}::bigint[]) k(cid, s)
+                on m.conversation_id = k.cid and m.seq = k.s`,
+          )
+        : [];
+      const replyOf = (cid: string, seq: number) => replies.find((r) => r.conversation_id === cid && Number(r.seq) === seq);
+
+      const accepted: Array<{ p: Pending; text: string | null; members: string[]; reply: Record<string, unknown> | undefined }> = [];
+      for (const p of batch) {
+        const { conversationId, clientId } = p.input;
+        const members = membersOf(conversationId);
+        const me = members.find((m) => m.userId === p.actorId);
+        if (stored.has(JSON.stringify([conversationId, clientId]))) {
+          out.set(p, { single: true }); // a retry: the single path returns the stored message
+          continue;
+        }
+        if (!me) {
+          refuse(p, new AppError('chat.not_member', 'you are not a member of this conversation'));
+          continue;
+        }
+        const peer = kind.get(conversationId) === 'direct' ? members.find((m) => m.userId !== p.actorId) : undefined;
+        if (peer && blocked.has(`${peer.userId}\n${p.actorId}`)) {
+          refuse(p, new AppError('chat.blocked', 'this user does not accept your messages'));
+          continue;
+        }
+        let reply: Record<string, unknown> | undefined;
+        if (p.input.replyToSeq !== undefined) {
+          reply = replyOf(conversationId, p.input.replyToSeq);
+          if (!reply || p.input.replyToSeq <= me.joinedSeq) {
+            refuse(p, new AppError('chat.message_not_found', 'the message you reply to does not exist'));
+            continue;
+          }
+        }
+        try {
+          accepted.push({ p, text: normalizeText(p.input.text, !p.input.payload), members: members.map((m) => m.userId), reply });
+        } catch (e) {
+          refuse(p, e);
+        }
+      }
+      if (accepted.length === 0) return;
+      await this.insert(tx, emit, accepted, out);
+    });
+    return out;
+  }
+
+  private async insert(
+    tx: Tx,
+    emit: Parameters<Parameters<ChatDeps['events']['write']>[0]>[1],
+    accepted: Array<{ p: Pending; text: string | null; members: string[]; reply: Record<string, unknown> | undefined }>,
+    out: Map<Pending, Outcome>,
+  ): Promise<void> {
+    const now = this.d.clock.now();
+    const counts = new Map<string, number>();
+    for (const a of accepted) counts.set(a.p.input.conversationId, (counts.get(a.p.input.conversationId) ?? 0) + 1);
+    const ids = [...counts.keys()].sort();
+    const tops = await rows<{ id: string; last_seq: number }>(
+      tx,
+      sql`update conversations c set last_seq = c.last_seq + n.k, last_message_at = ${now.toISOString()}
+          from unnest(${pgTextArray(ids)}::text[], ${pgIntArray(ids.map((i) => counts.get(i)!))}::int[]) n(id, k)
+          where c.id = n.id returning c.id, c.last_seq`,
+    );
+    const next = new Map(tops.map((t) => [t.id, Number(t.last_seq) - counts.get(t.id)!]));
+    const msgRows: MessageRow[] = [];
+    const marks = new Map<string, { cid: string; uid: string; seq: number }>();
+    for (const a of accepted) {
+      const cid = a.p.input.conversationId;
+      const seq = next.get(cid)! + 1;
+      next.set(cid, seq);
+      const row: MessageRow = {
+        conversationId: cid, seq, id: newId('m'), clientId: a.p.input.clientId, senderId: a.p.actorId,
+        kind: a.p.input.payload ? 'listing' : 'text', text: a.text, payload: a.p.input.payload ?? null,
+        replyToSeq: a.p.input.replyToSeq ?? null, forwarded: false, createdAt: now, editedAt: null, deletedAt: null,
+      };
+      msgRows.push(row);
+      marks.set(`${cid}\n${a.p.actorId}`, { cid, uid: a.p.actorId, seq });
+      const reply = a.reply
+        ? ({ seq: Number(a.reply.seq), senderId: a.reply.sender_id, text: a.reply.text, deletedAt: a.reply.deleted_at } as unknown as MessageRow)
+        : null;
+      const dto = messageDTO(row, [], reply);
+      emit(a.members, 'chat.message.created', { message: dto });
+      await this.d.webhooks?.enqueue(tx, 'message.created', { message: dto });
+      out.set(a.p, { dto });
+    }
+    await repo.insertMessages(tx, msgRows);
+    // Sending marks everything up to your own message as read by you (G4).
+    const m = [...marks.values()];
+    await tx.execute(
+      sql`update members mb set last_read_seq = greatest(mb.last_read_seq, n.seq), last_delivered_seq = greatest(mb.last_delivered_seq, n.seq)
+          from unnest(${pgTextArray(m.map((x) => x.cid))}::text[], ${pgTextArray(m.map((x) => x.uid))}::text[], ${pgIntArray(m.map((x) => x.seq))}::bigint[]) n(cid, uid, seq)
+          where mb.conversation_id = n.cid and mb.user_id = n.uid`,
+    );
+  }
+}
+
+function settle(p: Pending, r: Promise<MessageDTO>): void {
+  r.then(p.resolve, p.reject);
+}
