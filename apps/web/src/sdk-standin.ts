@@ -349,11 +349,11 @@ export function useConnectionStatus() {
   useVersion(c);
   return c.status;
 }
-export function useConversations() {
+export function useConversations(archived = false) {
   const c = useSohbet();
   const v = useVersion(c);
   // eslint-disable-next-line react-hooks/exhaustive-deps
-  return useMemo(() => ({ conversations: c._.conversations(), loading: !c._.convLoaded() }), [c, v]);
+  return useMemo(() => ({ conversations: c._.conversations().filter((x) => x.archived === archived), loading: !c._.convLoaded() }), [c, v, archived]);
 }
 export function useMessages(conversationId: string) {
   const c = useSohbet();

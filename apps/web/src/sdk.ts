@@ -41,12 +41,20 @@ export function useConnection(): 'online' | 'connecting' | 'offline' {
   return status === 'reconnecting' ? 'offline' : 'connecting';
 }
 
+/** Active and archived conversations together (the list filters; forward and the view look up by id). */
 export function useConversationList(): { conversations: ConversationDTO[]; loading: boolean } {
-  return useConversations() as { conversations: ConversationDTO[]; loading: boolean };
+  const active = useConversations(false) as { conversations: ConversationDTO[]; loading: boolean };
+  const archived = useConversations(true) as { conversations: ConversationDTO[]; loading: boolean };
+  return useMemo(() => ({ conversations: [...active.conversations, ...archived.conversations], loading: active.loading }), [active, archived]);
 }
 
+/** The SDK's outbox states folded into what a bubble shows: `sending` is still pending. */
 export function useConversationMessages(conversationId: string): { messages: UiMessage[]; hasMore: boolean; loadOlder(): Promise<void>; loading: boolean } {
-  return useMessages(conversationId) as never;
+  const view = useMessages(conversationId) as { messages: Array<MessageDTO & { localState?: string }>; hasMore: boolean; loadOlder(): Promise<void>; loading: boolean };
+  return useMemo(
+    () => ({ ...view, messages: view.messages.map((m) => (m.localState ? ({ ...m, localState: m.localState === 'failed' ? 'failed' : 'pending' } as UiMessage) : (m as UiMessage))) }),
+    [view],
+  );
 }
 
 export function useTypingUsers(conversationId: string): string[] {
