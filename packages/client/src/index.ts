@@ -9,3 +9,5 @@ export type { ClientEventMap, ClientEventName, ClientStatus } from './events.ts'
 export { newClientId, type OutboxItem, type SendOptions } from './outbox.ts';
 export type { KeyValueStorage, WebStorageLike } from './storage.ts';
 export { backoffDelayMs, socketUrl } from './connection.ts';
+export { ChatStore, chatStore } from './store.ts';
+export type { ChatMessage, ConversationsView, MessagesView } from './timeline.ts';
