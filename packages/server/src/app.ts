@@ -21,6 +21,7 @@ import { createMetrics } from './core/metrics.ts';
 import { createDatabase, type Database } from './db/db.ts';
 import { InProcessBus, type Bus } from './realtime/bus.ts';
 import { ConnectionRegistry } from './realtime/connections.ts';
+import { streamFrameEncoder } from './realtime/frame-encoder.ts';
 import { InProcessPresence, RedisPresence, type Presence } from './realtime/presence.ts';
 import { RedisBus } from './realtime/redis-bus.ts';
 import { appRouter } from './router.ts';
@@ -85,6 +86,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
     router: appRouter,
     onError,
     keepAlive: { enabled: true, pingMs: 25_000, pongWaitMs: 10_000 },
+    experimental_encoder: streamFrameEncoder,
     createContext: async ({ res, info }) => {
       const socket = res as WebSocket;
       const params = (info.connectionParams ?? {}) as Record<string, string | undefined>;
