@@ -61,6 +61,7 @@ function Chat({ session, onSignOut }: { session: Session; onSignOut(): void }) {
             saveSession(s);
           },
         ),
+        session.userId,
       ),
     // One client per signed-in user (the component is keyed by user id).
     // eslint-disable-next-line react-hooks/exhaustive-deps

@@ -2,19 +2,20 @@
  * The one place the web app touches the SDK (@sohbet/client). Components import these names, so
  * a change in the SDK's surface is adapted here only.
  */
-import { createClient } from './sdk-standin.ts';
-import { SohbetProvider, useConnectionStatus, useConversations, useMessages, useOutbox, usePresence, useSohbet, useTyping } from './sdk-standin.ts';
+import { createClient, type SohbetClient } from '@sohbet/client';
+import { SohbetProvider, useConnectionStatus, useConversations, useMessages, useOutbox, usePresence, useSohbet, useTyping } from '@sohbet/client/react';
 import type { ConversationDTO, MessageDTO, PresenceDTO } from '@sohbet/protocol';
 import { createElement, useEffect, useMemo, useState, type ReactNode } from 'react';
 
-export type ChatClient = ReturnType<typeof createClient>;
+export type ChatClient = SohbetClient;
 
 /** A message as the list shows it: stored, or still in the outbox (pending / failed). */
 export type UiMessage = MessageDTO & { localState?: 'pending' | 'failed' | 'sent'; localId?: string };
 
-export function createChatClient(token: () => Promise<string>): ChatClient {
+export function createChatClient(token: () => Promise<string>, userId: string): ChatClient {
+  // One storage prefix per user: a browser can switch accounts (demo tabs, host sign-out).
   const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
-  return createClient({ url, token, storage: localStorage });
+  return createClient({ url, token, storage: localStorage, storageKey: `sohbet:${userId}` });
 }
 
 export function ChatProvider({ client, children }: { client: ChatClient; children: ReactNode }) {
@@ -43,8 +44,8 @@ export function useConnection(): 'online' | 'connecting' | 'offline' {
 
 /** Active and archived conversations together (the list filters; forward and the view look up by id). */
 export function useConversationList(): { conversations: ConversationDTO[]; loading: boolean } {
-  const active = useConversations(false) as { conversations: ConversationDTO[]; loading: boolean };
-  const archived = useConversations(true) as { conversations: ConversationDTO[]; loading: boolean };
+  const active = useConversations({ archived: false }) as { conversations: ConversationDTO[]; loading: boolean };
+  const archived = useConversations({ archived: true }) as { conversations: ConversationDTO[]; loading: boolean };
   return useMemo(() => ({ conversations: [...active.conversations, ...archived.conversations], loading: active.loading }), [active, archived]);
 }
 
