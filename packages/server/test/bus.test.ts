@@ -65,6 +65,25 @@ describe.each(buses)('bus contract on %s', (_name, make) => {
       await settle(100);
       expect(got.map((d) => d.seq)).toEqual([7, null]);
     });
+
+    it('tells subscribers to catch up from the log after the Redis connection drops and returns', async () => {
+      const bus = open() as RedisBus;
+      let gaps = 0;
+      bus.subscribe('gap-user', () => {}, () => gaps++);
+      await bus.ready();
+      const { Redis } = await import('ioredis');
+      const admin = new Redis(services.redis!);
+      // Drop only this bus's subscriber connection (other suites share the Redis server).
+      const list = String(await admin.client('LIST'));
+      for (const line of list.split('\n')) {
+        const m = /^id=(\d+) .* name=(\S+)/.exec(line);
+        if (m && m[2] === `sohbet:${bus.instanceId}:sub`) await admin.client('KILL', 'ID', m[1]!);
+      }
+      admin.disconnect();
+      const end = Date.now() + 5000;
+      while (gaps === 0 && Date.now() < end) await settle(50);
+      expect(gaps).toBeGreaterThanOrEqual(1);
+    });
   }
 });
 

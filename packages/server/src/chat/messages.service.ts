@@ -10,6 +10,8 @@ import type { ChatDeps, ConversationsService } from './conversations.service.ts'
 import { SendBatcher } from './send-batcher.ts';
 
 const TYPING_TTL_MS = 6000;
+/** Typing signals closer together than this are dropped (clients send one every ~3 s while typing). */
+const TYPING_THROTTLE_MS = 2000;
 
 /** Messages: send (G1, G2), history, edit, delete, reactions, forward, receipts (G4), typing, search. */
 export class MessagesService {
@@ -210,9 +212,17 @@ export class MessagesService {
     });
   }
 
-  /** Typing indicator: ephemeral, never stored, expires on the client after a few seconds. */
+  /** Last typing signal per user and conversation: a throttle only, so losing it on restart is harmless. */
+  private readonly lastTyping = new Map<string, number>();
+
+  /** Typing indicator: ephemeral, never stored, throttled, expires on the client after a few seconds. */
   async typing(actorId: string, conversationId: string): Promise<void> {
+    const key = `${actorId}\n${conversationId}`;
+    const now = this.d.clock.now().getTime();
+    if (now - (this.lastTyping.get(key) ?? 0) < TYPING_THROTTLE_MS) return;
     const members = await this.membersOrForbid(this.db, conversationId, actorId);
+    if (this.lastTyping.size > 100_000) this.lastTyping.clear();
+    this.lastTyping.set(key, now);
     const others = members.filter((m) => m.userId !== actorId).map((m) => m.userId);
     this.d.events.publishEphemeral(others, { type: 'chat.typing', data: { conversationId, userId: actorId, expiresInMs: TYPING_TTL_MS } });
   }

@@ -16,8 +16,12 @@ export type BusListener = (d: Delivery) => void;
 export interface Bus {
   /** Delivers to every instance that has a subscriber for the user. Fire-and-forget after commit. */
   publish(deliveries: Delivery[]): void;
-  /** Listens to one user's events on this instance; returns an unsubscribe function. */
-  subscribe(userId: string, listener: BusListener): () => void;
+  /**
+   * Listens to one user's events on this instance; returns an unsubscribe function. `onGap` is
+   * called when deliveries may have been lost (the bus reconnected), so the listener re-reads
+   * the durable log.
+   */
+  subscribe(userId: string, listener: BusListener, onGap?: () => void): () => void;
   /** Resolves once subscriptions made so far are active (Redis SUBSCRIBE acknowledged). */
   ready(): Promise<void>;
   ping(): Promise<void>;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.ts';
 import { LocalListeners, type Bus, type BusListener, type Delivery } from './bus.ts';
@@ -14,12 +15,25 @@ export class RedisBus implements Bus {
   private readonly sub: Redis;
   private readonly listeners = new LocalListeners();
   private pending: Promise<unknown> = Promise.resolve();
+  private readonly gapHandlers = new Set<() => void>();
+  private connectedOnce = false;
+
+  /** Names this instance's Redis connections (`CLIENT LIST` shows `sohbet:<instanceId>:pub|sub`). */
+  readonly instanceId = randomUUID().slice(0, 8);
 
   constructor(url: string, private readonly log: Logger) {
     const opts = { maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: false } as const;
-    this.pub = new Redis(url, opts);
-    this.sub = new Redis(url, opts);
+    this.pub = new Redis(url, { ...opts, connectionName: `sohbet:${this.instanceId}:pub` });
+    this.sub = new Redis(url, { ...opts, connectionName: `sohbet:${this.instanceId}:sub` });
     for (const c of [this.pub, this.sub]) c.on('error', (err) => this.log.warn({ err: err.message }, 'redis bus connection error'));
+    // After a reconnect, anything published meanwhile was missed: streams re-read their logs.
+    this.sub.on('ready', () => {
+      if (this.connectedOnce) {
+        this.log.info({ streams: this.gapHandlers.size }, 'redis bus reconnected; streams catch up from the event log');
+        for (const h of this.gapHandlers) h();
+      }
+      this.connectedOnce = true;
+    });
     this.sub.on('message', (channel: string, message: string) => {
       const userId = channel.slice(CHANNEL_PREFIX.length);
       const nl = message.indexOf('\n');
@@ -51,9 +65,11 @@ export class RedisBus implements Bus {
     pipeline.exec().catch((err) => this.log.warn({ err: err.message }, 'redis publish failed; clients will catch up from the event log'));
   }
 
-  subscribe(userId: string, listener: BusListener): () => void {
+  subscribe(userId: string, listener: BusListener, onGap?: () => void): () => void {
     if (this.listeners.add(userId, listener)) this.track(this.sub.subscribe(CHANNEL_PREFIX + userId));
+    if (onGap) this.gapHandlers.add(onGap);
     return () => {
+      if (onGap) this.gapHandlers.delete(onGap);
       if (this.listeners.remove(userId, listener)) this.track(this.sub.unsubscribe(CHANNEL_PREFIX + userId));
     };
   }

@@ -28,13 +28,21 @@ export class StreamService {
     const queue: Delivery[] = [];
     let overflow = false;
     let wake: (() => void) | null = null;
-    const unsubscribe = this.d.bus.subscribe(userId, (d) => {
-      if (queue.length >= this.d.maxQueue) {
-        // Ephemeral events are dropped; durable ones are re-read from the log.
-        if (d.seq !== null) overflow = true;
-      } else queue.push(d);
-      wake?.();
-    });
+    const unsubscribe = this.d.bus.subscribe(
+      userId,
+      (d) => {
+        if (queue.length >= this.d.maxQueue) {
+          // Ephemeral events are dropped; durable ones are re-read from the log.
+          if (d.seq !== null) overflow = true;
+        } else queue.push(d);
+        wake?.();
+      },
+      () => {
+        // The bus may have lost deliveries: catch up from the log as after an overflow.
+        overflow = true;
+        wake?.();
+      },
+    );
     const onAbort = () => wake?.();
     signal?.addEventListener('abort', onAbort);
     try {
