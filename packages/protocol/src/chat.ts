@@ -154,6 +154,9 @@ export interface PresenceDTO {
 
 export interface HistoryPage {
   messages: MessageDTO[];
-  /** True when older messages exist before the first one returned. */
+  /**
+   * True when more messages exist in the paging direction: older than the first one returned (for
+   * `before` or the latest page), or newer than the last one returned (for `after`).
+   */
   hasMore: boolean;
 }

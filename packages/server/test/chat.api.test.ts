@@ -242,6 +242,10 @@ describe.each(dbKinds)('chat API on %s', (kind) => {
     expect(oldest.hasMore).toBe(false);
     const after = await a.chat.history({ conversationId: conv.id, after: 20, limit: 3 });
     expect(after.messages.map((m) => m.seq)).toEqual([21, 22, 23]);
+    expect(after.hasMore).toBe(true);
+    const tail = await a.chat.history({ conversationId: conv.id, after: 23, limit: 3 });
+    expect(tail.messages.map((m) => m.seq)).toEqual([24, 25]);
+    expect(tail.hasMore).toBe(false);
   });
 
   it('searches your own conversations with full-text search, in Azerbaijani and English', async () => {

@@ -132,10 +132,10 @@ export class MessagesService {
   async history(actorId: string, q: { conversationId: string; before?: number; after?: number; limit: number }): Promise<HistoryPage> {
     const me = await this.conversations.requireMember(this.db, q.conversationId, actorId);
     const list = await repo.history(this.db, { ...q, userId: actorId, floorSeq: me.joinedSeq, limit: q.limit + 1 });
+    // hasMore points in the paging direction: older messages for `before` (or the latest page), newer ones for `after`.
     const fromOldest = q.after !== undefined && q.before === undefined;
-    let hasMore = list.length > q.limit;
+    const hasMore = list.length > q.limit;
     if (hasMore) fromOldest ? list.pop() : list.shift();
-    if (fromOldest) hasMore = list.length > 0 && list[0]!.seq > me.joinedSeq + 1;
     return { messages: await this.decorate(this.db, q.conversationId, list), hasMore };
   }
 

@@ -39,7 +39,12 @@ export class ConnectionRegistry {
     this.conns.set(id, conn);
     this.bySocket.add(socket);
     socket.once('close', () => void this.closed(conn));
-    if (await this.s.presence.connect(user.id, id)) await this.announce(user.id, true, null);
+    // Presence is best effort: a Redis outage must not stop anyone from connecting and chatting.
+    try {
+      if (await this.s.presence.connect(user.id, id)) await this.announce(user.id, true, null);
+    } catch (err) {
+      this.s.log.warn({ err: (err as Error).message, userId: user.id }, 'presence update on connect failed');
+    }
   }
 
   private async closed(conn: Conn): Promise<void> {
