@@ -202,12 +202,12 @@ export class ChatStore {
     l.error = null;
     this.touched.clear();
     try {
-      const list = await this.client.chat.list({ archived, limit: 200 });
+      const [list, me] = await Promise.all([this.client.chat.list({ archived, limit: 200 }), this.client.users.me().catch(() => null)]);
       for (const c of list) {
         // An event that arrived while the page was in flight is newer than the page.
         if (!(this.touched.has(c.id) && this.convs.has(c.id))) this.convs.set(c.id, c);
-        const mine = c.members.find((m) => m.userId === this.me);
-        if (c.lastMessage && c.lastMessage.senderId !== this.me && mine && c.lastSeq > mine.lastDeliveredSeq) this.client.chat.markDelivered({ conversationId: c.id, seq: c.lastSeq });
+        const mine = me ? c.members.find((m) => m.userId === me.id) : undefined;
+        if (c.lastMessage && c.lastMessage.senderId !== me?.id && mine && c.lastSeq > mine.lastDeliveredSeq) this.client.chat.markDelivered({ conversationId: c.id, seq: c.lastSeq });
       }
       l.loaded = true;
     } catch (err) {
