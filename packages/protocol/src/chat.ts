@@ -84,6 +84,13 @@ export const searchInput = z.object({
 });
 export const typingInput = z.object({ conversationId });
 export const blockInput = z.object({ userId });
+export const reportReason = z.enum(['spam', 'scam', 'abuse', 'other']);
+export const reportInput = z.object({
+  userId,
+  reason: reportReason,
+  conversationId: conversationId.optional(),
+  note: z.string().trim().max(1000).optional(),
+});
 export const presenceInput = z.object({ userIds: z.array(userId).min(1).max(200) });
 
 // ---- DTOs (what the server returns) ----

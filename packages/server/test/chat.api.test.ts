@@ -168,6 +168,24 @@ describe.each(dbKinds)('chat API on %s', (kind) => {
     expect((await b.chat.history({ conversationId: conv.id })).messages.map((m) => m.text)).toEqual(['I can still write', 'thanks']);
   });
 
+  it('reports a user with the conversation attached as evidence that survives a later delete', async () => {
+    const buyer = await as('rp-buyer');
+    const scammer = await as('rp-scam');
+    const outsider = await as('rp-out');
+    const conv = await buyer.chat.openDirect({ userId: 'rp-scam' });
+    const m = await scammer.chat.send({ conversationId: conv.id, clientId: cid(), text: 'Pay first to my card 4169...' });
+    expect(await codeOf(buyer.users.report({ userId: 'rp-buyer', reason: 'scam' }))).toBe('input.invalid');
+    expect(await codeOf(buyer.users.report({ userId: 'rp-scam', reason: 'bogus' as 'scam' }))).toBe('input.invalid');
+    expect(await codeOf(outsider.users.report({ userId: 'rp-scam', reason: 'scam', conversationId: conv.id }))).toBe('chat.not_member');
+    const { reportId } = await buyer.users.report({ userId: 'rp-scam', reason: 'scam', conversationId: conv.id, note: 'asked for prepayment' });
+    await scammer.chat.delete({ conversationId: conv.id, seq: m.seq, scope: 'everyone' });
+    const [row] = await rows<{ reason: string; note: string; evidence: unknown; status: string }>(app.services.database.db, sql`select reason, note, evidence, status from reports where id = ${reportId}`);
+    expect(row).toMatchObject({ reason: 'scam', note: 'asked for prepayment', status: 'open' });
+    const evidence = (typeof row!.evidence === 'string' ? JSON.parse(row!.evidence) : row!.evidence) as Array<{ seq: number; text: string }>;
+    expect(evidence.map((e) => [e.seq, e.text])).toEqual([[1, 'Pay first to my card 4169...']]);
+    expect((await rows(app.services.database.db, sql`select 1 from reports where reporter_id = 'rp-out'`)).length).toBe(0);
+  });
+
   it('edits within the window only, by the author only', async () => {
     const a = await as('ed-a');
     const b = await as('ed-b');

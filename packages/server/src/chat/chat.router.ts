@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   archiveInput, blockInput, conversationRef, createGroupInput, deleteInput, editInput, historyInput, listInput, markInput,
-  membersInput, muteInput, openDirectInput, presenceInput, reactInput, searchInput, sendInput, typingInput, userId,
+  membersInput, muteInput, openDirectInput, presenceInput, reactInput, reportInput, searchInput, sendInput, typingInput, userId,
 } from '@sohbet/protocol';
 import { router, userProcedure } from '../core/trpc.ts';
 
@@ -36,4 +36,6 @@ export const usersRouter = router({
   block: userProcedure.input(blockInput).mutation(({ ctx, input }) => ctx.services.conversations.setBlocked(ctx.user.id, input.userId, true)),
   unblock: userProcedure.input(blockInput).mutation(({ ctx, input }) => ctx.services.conversations.setBlocked(ctx.user.id, input.userId, false)),
   blocked: userProcedure.query(({ ctx }) => ctx.services.conversations.blockedUsers(ctx.user.id)),
+  /** Reports a user (spam, scam, abuse) to the host's moderators, with the conversation attached. */
+  report: userProcedure.input(reportInput).mutation(({ ctx, input }) => ctx.services.conversations.report(ctx.user.id, input)),
 });

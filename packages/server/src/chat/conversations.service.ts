@@ -9,6 +9,7 @@ import { directKey } from './chat.domain.ts';
 import { conversationDTO, messageDTO } from './chat.dto.ts';
 import { chatRepo as repo, type MemberRow } from './chat.repo.ts';
 import type { WebhookOutbox } from '../webhooks/webhooks.service.ts';
+import { reports } from '../db/schema.ts';
 
 export interface ChatDeps {
   database: Database;
@@ -129,6 +130,30 @@ export class ConversationsService {
     if ((await repo.ensureUsers(this.d.database.db, [userId])).length === 0) throw new AppError('user.not_found', 'no such user');
     await this.d.events.write(async (tx, emit) => {
       if (await repo.setBlock(tx, actorId, userId, blocked)) emit([actorId], 'user.block.updated', { userId, blocked });
+    });
+  }
+
+  /**
+   * Reports a user to the host's moderators: stored with copies of the conversation's recent
+   * messages (so deleting them later hides nothing) and sent as a `user.reported` webhook.
+   */
+  async report(actorId: string, input: { userId: string; reason: string; conversationId?: string; note?: string }): Promise<{ reportId: number }> {
+    if (input.userId === actorId) throw new AppError('input.invalid', 'you cannot report yourself');
+    if ((await repo.ensureUsers(this.d.database.db, [input.userId])).length === 0) throw new AppError('user.not_found', 'no such user');
+    let evidence: unknown[] = [];
+    if (input.conversationId) {
+      const me = await this.requireMember(this.d.database.db, input.conversationId, actorId);
+      if (!(await repo.member(this.d.database.db, input.conversationId, input.userId))) throw new AppError('chat.not_member', 'the reported user is not in this conversation');
+      const recent = await repo.history(this.d.database.db, { conversationId: input.conversationId, userId: actorId, floorSeq: me.joinedSeq, limit: 50 });
+      evidence = recent.map((m) => messageDTO(m));
+    }
+    return this.d.events.write(async (tx) => {
+      const [row] = await tx
+        .insert(reports)
+        .values({ reporterId: actorId, reportedId: input.userId, conversationId: input.conversationId ?? null, reason: input.reason, note: input.note ?? null, evidence })
+        .returning({ id: reports.id });
+      await this.d.webhooks?.enqueue(tx, 'user.reported', { reportId: row!.id, reporterId: actorId, reportedId: input.userId, conversationId: input.conversationId ?? null, reason: input.reason, note: input.note ?? null, evidence });
+      return { reportId: row!.id };
     });
   }
 

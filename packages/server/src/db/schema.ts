@@ -143,6 +143,24 @@ export const userEvents = pgTable(
   (t) => [primaryKey({ columns: [t.userId, t.seq] }), index('user_events_created').on(t.createdAt)],
 );
 
+/** A user's report of another user (optionally about a conversation), with the messages attached for review. */
+export const reports = pgTable(
+  'reports',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    reporterId: text('reporter_id').notNull(),
+    reportedId: text('reported_id').notNull(),
+    conversationId: text('conversation_id'),
+    reason: text('reason').notNull(),
+    note: text('note'),
+    /** Copies of the conversation's recent messages at report time, so deletions cannot hide evidence. */
+    evidence: jsonb('evidence').notNull().default(sql`'[]'::jsonb`),
+    status: text('status', { enum: ['open', 'resolved', 'dismissed'] }).notNull().default('open'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('reports_status').on(t.status, t.createdAt), index('reports_reported').on(t.reportedId)],
+);
+
 /** Durable outbox of signed webhook deliveries to the host backend. */
 export const webhookOutbox = pgTable(
   'webhook_outbox',
