@@ -15,7 +15,8 @@ import { seedDemo } from '../../../packages/server/src/demo/demo.seed.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const webRoot = path.resolve(here, '..');
-const shots = path.join(here, 'screenshots');
+// Each run writes fresh screenshots here (git-ignored); the curated ones live in docs/screenshots.
+const shots = process.env.SCREENSHOTS_DIR || path.resolve(here, '../../../test-results/screenshots');
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const required = (process.env.SOHBET_REQUIRE ?? '').split(',').map((s) => s.trim()).includes('chromium');
 const haveChromium = existsSync(CHROMIUM);
