@@ -46,9 +46,11 @@ export function socketUrl(url: string): string {
  * it — a reconnect right after one would resume from the first cursor, or from "now".
  */
 export class Connection {
+  /** Current status (see {@link ClientStatus}). */
   status: ClientStatus = 'idle';
   /** Last durable cursor seen (or the server head announced by sync.ready / sync.resync). */
   cursor: string | undefined;
+  /** The typed tRPC client over the socket; null before `start()` and after `stop()`. */
   trpc: SohbetTRPC | null = null;
   /** Why the status is `unauthenticated` or `closed` (null otherwise). */
   error: SohbetError | null = null;
@@ -59,6 +61,7 @@ export class Connection {
   private everConnected = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
 
+  /** Nothing opens until `start()`. */
   constructor(private readonly o: ConnectionOptions) {}
 
   /** Opens the socket and subscribes to `sync.events` from the current cursor. */

@@ -67,6 +67,7 @@ export interface OutboxDeps {
  * safe to retry. A typed refusal marks the item `failed` until `retry()` or `discard()`.
  */
 export class Outbox {
+  /** Queued items in send order (replaced, never mutated, on each change). */
   items: readonly OutboxItem[] = [];
   private readonly waiters = new Map<string, Waiter[]>();
   private flushing = false;
@@ -77,6 +78,7 @@ export class Outbox {
   /** Resolves once the items stored by a previous run are loaded. */
   readonly restored: Promise<void>;
 
+  /** Starts restoring the items stored by a previous run. */
   constructor(private readonly d: OutboxDeps) {
     this.restored = this.restore();
   }

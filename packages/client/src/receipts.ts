@@ -7,6 +7,7 @@ export class DeliveredReceipts {
   private readonly reported = new Map<string, number>();
   private timer: ReturnType<typeof setTimeout> | null = null;
 
+  /** `delayMs` is the debounce window (default 150 ms). */
   constructor(
     private readonly d: {
       /** Resolves the signed-in user's id, so one's own messages are skipped. */

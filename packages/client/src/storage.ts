@@ -30,6 +30,7 @@ export class PersistedValue {
   private pending: string | null = null;
   private writing: Promise<void> | null = null;
 
+  /** Without a storage, `load()` yields null and `save()` does nothing. */
   constructor(
     private readonly storage: KeyValueStorage | null,
     readonly key: string,

@@ -40,6 +40,7 @@ export class ChatStore {
   private readonly fetching = new Set<string>();
   private readonly offs: Array<() => void>;
 
+  /** Follows `client`'s events from now on; prefer {@link chatStore} to share one per client. */
   constructor(readonly client: SohbetClient) {
     const c = client;
     this.offs = [

@@ -6,6 +6,7 @@ export class TypingTracker {
   private readonly by = new Map<string, Map<string, number>>();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
 
+  /** `onChange` gets the id of each conversation whose list changed. */
   constructor(private readonly onChange: (conversationId: string) => void) {}
 
   /** `userId` typed in `conversationId`; it shows for `expiresInMs`. */
