@@ -9,7 +9,7 @@ import type { ConversationDTO, MessageDTO, ReactionDTO } from './chat.ts';
 export interface DurableEventMap {
   'chat.message.created': { message: MessageDTO };
   'chat.message.updated': { message: MessageDTO };
-  'chat.message.deleted': { conversationId: string; seq: number; scope: 'everyone' | 'me' };
+  'chat.message.deleted': { conversationId: string; seq: number; scope: 'everyone' | 'me'; deletedAt: string };
   'chat.reaction.updated': { conversationId: string; seq: number; reactions: ReactionDTO[] };
   'chat.receipt': { conversationId: string; userId: string; lastReadSeq: number; lastDeliveredSeq: number };
   'chat.conversation.updated': { conversation: ConversationDTO };
@@ -20,12 +20,12 @@ export interface DurableEventMap {
 export interface EphemeralEventMap {
   'chat.typing': { conversationId: string; userId: string; expiresInMs: number };
   'presence.updated': { userId: string; online: boolean; lastSeenAt: string | null };
+  /** Sent once the stream has caught up (after any backfill): the user is live at `cursor`. */
+  'sync.ready': { cursor: string; userId: string };
   /**
-   * The cursor the client sent is older than the server's retention: it must reload its
-   * conversation list and open conversations, then continue from `cursor` (G3).
+   * The cursor the client sent is older than the server's retention (or unknown): it must reload
+   * its conversation list and open conversations, then continue from `cursor` (G3).
    */
-  /** Sent once the stream has caught up (after any backfill): the client is live at `cursor`. */
-  'sync.ready': { cursor: string };
   'sync.resync': { cursor: string; reason: 'retention' | 'unknown_cursor' };
 }
 
@@ -44,7 +44,11 @@ export const DURABLE_EVENT_TYPES = [
   'user.block.updated',
 ] as const satisfies readonly DurableEventType[];
 
-/** One event as the stream delivers it. `cursor` is set on durable events only. */
+/**
+ * One event as the stream delivers it. `cursor` is set on durable events only. On the WebSocket
+ * every event is tRPC-`tracked()`: durable ones with their own cursor, ephemeral ones with the
+ * current cursor, so tRPC's built-in resume (`lastEventId`) never falls back to an older position.
+ */
 export type StreamEvent = {
   [K in EventType]: { type: K; cursor?: string; data: EventMap[K] };
 }[EventType];

@@ -133,6 +133,18 @@ describe.each(dbKinds)('real-time stream on %s', (kind) => {
     const t = await b.waitFor((e) => e.type === 'chat.typing');
     expect(t.data).toMatchObject({ conversationId: conv.id, userId: 'ty-a' });
     expect(t.cursor).toBeUndefined();
+    // A reconnect right after an ephemeral event still resumes from the durable cursor (tRPC's own lastEventId).
+    const before = b.cursor;
+    const group = await a.trpc.chat.createGroup.mutate({ title: 'typing group', memberIds: ['ty-b'] });
+    await a.trpc.chat.send.mutate({ conversationId: conv.id, clientId: cid(), text: 'after typing' });
+    await b.waitFor((e) => e.type === 'chat.message.created');
+    await a.trpc.chat.typing.mutate({ conversationId: group.id });
+    await b.waitFor((e) => e.type === 'chat.typing' && e.data.conversationId === group.id);
+    b.raw()?.terminate();
+    await a.trpc.chat.send.mutate({ conversationId: conv.id, clientId: cid(), text: 'while away' });
+    await until(() => texts(b.events).includes('while away'));
+    expect(texts(b.events)).toEqual(['after typing', 'while away']);
+    expect(Number(b.cursor)).toBeGreaterThan(Number(before));
     await new Promise((r) => setTimeout(r, 100));
     expect(a.events.some((e) => e.type === 'chat.typing')).toBe(false);
     await a.close();

@@ -170,13 +170,14 @@ export class MessagesService {
       const msg = await this.visibleMessage(tx, input.conversationId, input.seq, me.joinedSeq);
       if (input.scope === 'me') {
         await repo.hideMessage(tx, actorId, input.conversationId, input.seq);
-        emit([actorId], 'chat.message.deleted', { conversationId: input.conversationId, seq: input.seq, scope: 'me' });
+        emit([actorId], 'chat.message.deleted', { conversationId: input.conversationId, seq: input.seq, scope: 'me', deletedAt: this.d.clock.now().toISOString() });
         return;
       }
       assertCanDeleteForEveryone(msg, actorId, me.role);
-      await repo.updateMessage(tx, input.conversationId, input.seq, { text: null, payload: null, deletedAt: this.d.clock.now() });
+      const deletedAt = this.d.clock.now();
+      await repo.updateMessage(tx, input.conversationId, input.seq, { text: null, payload: null, deletedAt });
       await repo.deleteReactions(tx, input.conversationId, input.seq);
-      emit(members.map((m) => m.userId), 'chat.message.deleted', { conversationId: input.conversationId, seq: input.seq, scope: 'everyone' });
+      emit(members.map((m) => m.userId), 'chat.message.deleted', { conversationId: input.conversationId, seq: input.seq, scope: 'everyone', deletedAt: deletedAt.toISOString() });
       await this.d.webhooks?.enqueue(tx, 'message.deleted', { conversationId: input.conversationId, seq: input.seq });
     });
   }

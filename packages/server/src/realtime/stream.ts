@@ -54,7 +54,7 @@ export class StreamService {
         last = d.seq!;
         yield tracked(String(last), d.event);
       }
-      yield tracked(String(last), { type: 'sync.ready', cursor: String(last), data: { cursor: String(last) } } as StreamEvent);
+      yield tracked(String(last), { type: 'sync.ready', cursor: String(last), data: { cursor: String(last), userId } } as StreamEvent);
       while (!signal?.aborted) {
         if (overflow) {
           overflow = false;
@@ -73,7 +73,8 @@ export class StreamService {
         }
         while (socket && socket.bufferedAmount > SOCKET_HIGH_WATER && !signal?.aborted) await sleep(20);
         if (d.seq === null) {
-          yield d.event;
+          // Tracked with the current cursor: an untracked event would make tRPC's client forget its lastEventId.
+          yield tracked(String(last), d.event);
           continue;
         }
         if (d.seq <= last) continue;
