@@ -78,6 +78,11 @@ export interface UsersApi {
   unblock(userId: string): Promise<void>;
   /** Ids of the users you blocked. */
   blocked(): Promise<string[]>;
+  /**
+   * Reports a user to the host's moderators (stored with the conversation's recent messages as
+   * evidence and sent to the host as a `user.reported` webhook). Does not block; call `block` too if wanted.
+   */
+  report(input: { userId: string; reason: 'spam' | 'scam' | 'abuse' | 'other'; conversationId?: string; note?: string }): Promise<{ reportId: number }>;
 }
 
 /** The offline outbox (see {@link ChatApi.send}). */

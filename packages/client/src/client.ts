@@ -170,6 +170,7 @@ export function createClient(options: CreateClientOptions): SohbetClient {
     block: (userId) => call((t) => t.users.block.mutate({ userId })),
     unblock: (userId) => call((t) => t.users.unblock.mutate({ userId })),
     blocked: () => call((t) => t.users.blocked.query()),
+    report: (input) => call((t) => t.users.report.mutate(input)),
   };
 
   const outboxApi: OutboxApi = {

@@ -183,9 +183,12 @@ export function ConversationView({ conversationId, myId, focusSeq, onBack }: Pro
           text: t('conv.reportConfirm', { name: peer.name }),
           label: t('conv.report'),
           run: () => {
-            // Sohbet has no moderation queue: the host app receives the report and the user is blocked.
+            // Stored with the conversation as evidence and sent to the host as a user.reported webhook; the user is blocked too.
             notifyHost({ type: 'sohbet:report', userId: peer.userId, conversationId });
-            client.users.block(peer.userId).then(() => toast(t('conv.reported')), fail);
+            client.users
+              .report({ userId: peer.userId, reason: 'other', conversationId })
+              .then(() => client.users.block(peer.userId))
+              .then(() => toast(t('conv.reported')), fail);
           },
         }),
     });
