@@ -96,7 +96,7 @@ function waitUntil(epochMs) {
   return new Promise((r) => setTimeout(r, Math.max(0, epochMs - Date.now())));
 }
 
-async function runStep({ step: stepNo, rate, durationMs, startAt, drainMs, maxInflight, text }) {
+async function runStep({ step: stepNo, rate, durationMs, startAt, drainMs, maxBehindMs, text }) {
   const n = Math.max(1, Math.round((rate * durationMs) / 1000));
   const interval = 1000 / rate;
   const P = pairs.length;
@@ -125,15 +125,17 @@ async function runStep({ step: stepNo, rate, durationMs, startAt, drainMs, maxIn
   const t0 = performance.now();
   st.t0 = t0;
   let i = 0;
+  let oldest = 0; // first message not yet acknowledged (acks come back roughly in order)
   await new Promise((resolve) => {
     const tick = () => {
       const now = performance.now();
+      while (oldest < i && st.ackAt[oldest] !== 0) oldest++;
+      if (oldest < i && now - st.intended[oldest] > maxBehindMs) {
+        // The server is this far behind: stop offering load rather than queue without bound.
+        st.aborted = n - i;
+        return resolve();
+      }
       while (i < n && t0 + i * interval <= now) {
-        if (st.sent - st.acked > maxInflight) {
-          // The server is this far behind: stop offering load rather than queue without bound.
-          st.aborted = n - i;
-          return resolve();
-        }
         const pair = pairs[i % P];
         const dir = Math.floor(i / P) & 1;
         const sender = conns.get(dir ? pair.b : pair.a);
@@ -217,7 +219,15 @@ function finalCheck() {
   return out;
 }
 
+/** Messages sent in earlier steps that have not reached their receiver yet (a backlog on the server). */
+function pending() {
+  let n = 0;
+  for (const st of steps.values()) for (let i = 0; i < st.n; i++) if (st.sentAt[i] !== 0 && st.recvAt[i] === 0) n++;
+  return { pending: n };
+}
+
 const handlers = {
+  pending,
   connect,
   close,
   pairs: (m) => {

@@ -176,7 +176,7 @@ export function signHs256(claims, secret) {
 }
 
 /** Calls a server-API mutation for many inputs with tRPC HTTP batching, `concurrency` batches at a time. */
-export async function serverApiBatch(server, procPath, inputs, { concurrency = 8 } = {}) {
+export async function serverApiBatch(server, procPath, inputs, { concurrency = 16 } = {}) {
   // Fastify caps a route parameter at 100 characters, and the batched paths are one parameter.
   const batch = Math.max(1, Math.floor(100 / (procPath.length + 1)));
   const out = new Array(inputs.length);
@@ -281,7 +281,7 @@ export async function foreignCpuPct(pids, ms = 1000) {
 }
 
 /** Waits (bounded) until foreign CPU stays under `maxPct` for a 1 s sample; returns what it saw. */
-export async function waitForQuiet(pids, { maxPct = 25, maxWaitMs = 90_000, log } = {}) {
+export async function waitForQuiet(pids, { maxPct = 25, maxWaitMs = 45_000, log } = {}) {
   const start = Date.now();
   let last = 0;
   for (let i = 0; ; i++) {

@@ -81,7 +81,7 @@ function w2Rows(res) {
   return res.w2.map((r) => [
     r.offeredRate,
     r.achievedRate,
-    `${r.delivered}/${r.planned}`,
+    `${r.delivered}/${r.sent}`,
     r.lost ?? r.undeliveredAtDeadline,
     r.dup,
     r.ackErrors,
@@ -186,7 +186,7 @@ export function writeReports(res, outDir) {
     md.push(
       `${res.w2[0].connectedClients} connected clients in ${res.w2[0].connectedClients / 2} pairs; each step offers a fixed rate for ${res.w2[0].seconds} s (message i is due at t0 + i/rate whether or not earlier ones finished). ` +
         'Latency is from the intended send time to the receiving peer\'s `chat.message.created`; every message has a unique clientId and is checked off at the receiver (lost = never arrived by the end of the run, dup = arrived twice). ' +
-        `A step is aborted when sent − acknowledged exceeds ${res.options.inflightSeconds} s of offered load (the server cannot keep up). CPU % is of one core (200% = the whole ${e.cpus}-core machine); "other CPU%" is work on the host that is neither the server, PostgreSQL nor the generator (other people's test runs) — a step with a large value there is contaminated.`,
+        `A step is aborted (the rest of its schedule is not sent) when the oldest unacknowledged send is more than ${res.options.inflightSeconds} s old (the server cannot keep up); "delivered" counts within the step plus its drain window, of the messages actually sent; late arrivals after that are counted in the JSON (lateAfterDeadline), "lost" = never arrived by the end of the run. CPU % is of one core (200% = the whole ${e.cpus}-core machine); "other CPU%" is work on the host that is neither the server, PostgreSQL nor the generator (other people's test runs) — a step with a large value there is contaminated.`,
       '',
     );
     md.push(mdTable(W2H, w2Rows(res)), '');
