@@ -6,7 +6,7 @@ import { createDatabase } from './db/db.ts';
 import { main } from './main.ts';
 
 const USAGE = `Usage:
-  sohbet start [--demo]         run the server (--demo turns on the demo sign-in; refused in production)
+  sohbet start [--demo]         run the server (--demo: demo sign-in and demo users; ignored in production)
   sohbet migrate                apply database migrations and exit
   sohbet token <userId> [--name NAME] [--role ROLE ...] [--ttl SECONDS]
                                 print a signed user token for local use`;
@@ -16,8 +16,7 @@ async function run(argv: string[]): Promise<void> {
   switch (command) {
     case 'start': {
       const { values } = parseArgs({ args: rest, options: { demo: { type: 'boolean', default: false } } });
-      if (values.demo) process.env.DEV_LOGIN ??= '1';
-      return main();
+      return main({ demo: values.demo });
     }
     case 'migrate': {
       const config = loadConfigOrExit();

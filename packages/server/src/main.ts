@@ -4,10 +4,10 @@ import { createLogger } from './core/logger.ts';
 import { DEMO_USERS, seedDemo } from './demo/demo.seed.ts';
 
 /** Parses config, builds the app, listens; drains on SIGTERM/SIGINT. */
-export async function main(): Promise<void> {
+export async function main(opts: { demo?: boolean } = {}): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig();
+    config = loadConfig(opts);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);

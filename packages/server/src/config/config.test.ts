@@ -34,5 +34,8 @@ describe('config', () => {
     expect(() => parseConfig({ NODE_ENV: 'production', DEV_LOGIN: '1', AUTH_JWT_SECRET: 'x'.repeat(32) })).toThrow(/DEV_LOGIN/);
     expect(() => parseConfig({ NODE_ENV: 'production' })).toThrow(/AUTH_JWT_SECRET or AUTH_JWKS_URL/);
     expect(parseConfig({ NODE_ENV: 'production', AUTH_JWKS_URL: 'https://auth.example.com/jwks.json' }).auth.devLogin).toBe(false);
+    // `npm start` passes --demo: on by default locally, ignored in production so the same command deploys safely.
+    expect(parseConfig({}, { demo: true }).auth.devLogin).toBe(true);
+    expect(parseConfig({ NODE_ENV: 'production', AUTH_JWKS_URL: 'https://auth.example.com/jwks.json' }, { demo: true }).auth.devLogin).toBe(false);
   });
 });

@@ -81,7 +81,11 @@ const HINTS: Partial<Record<keyof Env, string>> = {
   PORT: 'a TCP port, 0-65535',
 };
 
-export function parseConfig(source: Record<string, string | undefined>): Config {
+/**
+ * `demo` is `sohbet start --demo` (what `npm start` runs): it turns the demo sign-in on, except in
+ * production, where it is ignored so the same start command is safe to deploy.
+ */
+export function parseConfig(source: Record<string, string | undefined>, opts: { demo?: boolean } = {}): Config {
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
     throw new ConfigError(
@@ -122,7 +126,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       issuer: e.AUTH_JWT_ISSUER,
       audience: e.AUTH_JWT_AUDIENCE,
       apiKey: e.SOHBET_API_KEY,
-      devLogin: e.DEV_LOGIN,
+      devLogin: e.DEV_LOGIN || (opts.demo === true && e.NODE_ENV !== 'production'),
     },
     webhooks: e.WEBHOOK_URL && e.WEBHOOK_SECRET ? { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET } : null,
     chat: { editWindowMs: e.MESSAGE_EDIT_WINDOW_SECONDS * 1000, eventRetentionDays: e.EVENT_RETENTION_DAYS },
@@ -141,6 +145,6 @@ function deepFreeze<T>(o: T): T {
 }
 
 /** Reads process.env; the only such read in the codebase. */
-export function loadConfig(): Config {
-  return parseConfig(process.env);
+export function loadConfig(opts: { demo?: boolean } = {}): Config {
+  return parseConfig(process.env, opts);
 }
