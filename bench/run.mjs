@@ -8,7 +8,7 @@
  *   npm run bench                       # everything (~6-9 min)
  *   npm run bench -- --quick            # short smoke run (~1.5 min)
  *   npm run bench -- --only=w2 --rates=1000,2000 --step-seconds=10
- *   npm run bench -- --profile          # also --cpu-prof the server during W2; top frames in the report
+ *   npm run bench -- --profile          # also --cpu-prof the server (whole run); top frames in the report
  * See bench/README.md.
  */
 import { fork, execFileSync } from 'node:child_process';
