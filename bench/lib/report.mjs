@@ -3,6 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fmtBytes, fmtMs } from './stats.mjs';
 
+const withMs = (v) => (v !== null && v !== undefined && v >= 10_000 ? fmtMs(v) : `${fmtMs(v)} ms`);
+
 export const TARGETS = {
   throughput: '≥ 5,000 persisted msgs/s sustained with 100% delivery',
   p99: 'p99 ≤ 50 ms at 2,000 msg/s with 5,000 connected clients',
