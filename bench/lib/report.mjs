@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fmtBytes, fmtMs } from './stats.mjs';
 
-const withMs = (v) => (v !== null && v !== undefined && v >= 10_000 ? fmtMs(v) : `${fmtMs(v)} ms`);
+const withMs = (v) => (v !== null && v !== undefined && v >= 10_000 ? fmtMs(v) : `${withMs(v)}`);
 
 export const TARGETS = {
   throughput: '≥ 5,000 persisted msgs/s sustained with 100% delivery',
@@ -25,7 +25,7 @@ export function evaluate(res) {
       verdict: sustained ? 'PASS' : 'MISS',
       detail:
         `offered ${big.offeredRate}/s: achieved ${big.achievedRate}/s, delivered ${big.delivered}/${big.planned}` +
-        `${big.aborted ? `, aborted ${big.aborted} (server fell > backlog limit behind)` : ''}, lost ${big.lost ?? '?'}, dup ${big.dup}, p99 ${fmtMs(big.latencyMs.p99)} ms` +
+        `${big.aborted ? `, aborted ${big.aborted} (server fell > backlog limit behind)` : ''}, lost ${big.lost ?? '?'}, dup ${big.dup}, p99 ${withMs(big.latencyMs.p99)}` +
         (best ? `; highest rate sustained with 100% delivery and p99 < 1 s: ${best.achievedRate}/s (offered ${best.offeredRate}/s)` : ''),
     };
   }
@@ -35,7 +35,7 @@ export function evaluate(res) {
     const enough = at2k.connectedClients >= 5000;
     out.p99 = {
       verdict: !enough ? 'N/A' : at2k.latencyMs.p99 !== null && at2k.latencyMs.p99 <= 50 && complete(at2k) ? 'PASS' : 'MISS',
-      detail: `p99 ${fmtMs(at2k.latencyMs.p99)} ms (p50 ${fmtMs(at2k.latencyMs.p50)}, p99.9 ${fmtMs(at2k.latencyMs.p999)}, max ${fmtMs(at2k.latencyMs.max)}) with ${at2k.connectedClients} clients, delivered ${at2k.delivered}/${at2k.planned}${enough ? '' : ' — fewer than 5,000 clients, target not applicable'}`,
+      detail: `p99 ${withMs(at2k.latencyMs.p99)} (p50 ${fmtMs(at2k.latencyMs.p50)}, p99.9 ${fmtMs(at2k.latencyMs.p999)}, max ${fmtMs(at2k.latencyMs.max)}) with ${at2k.connectedClients} clients, delivered ${at2k.delivered}/${at2k.planned}${enough ? '' : ' — fewer than 5,000 clients, target not applicable'}`,
     };
   }
   const idle = res.w1.filter((r) => !r.skipped && r.failed === 0).sort((a, b) => b.connections - a.connections)[0];
@@ -127,7 +127,7 @@ export function svgChart(res) {
   parts.push(`<text x="${m.l}" y="22" font-size="15" font-weight="bold">Sohbet W2: delivery latency (intended send → peer receives) vs offered rate</text>`);
   for (let d = lo; d <= hi; d *= 10) {
     parts.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${y(d)}" y2="${y(d)}" stroke="#ddd"/>`);
-    parts.push(`<text x="${m.l - 8}" y="${y(d) + 4}" text-anchor="end">${fmtMs(d)} ms</text>`);
+    parts.push(`<text x="${m.l - 8}" y="${y(d) + 4}" text-anchor="end">${withMs(d)}</text>`);
   }
   parts.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${y(50)}" y2="${y(50)}" stroke="#c00" stroke-dasharray="6 4"/>`);
   parts.push(`<text x="${m.l + pw + 6}" y="${y(50) + 4}" fill="#c00">50 ms target</text>`);
@@ -141,7 +141,7 @@ export function svgChart(res) {
   series.forEach(([k, label, color], si) => {
     const pts = rows.map((r, i) => `${x(i).toFixed(1)},${y(r.latencyMs[k]).toFixed(1)}`);
     parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.join(' ')}"/>`);
-    rows.forEach((r, i) => parts.push(`<circle cx="${x(i).toFixed(1)}" cy="${y(r.latencyMs[k]).toFixed(1)}" r="3" fill="${color}"><title>${esc(label)} ${fmtMs(r.latencyMs[k])} ms at ${r.offeredRate}/s</title></circle>`));
+    rows.forEach((r, i) => parts.push(`<circle cx="${x(i).toFixed(1)}" cy="${y(r.latencyMs[k]).toFixed(1)}" r="3" fill="${color}"><title>${esc(label)} ${withMs(r.latencyMs[k])} at ${r.offeredRate}/s</title></circle>`));
     parts.push(`<rect x="${m.l + pw + 12}" y="${m.t + 10 + si * 20}" width="14" height="3" fill="${color}"/><text x="${m.l + pw + 32}" y="${m.t + 15 + si * 20}">${esc(label)}</text>`);
   });
   parts.push('</svg>');
