@@ -1,6 +1,6 @@
 import { and, eq, inArray, sql as dsql } from 'drizzle-orm';
 import type { ConversationContext, MessageKind, MessagePayload } from '@sohbet/protocol';
-import { rows, sql, type Executor } from '../db/db.ts';
+import { pgIntArray, pgTextArray, rows, sql, type Executor } from '../db/db.ts';
 import { blocks, conversations, hiddenMessages, members, messages, reactions, users } from '../db/schema.ts';
 
 export type MemberRole = 'owner' | 'admin' | 'member';
@@ -185,6 +185,36 @@ export const chatRepo = {
     return r[0] ? { lastReadSeq: Number(r[0].last_read_seq), lastDeliveredSeq: Number(r[0].last_delivered_seq) } : null;
   },
 
+  /** Locks member rows in (conversation, user) order, so concurrent batches never deadlock. */
+  async lockMembers(ex: Executor, pairs: Array<{ conversationId: string; userId: string }>): Promise<void> {
+    if (pairs.length === 0) return;
+    await ex.execute(
+      sql`select 1 from members m join unnest(${pgTextArray(pairs.map((p) => p.conversationId))}::text[], ${pgTextArray(pairs.map((p) => p.userId))}::text[]) k(cid, uid)
+          on m.conversation_id = k.cid and m.user_id = k.uid order by m.conversation_id, m.user_id for update of m`,
+    );
+  },
+
+  /** Raises many members' read/delivered marks at once; returns the rows that changed. */
+  async raiseMarksMany(
+    ex: Executor,
+    marks: Array<{ conversationId: string; userId: string; read: number; delivered: number }>,
+  ): Promise<Array<{ conversationId: string; userId: string; lastReadSeq: number; lastDeliveredSeq: number }>> {
+    if (marks.length === 0) return [];
+    const r = await rows<{ conversation_id: string; user_id: string; last_read_seq: number; last_delivered_seq: number }>(
+      ex,
+      sql`update members m set
+            last_read_seq = greatest(m.last_read_seq, least(n.rd, c.last_seq)),
+            last_delivered_seq = greatest(m.last_delivered_seq, least(greatest(n.dl, n.rd), c.last_seq))
+          from unnest(${pgTextArray(marks.map((x) => x.conversationId))}::text[], ${pgTextArray(marks.map((x) => x.userId))}::text[],
+                      ${pgIntArray(marks.map((x) => x.read))}::bigint[], ${pgIntArray(marks.map((x) => x.delivered))}::bigint[]) n(cid, uid, rd, dl),
+               conversations c
+          where c.id = n.cid and m.conversation_id = n.cid and m.user_id = n.uid
+            and (m.last_read_seq < least(n.rd, c.last_seq) or m.last_delivered_seq < least(greatest(n.dl, n.rd), c.last_seq))
+          returning m.conversation_id, m.user_id, m.last_read_seq, m.last_delivered_seq`,
+    );
+    return r.map((x) => ({ conversationId: x.conversation_id, userId: x.user_id, lastReadSeq: Number(x.last_read_seq), lastDeliveredSeq: Number(x.last_delivered_seq) }));
+  },
+
   async blockedBetween(ex: Executor, a: string, b: string): Promise<{ aBlockedB: boolean; bBlockedA: boolean }> {
     const r = await ex
       .select({ blockerId: blocks.blockerId })
@@ -216,12 +246,21 @@ export const chatRepo = {
     return Number(r[0]!.last_seq);
   },
 
-  async insertMessage(ex: Executor, m: MessageRow): Promise<void> {
-    await ex.insert(messages).values({ ...m, payload: m.payload as unknown });
-  },
-
+  /** Inserts messages in one statement from one JSON document (cheap to bind for large batches). */
   async insertMessages(ex: Executor, list: MessageRow[]): Promise<void> {
-    if (list.length) await ex.insert(messages).values(list.map((m) => ({ ...m, payload: m.payload as unknown })));
+    if (list.length === 0) return;
+    const doc = JSON.stringify(
+      list.map((m) => ({
+        conversation_id: m.conversationId, seq: m.seq, id: m.id, client_id: m.clientId, sender_id: m.senderId, kind: m.kind, text: m.text,
+        payload: m.payload, reply_to_seq: m.replyToSeq, forwarded: m.forwarded, created_at: m.createdAt.toISOString(),
+      })),
+    );
+    await ex.execute(
+      sql`insert into messages (conversation_id, seq, id, client_id, sender_id, kind, text, payload, reply_to_seq, forwarded, created_at)
+          select conversation_id, seq, id, client_id, sender_id, kind, text, payload, reply_to_seq, forwarded, created_at
+          from jsonb_to_recordset(${doc}::jsonb) as x(conversation_id text, seq bigint, id text, client_id text, sender_id text, kind text, text text,
+                                                     payload jsonb, reply_to_seq bigint, forwarded boolean, created_at timestamptz)`,
+    );
   },
 
   async messageByClientId(ex: Executor, conversationId: string, clientId: string): Promise<MessageRow | null> {

@@ -8,6 +8,14 @@ import { messageDTO, reactionSummary } from './chat.dto.ts';
 import { chatRepo as repo, type MessageRow } from './chat.repo.ts';
 import type { ChatDeps, ConversationsService } from './conversations.service.ts';
 import { SendBatcher } from './send-batcher.ts';
+import { GroupCommit, type Submitted } from '../core/group-commit.ts';
+
+interface ReceiptItem {
+  actorId: string;
+  conversationId: string;
+  read: number;
+  delivered: number;
+}
 
 const TYPING_TTL_MS = 6000;
 /** Typing signals closer together than this are dropped (clients send one every ~3 s while typing). */
@@ -16,6 +24,7 @@ const TYPING_THROTTLE_MS = 2000;
 /** Messages: send (G1, G2), history, edit, delete, reactions, forward, receipts (G4), typing, search. */
 export class MessagesService {
   private readonly batcher: SendBatcher;
+  private readonly receipts = new GroupCommit<ReceiptItem, void>((batch) => this.writeReceipts(batch));
 
   constructor(
     private readonly d: ChatDeps,
@@ -34,7 +43,16 @@ export class MessagesService {
    */
   async send(actorId: string, input: SendInput): Promise<MessageDTO> {
     // Forwards are rare and read another conversation: they take the single-message path.
-    return input.forward ? this.sendOne(actorId, input) : this.batcher.send(actorId, input);
+    const m = await (input.forward ? this.sendOne(actorId, input) : this.batcher.send(actorId, input));
+    for (const l of this.sentListeners) l(m);
+    return m;
+  }
+
+  private readonly sentListeners: Array<(m: MessageDTO) => void> = [];
+
+  /** Runs after a message is stored (and on a retry that returns it); other features react here (support reopen). */
+  onSent(listener: (m: MessageDTO) => void): void {
+    this.sentListeners.push(listener);
   }
 
   /** The single-message path: used alone at low load, for forwards, and to retry a failed batch. */
@@ -74,7 +92,7 @@ export class MessagesService {
           conversationId: conv.id, seq, id: newId('m'), clientId: input.clientId, senderId: actorId, kind, text, payload,
           replyToSeq: replyTo?.seq ?? null, forwarded, createdAt: now, editedAt: null, deletedAt: null,
         };
-        await repo.insertMessage(tx, row);
+        await repo.insertMessages(tx, [row]);
         // Sending marks everything up to your own message as read by you.
         await repo.raiseMarks(tx, conv.id, actorId, { read: seq, delivered: seq });
         const dto = messageDTO(row, [], replyTo);
@@ -107,7 +125,7 @@ export class MessagesService {
         text: normalizeText(input.text, true), payload: input.code ? { type: 'notice', code: input.code, params: input.params } : null,
         replyToSeq: null, forwarded: false, createdAt: now, editedAt: null, deletedAt: null,
       };
-      await repo.insertMessage(tx, row);
+      await repo.insertMessages(tx, [row]);
       const dto = messageDTO(row);
       emit(members.map((m) => m.userId), 'chat.message.created', { message: dto });
       await this.d.webhooks?.enqueue(tx, 'message.created', { message: dto });
@@ -204,7 +222,58 @@ export class MessagesService {
     await this.mark(actorId, input.conversationId, { delivered: input.seq });
   }
 
-  private async mark(actorId: string, conversationId: string, marks: { read?: number; delivered: number }): Promise<void> {
+  private mark(actorId: string, conversationId: string, marks: { read?: number; delivered: number }): Promise<void> {
+    return this.receipts.submit({ actorId, conversationId, read: marks.read ?? 0, delivered: marks.delivered });
+  }
+
+  /**
+   * Receipts in bulk: every device acknowledges what it receives, so under load thousands of
+   * marks a second are coalesced (highest mark per member wins) into one transaction per batch.
+   * A batch that fails as a whole is retried mark by mark.
+   */
+  private async writeReceipts(batch: Array<Submitted<ReceiptItem, void>>): Promise<void> {
+    if (batch.length === 1) {
+      const { item } = batch[0]!;
+      return this.markOne(item.actorId, item.conversationId, { read: item.read, delivered: item.delivered }).then(batch[0]!.resolve, batch[0]!.reject);
+    }
+    const byKey = new Map<string, ReceiptItem & { waiting: Array<Submitted<ReceiptItem, void>> }>();
+    for (const s of batch) {
+      const key = `${s.item.conversationId}\n${s.item.actorId}`;
+      const cur = byKey.get(key);
+      if (cur) {
+        cur.read = Math.max(cur.read, s.item.read);
+        cur.delivered = Math.max(cur.delivered, s.item.delivered);
+        cur.waiting.push(s);
+      } else byKey.set(key, { ...s.item, waiting: [s] });
+    }
+    const marks = [...byKey.values()];
+    try {
+      const refused = await this.d.events.write(async (tx, emit) => {
+        const members = await repo.membersOfMany(tx, [...new Set(marks.map((m) => m.conversationId))]);
+        const isMember = new Set(members.map((m) => `${m.conversationId}\n${m.userId}`));
+        const ok = marks.filter((m) => isMember.has(`${m.conversationId}\n${m.actorId}`));
+        const pairs = ok.map((m) => ({ conversationId: m.conversationId, userId: m.actorId, read: m.read, delivered: m.delivered }));
+        pairs.sort((a, b) => (a.conversationId + '\n' + a.userId < b.conversationId + '\n' + b.userId ? -1 : 1));
+        await repo.lockMembers(tx, pairs);
+        for (const r of await repo.raiseMarksMany(tx, pairs)) {
+          const to = members.filter((m) => m.conversationId === r.conversationId).map((m) => m.userId);
+          emit(to, 'chat.receipt', r);
+        }
+        return marks.filter((m) => !isMember.has(`${m.conversationId}\n${m.actorId}`));
+      });
+      const notMember = new Set(refused);
+      for (const m of marks) {
+        for (const w of m.waiting) notMember.has(m) ? w.reject(new AppError('chat.not_member', 'you are not a member of this conversation')) : w.resolve();
+      }
+    } catch {
+      for (const m of marks) {
+        const r = this.markOne(m.actorId, m.conversationId, { read: m.read, delivered: m.delivered });
+        for (const w of m.waiting) r.then(w.resolve, w.reject);
+      }
+    }
+  }
+
+  private async markOne(actorId: string, conversationId: string, marks: { read?: number; delivered: number }): Promise<void> {
     await this.d.events.write(async (tx, emit) => {
       const members = await this.membersOrForbid(tx, conversationId, actorId);
       const r = await repo.raiseMarks(tx, conversationId, actorId, marks);

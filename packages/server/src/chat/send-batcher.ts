@@ -3,6 +3,7 @@ import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import { pgIntArray, pgTextArray, rows, sql, type Tx } from '../db/db.ts';
 import { normalizeText } from './chat.domain.ts';
+import { GroupCommit, type Submitted } from '../core/group-commit.ts';
 import { messageDTO } from './chat.dto.ts';
 import { chatRepo as repo, type MessageRow } from './chat.repo.ts';
 import type { ChatDeps } from './conversations.service.ts';
@@ -10,53 +11,35 @@ import type { ChatDeps } from './conversations.service.ts';
 /** What the batch decided for one message: stored, refused, or "take the single path" (a retry of a stored clientId). */
 type Outcome = { dto: MessageDTO } | { error: unknown } | { single: true };
 
-interface Pending {
+interface SendItem {
   actorId: string;
   input: SendInput;
-  resolve: (m: MessageDTO) => void;
-  reject: (e: unknown) => void;
 }
+type Pending = Submitted<SendItem, MessageDTO> & SendItem;
 
 /**
- * Group commit for sends. Under load, sends that arrive while a batch is being written go into
- * the next batch: one transaction and a fixed number of statements per batch instead of per
- * message. At low load a send is written at once, alone, with no added delay. Seqs (G1) are
- * still taken under each conversation's row lock; rows are locked in id order (conversations,
- * then users) so concurrent batches and instances never deadlock. A batch that fails as a whole
- * (a duplicate clientId raced in from another instance, a lost connection) is retried message
- * by message on the single-message path, so one bad message never fails its neighbours.
+ * Group commit for sends (see GroupCommit): one transaction and a fixed number of statements
+ * per batch instead of per message. Seqs (G1) are still taken under each conversation's row
+ * lock; rows are locked in id order (conversations, members, then users) so concurrent batches
+ * and instances never deadlock. A batch that fails as a whole (a duplicate clientId raced in
+ * from another instance, a lost connection) is retried message by message on the
+ * single-message path, so one bad message never fails its neighbours.
  */
 export class SendBatcher {
-  private queue: Pending[] = [];
-  private inFlight = 0;
+  private readonly commit: GroupCommit<SendItem, MessageDTO>;
 
   constructor(
     private readonly d: ChatDeps,
     private readonly sendOne: (actorId: string, input: SendInput) => Promise<MessageDTO>,
-    private readonly maxBatch = 256,
-    private readonly maxInFlight = 2,
-  ) {}
-
-  send(actorId: string, input: SendInput): Promise<MessageDTO> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ actorId, input, resolve, reject });
-      this.pump();
-    });
+  ) {
+    this.commit = new GroupCommit((batch) => this.flush(batch.map((b) => ({ ...b, ...b.item }))));
   }
 
-  private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      this.inFlight++;
-      void this.flush(batch).finally(() => {
-        this.inFlight--;
-        this.pump();
-      });
-    }
+  send(actorId: string, input: SendInput): Promise<MessageDTO> {
+    return this.commit.submit({ actorId, input });
   }
 
   private async flush(batch: Pending[]): Promise<void> {
-    if (batch.length === 1) return settle(batch[0]!, this.sendOne(batch[0]!.actorId, batch[0]!.input));
     // Same clientId twice in one batch: the later ones get the first one's result (G2).
     const firstByKey = new Map<string, Pending>();
     const followers: Array<[Pending, Pending]> = [];
@@ -206,12 +189,9 @@ export class SendBatcher {
     }
     await repo.insertMessages(tx, msgRows);
     // Sending marks everything up to your own message as read by you (G4).
-    const m = [...marks.values()];
-    await tx.execute(
-      sql`update members mb set last_read_seq = greatest(mb.last_read_seq, n.seq), last_delivered_seq = greatest(mb.last_delivered_seq, n.seq)
-          from unnest(${pgTextArray(m.map((x) => x.cid))}::text[], ${pgTextArray(m.map((x) => x.uid))}::text[], ${pgIntArray(m.map((x) => x.seq))}::bigint[]) n(cid, uid, seq)
-          where mb.conversation_id = n.cid and mb.user_id = n.uid`,
-    );
+    const m = [...marks.values()].map((x) => ({ conversationId: x.cid, userId: x.uid, read: x.seq, delivered: x.seq }));
+    await repo.lockMembers(tx, m);
+    await repo.raiseMarksMany(tx, m);
   }
 }
 
