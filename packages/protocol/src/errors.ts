@@ -25,6 +25,12 @@ export const ERROR_STATUS = {
   'chat.not_group': 400,
   'chat.not_admin': 403,
   'chat.client_id_conflict': 409,
+  'support.not_operator': 403,
+  'support.not_found': 404,
+  'support.capacity': 409,
+  'support.already_assigned': 409,
+  'support.operator_unavailable': 409,
+  'support.invalid_state': 409,
   'rate_limited': 429,
   'internal': 500,
 } as const;

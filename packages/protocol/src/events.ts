@@ -1,4 +1,5 @@
 import type { ConversationDTO, MessageDTO, ReactionDTO } from './chat.ts';
+import type { OperatorDTO, SupportChatDTO } from './support.ts';
 
 /**
  * Events on a user's stream. Durable events are stored in the user's event log and carry a
@@ -15,6 +16,10 @@ export interface DurableEventMap {
   'chat.conversation.updated': { conversation: ConversationDTO };
   'chat.conversation.removed': { conversationId: string };
   'user.block.updated': { userId: string; blocked: boolean };
+  /** A support chat changed (state, owner, priority): sent to its customer and the operators involved. */
+  'support.chat.updated': { chat: SupportChatDTO };
+  /** The operator's own status, capacity or load changed. */
+  'support.operator.updated': { operator: OperatorDTO };
 }
 
 export interface EphemeralEventMap {
@@ -27,6 +32,8 @@ export interface EphemeralEventMap {
    * its conversation list and open conversations, then continue from `cursor` (G3).
    */
   'sync.resync': { cursor: string; reason: 'retention' | 'unknown_cursor' };
+  /** The support queue moved: operators refresh the queue, waiting customers their position. */
+  'support.queue.changed': { topic: string };
 }
 
 export type EventMap = DurableEventMap & EphemeralEventMap;
@@ -42,6 +49,8 @@ export const DURABLE_EVENT_TYPES = [
   'chat.conversation.updated',
   'chat.conversation.removed',
   'user.block.updated',
+  'support.chat.updated',
+  'support.operator.updated',
 ] as const satisfies readonly DurableEventType[];
 
 /**

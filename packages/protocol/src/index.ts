@@ -2,3 +2,4 @@ export * from './errors.ts';
 export * from './version.ts';
 export * from './chat.ts';
 export * from './events.ts';
+export * from './support.ts';

@@ -3,6 +3,7 @@ import { chatRouter, usersRouter } from './chat/chat.router.ts';
 import { serverApiRouter } from './chat/server-api.router.ts';
 import { router } from './core/trpc.ts';
 import { syncRouter } from './realtime/sync.router.ts';
+import { supportRouter } from './support/support.router.ts';
 
 export const appRouter = router({
   auth: authRouter,
@@ -10,6 +11,7 @@ export const appRouter = router({
   users: usersRouter,
   sync: syncRouter,
   server: serverApiRouter,
+  support: supportRouter,
 });
 
 /** The router type the SDK and host apps import (`import type { AppRouter } from '@sohbet/server/router'`). */

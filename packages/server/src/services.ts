@@ -10,6 +10,7 @@ import type { Bus } from './realtime/bus.ts';
 import { EventLog } from './realtime/event-log.ts';
 import type { Presence } from './realtime/presence.ts';
 import { StreamService } from './realtime/stream.ts';
+import { SupportService } from './support/support.service.ts';
 import { WebhookOutbox } from './webhooks/webhooks.service.ts';
 
 /** Everything the procedures use, built once from explicit dependencies. */
@@ -26,6 +27,7 @@ export interface Services {
   stream: StreamService;
   conversations: ConversationsService;
   messages: MessagesService;
+  support: SupportService;
   webhooks: WebhookOutbox | null;
 }
 
@@ -48,12 +50,16 @@ export function createServices(d: CoreDeps): Services {
     : null;
   const chatDeps = { database: d.database, events, clock: d.clock, presence: d.presence, webhooks, editWindowMs: d.config.chat.editWindowMs };
   const conversations = new ConversationsService(chatDeps);
+  const messages = new MessagesService(chatDeps, conversations);
+  const support = new SupportService({ database: d.database, events, clock: d.clock, log: d.log, config: d.config.support, conversations, messages });
+  messages.onSent((m) => void support.onMessage(m).catch((err) => d.log.warn({ err: (err as Error).message }, 'support message hook failed')));
   return {
     ...d,
     events,
     stream: new StreamService({ database: d.database, bus: d.bus, events, maxQueue: d.config.realtime.maxQueue }),
     conversations,
-    messages: new MessagesService(chatDeps, conversations),
+    messages,
+    support,
     webhooks,
   };
 }

@@ -41,6 +41,12 @@ const envSchema = z.object({
   MESSAGE_EDIT_WINDOW_SECONDS: z.coerce.number().int().min(0).max(7 * 24 * 3600).default(15 * 60),
   WS_MAX_QUEUE: z.coerce.number().int().min(16).max(100_000).default(1024),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  SUPPORT_OFFER_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(3600).default(30),
+  SUPPORT_OPERATOR_GRACE_SECONDS: z.coerce.number().int().min(0).max(24 * 3600).default(120),
+  SUPPORT_REOPEN_WINDOW_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(86_400),
+  SUPPORT_AGING_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  SUPPORT_DEFAULT_MAX_CHATS: z.coerce.number().int().min(1).max(100).default(3),
+  SUPPORT_SWEEP_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -63,6 +69,7 @@ export interface Config {
   webhooks: { url: string; secret: string } | null;
   chat: { editWindowMs: number; eventRetentionDays: number };
   realtime: { maxQueue: number };
+  support: { offerTimeoutMs: number; operatorGraceMs: number; reopenWindowMs: number; agingMs: number; defaultMaxChats: number; sweepMs: number };
   shutdownGraceMs: number;
 }
 
@@ -131,6 +138,14 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
     webhooks: e.WEBHOOK_URL && e.WEBHOOK_SECRET ? { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET } : null,
     chat: { editWindowMs: e.MESSAGE_EDIT_WINDOW_SECONDS * 1000, eventRetentionDays: e.EVENT_RETENTION_DAYS },
     realtime: { maxQueue: e.WS_MAX_QUEUE },
+    support: {
+      offerTimeoutMs: e.SUPPORT_OFFER_TIMEOUT_SECONDS * 1000,
+      operatorGraceMs: e.SUPPORT_OPERATOR_GRACE_SECONDS * 1000,
+      reopenWindowMs: e.SUPPORT_REOPEN_WINDOW_SECONDS * 1000,
+      agingMs: e.SUPPORT_AGING_SECONDS * 1000,
+      defaultMaxChats: e.SUPPORT_DEFAULT_MAX_CHATS,
+      sweepMs: e.SUPPORT_SWEEP_MS,
+    },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
   return deepFreeze(config);

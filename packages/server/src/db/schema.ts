@@ -177,3 +177,73 @@ export const webhookOutbox = pgTable(
   },
   (t) => [index('webhook_outbox_due').on(t.nextAttemptAt).where(sql`delivered_at is null and failed_at is null`)],
 );
+
+/**
+ * Support operators: status chosen by the operator, connectivity from their sockets, capacity.
+ * `active_chats` counts chats offered to or owned by the operator; it only moves inside the same
+ * transaction as the chat's conditional state change, so it never exceeds `max_chats` (G5).
+ */
+export const supportOperators = pgTable(
+  'support_operators',
+  {
+    userId: text('user_id').primaryKey(),
+    status: text('status', { enum: ['available', 'away', 'offline'] }).notNull().default('away'),
+    maxChats: integer('max_chats').notNull().default(3),
+    activeChats: integer('active_chats').notNull().default(0),
+    /** Topics served; empty = every topic. */
+    topics: text('topics').array().notNull().default(sql`'{}'::text[]`),
+    lastAssignedAt: ts('last_assigned_at'),
+    /** Set when the operator's last socket closed; the grace timer is due at this + grace (durable). */
+    disconnectedAt: ts('disconnected_at'),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('support_operators_gone').on(t.disconnectedAt).where(sql`disconnected_at is not null`)],
+);
+
+/** A support chat: a Sohbet conversation plus its routing state. */
+export const supportChats = pgTable(
+  'support_chats',
+  {
+    id: text('id').primaryKey(),
+    conversationId: text('conversation_id').notNull().references(() => conversations.id, { onDelete: 'cascade' }),
+    customerId: text('customer_id').notNull(),
+    topic: text('topic').notNull(),
+    priority: text('priority', { enum: ['low', 'normal', 'high', 'urgent'] }).notNull().default('normal'),
+    state: text('state', { enum: ['queued', 'offered', 'assigned', 'pending', 'snoozed', 'resolved'] }).notNull().default('queued'),
+    operatorId: text('operator_id'),
+    offeredTo: text('offered_to'),
+    /** Durable offer timer: the sweeper claims rows past this with FOR UPDATE SKIP LOCKED. */
+    offerExpiresAt: ts('offer_expires_at'),
+    /** Operators who declined or let an offer expire since the chat was last queued. */
+    declinedBy: text('declined_by').array().notNull().default(sql`'{}'::text[]`),
+    context: jsonb('context'),
+    firstMessage: text('first_message').notNull(),
+    queuedAt: ts('queued_at').notNull(),
+    assignedAt: ts('assigned_at'),
+    firstResponseAt: ts('first_response_at'),
+    resolvedAt: ts('resolved_at'),
+    version: integer('version').notNull().default(0),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    // At most one open support chat per customer and topic.
+    uniqueIndex('support_chats_open').on(t.customerId, t.topic).where(sql`state <> 'resolved'`),
+    uniqueIndex('support_chats_conversation').on(t.conversationId),
+    index('support_chats_state').on(t.state, t.queuedAt),
+    index('support_chats_operator').on(t.operatorId).where(sql`operator_id is not null`),
+    index('support_chats_offer_due').on(t.offerExpiresAt).where(sql`state = 'offered'`),
+  ],
+);
+
+/** Every routing decision with its reason: candidates, who was excluded and why, who won. */
+export const supportDecisions = pgTable(
+  'support_decisions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    chatId: text('chat_id').notNull(),
+    kind: text('kind').notNull(),
+    decision: jsonb('decision').notNull(),
+    createdAt: ts('created_at').notNull(),
+  },
+  (t) => [index('support_decisions_chat').on(t.chatId, t.id)],
+);

@@ -10,6 +10,7 @@ interface Conn {
   userId: string;
   socket: WebSocket;
   expiry: NodeJS.Timeout | null;
+  operator: boolean;
 }
 
 /**
@@ -35,13 +36,15 @@ export class ConnectionRegistry {
   async open(id: string, user: AuthUser, socket: WebSocket): Promise<void> {
     const msLeft = user.exp * 1000 - Date.now();
     const expiry = msLeft < 2 ** 31 ? setTimeout(() => socket.close(CLOSE_CODES.unauthenticated, 'auth.expired'), Math.max(0, msLeft)) : null;
-    const conn: Conn = { id, userId: user.id, socket, expiry };
+    const conn: Conn = { id, userId: user.id, socket, expiry, operator: user.roles.includes('operator') };
     this.conns.set(id, conn);
     this.bySocket.add(socket);
     socket.once('close', () => void this.closed(conn));
     // Presence is best effort: a Redis outage must not stop anyone from connecting and chatting.
     try {
       if (await this.s.presence.connect(user.id, id)) await this.announce(user.id, true, null);
+      // Operators: connectivity (not their chosen status) cancels a running grace timer.
+      if (conn.operator) await this.s.support.onConnected(user.id);
     } catch (err) {
       this.s.log.warn({ err: (err as Error).message, userId: user.id }, 'presence update on connect failed');
     }
@@ -55,6 +58,8 @@ export class ConnectionRegistry {
         const at = this.s.clock.now();
         await chatRepo.setLastSeen(this.s.database.db, conn.userId, at);
         await this.announce(conn.userId, false, at);
+        // Starts the operator's grace timer (stored in the database; the support sweeper fires it).
+        if (conn.operator) await this.s.support.onDisconnected(conn.userId, at);
       }
     } catch (err) {
       this.s.log.warn({ err: (err as Error).message, userId: conn.userId }, 'presence update on disconnect failed');
@@ -76,9 +81,12 @@ export class ConnectionRegistry {
       this.s.presence.heartbeat([...this.conns.values()].map((c) => ({ userId: c.userId, connId: c.id }))).catch(() => {});
     }, PRESENCE_TTL_MS / 3);
     const prune = setInterval(() => void this.prune(), 3600_000);
+    // Durable support timers (offers, operator grace) are due times in the database; any instance may fire them.
+    const support = setInterval(() => void this.s.support.sweep().catch((err) => this.s.log.warn({ err: (err as Error).message }, 'support sweep failed')), this.s.config.support.sweepMs);
     beat.unref();
     prune.unref();
-    this.timers.push(beat, prune);
+    support.unref();
+    this.timers.push(beat, prune, support);
   }
 
   async prune(): Promise<number> {

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { SUPPORT_STATES, type SupportState } from '@sohbet/protocol';
+import { canTransition, chooseOperator, orderQueue, TRANSITIONS, waitEstimate, type OperatorLoad, type TransitionKind } from './support.domain.ts';
+
+const t0 = new Date('2026-01-01T00:00:00Z');
+const at = (s: number) => new Date(t0.getTime() + s * 1000);
+const op = (userId: string, o: Partial<OperatorLoad> = {}): OperatorLoad => ({
+  userId, status: 'available', connected: true, maxChats: 3, activeChats: 0, topics: [], lastAssignedAt: null, ...o,
+});
+
+describe('support state machine', () => {
+  it('allows only the documented transitions', () => {
+    expect(canTransition('offer', 'queued')).toBe(true);
+    expect(canTransition('accept', 'queued')).toBe(false);
+    expect(canTransition('accept', 'offered')).toBe(true);
+    expect(canTransition('transfer', 'offered')).toBe(false);
+    expect(canTransition('reopen', 'resolved')).toBe(true);
+    expect(canTransition('resolve', 'resolved')).toBe(false);
+  });
+
+  it('never leaves resolved except by reopen, and every path from queued can reach resolved (property)', () => {
+    const kinds = Object.keys(TRANSITIONS) as TransitionKind[];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...kinds), { maxLength: 30 }), (steps) => {
+        let s: SupportState = 'queued';
+        for (const k of steps) {
+          if (!canTransition(k, s)) continue;
+          if (s === 'resolved') expect(k).toBe('reopen');
+          s = TRANSITIONS[k]!.to;
+          expect(SUPPORT_STATES).toContain(s);
+        }
+        expect(canTransition('resolve', s) || s === 'resolved').toBe(true);
+      }),
+    );
+  });
+});
+
+describe('support queue order', () => {
+  const agingMs = 300_000;
+  it('orders by priority, then by waiting time', () => {
+    const q = orderQueue(
+      [
+        { id: 'a', priority: 'normal' as const, queuedAt: at(10) },
+        { id: 'b', priority: 'urgent' as const, queuedAt: at(50) },
+        { id: 'c', priority: 'normal' as const, queuedAt: at(5) },
+        { id: 'd', priority: 'low' as const, queuedAt: at(0) },
+      ],
+      at(60),
+      agingMs,
+    );
+    expect(q.map((c) => c.id)).toEqual(['b', 'c', 'a', 'd']);
+  });
+
+  it('ages a low-priority chat so it overtakes high-priority chats that arrived much later: low never starves', () => {
+    const low = { id: 'low', priority: 'low' as const, queuedAt: at(0) };
+    // A high chat arriving within two aging periods goes first...
+    expect(orderQueue([low, { id: 'high', priority: 'high' as const, queuedAt: at(100) }], at(200), agingMs)[0]!.id).toBe('high');
+    // ...one arriving later than that waits behind the low chat, however long they both wait.
+    expect(orderQueue([low, { id: 'high', priority: 'high' as const, queuedAt: at(601) }], at(700), agingMs)[0]!.id).toBe('low');
+    expect(orderQueue([low, { id: 'high', priority: 'high' as const, queuedAt: at(601) }], at(100_000), agingMs)[0]!.id).toBe('low');
+  });
+
+  it('bounds how long any chat waits behind a stream of urgent arrivals (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 20_000 }), (later) => {
+        const low = { id: 'low', priority: 'low' as const, queuedAt: at(0) };
+        const urgent = { id: 'urgent', priority: 'urgent' as const, queuedAt: at(later) };
+        const now = at(Math.max(later, 3 * 300 + 1) + 0);
+        const first = orderQueue([low, urgent], now, agingMs)[0]!.id;
+        // Once the low chat waited more than 3 aging periods longer than the urgent one, it goes first.
+        if ((now.getTime() - low.queuedAt.getTime()) - (now.getTime() - urgent.queuedAt.getTime()) > 3 * agingMs) expect(first).toBe('low');
+      }),
+    );
+  });
+});
+
+describe('support routing choice', () => {
+  it('picks the least-loaded available operator serving the topic and records who was excluded and why', () => {
+    const d = chooseOperator({ topic: 'billing', declinedBy: ['e'] }, [
+      op('a', { activeChats: 2 }),
+      op('b', { activeChats: 1 }),
+      op('c', { status: 'away' }),
+      op('d', { topics: ['delivery'] }),
+      op('e'),
+      op('f', { activeChats: 3 }),
+      op('g', { connected: false }),
+      op('h', { status: 'offline' }),
+    ]);
+    expect(d.winner).toBe('b');
+    expect(d.candidates).toEqual(['b', 'a']);
+    expect(d.excluded).toEqual([
+      { operatorId: 'c', reason: 'status_away' },
+      { operatorId: 'd', reason: 'topic' },
+      { operatorId: 'e', reason: 'declined' },
+      { operatorId: 'f', reason: 'capacity' },
+      { operatorId: 'g', reason: 'disconnected' },
+      { operatorId: 'h', reason: 'status_offline' },
+    ]);
+  });
+
+  it('breaks ties toward the operator assigned least recently (never assigned first)', () => {
+    const d = chooseOperator({ topic: 't', declinedBy: [] }, [op('x', { lastAssignedAt: at(20) }), op('y', { lastAssignedAt: at(10) }), op('z', { lastAssignedAt: at(30) })]);
+    expect(d.candidates).toEqual(['y', 'x', 'z']);
+    expect(chooseOperator({ topic: 't', declinedBy: [] }, [op('x', { lastAssignedAt: at(1) }), op('w')]).winner).toBe('w');
+  });
+
+  it('has no winner when nobody can serve', () => {
+    expect(chooseOperator({ topic: 't', declinedBy: [] }, [op('a', { maxChats: 0 })]).winner).toBeNull();
+  });
+
+  it('estimates the wait as a range from the measured handle time, or admits it has no data', () => {
+    expect(waitEstimate(3, null, 4)).toBeNull();
+    expect(waitEstimate(3, 60_000, 0)).toBeNull();
+    const e = waitEstimate(4, 60_000, 2)!;
+    expect(e.minSeconds).toBeLessThan(120);
+    expect(e.maxSeconds).toBeGreaterThan(120);
+  });
+});

@@ -1,0 +1,43 @@
+import {
+  operatorUpdateInput, supportChatRef, supportParkInput, supportPriorityInput, supportStartInput, supportTransferInput, userId,
+} from '@sohbet/protocol';
+import { AppError } from '../core/errors.ts';
+import { router, serverProcedure, userProcedure } from '../core/trpc.ts';
+
+/** A signed-in user whose token carries the `operator` role. */
+const operatorProcedure = userProcedure.use(async ({ ctx, next }) => {
+  if (!ctx.user.roles.includes('operator')) throw new AppError('support.not_operator', 'this needs the operator role');
+  await ctx.services.support.ensureOperator(ctx.user.id);
+  return next();
+});
+
+/** Live support for customers (start, mine, get) and operators (the console). */
+export const supportRouter = router({
+  start: userProcedure.input(supportStartInput).mutation(({ ctx, input }) => ctx.services.support.start(ctx.user.id, input)),
+  mine: userProcedure.query(({ ctx }) => ctx.services.support.mine(ctx.user.id)),
+  get: userProcedure.input(supportChatRef).query(({ ctx, input }) => ctx.services.support.view(ctx.user.id, input.chatId, ctx.user.roles.includes('operator'))),
+
+  me: operatorProcedure.query(({ ctx }) => ctx.services.support.operatorState(ctx.user.id)),
+  updateMe: operatorProcedure.input(operatorUpdateInput).mutation(({ ctx, input }) => ctx.services.support.updateOperator(ctx.user.id, input)),
+  operators: operatorProcedure.query(({ ctx }) => ctx.services.support.operators()),
+  queue: operatorProcedure.query(({ ctx }) => ctx.services.support.queue()),
+  myChats: operatorProcedure.query(({ ctx }) => ctx.services.support.myChats(ctx.user.id)),
+  decisions: operatorProcedure.input(supportChatRef).query(({ ctx, input }) => ctx.services.support.decisions(input.chatId)),
+  accept: operatorProcedure.input(supportChatRef).mutation(({ ctx, input }) => ctx.services.support.accept(ctx.user.id, input.chatId)),
+  decline: operatorProcedure.input(supportChatRef).mutation(({ ctx, input }) => ctx.services.support.decline(ctx.user.id, input.chatId)),
+  pick: operatorProcedure.input(supportChatRef).mutation(({ ctx, input }) => ctx.services.support.pick(ctx.user.id, input.chatId)),
+  transfer: operatorProcedure.input(supportTransferInput).mutation(({ ctx, input }) => ctx.services.support.transfer(ctx.user.id, input)),
+  setState: operatorProcedure.input(supportParkInput).mutation(({ ctx, input }) => ctx.services.support.setState(ctx.user.id, input)),
+  setPriority: operatorProcedure.input(supportPriorityInput).mutation(({ ctx, input }) => ctx.services.support.setPriority(input.chatId, input.priority)),
+  resolve: operatorProcedure.input(supportChatRef).mutation(({ ctx, input }) => ctx.services.support.resolve(ctx.user.id, input.chatId)),
+});
+
+/** Support procedures of the server API (x-api-key): priorities and operator setup from the host backend. */
+export const supportServerRouter = router({
+  setPriority: serverProcedure.input(supportPriorityInput).mutation(({ ctx, input }) => ctx.services.support.setPriority(input.chatId, input.priority)),
+  setOperator: serverProcedure
+    .input(operatorUpdateInput.extend({ userId }))
+    .mutation(({ ctx, input: { userId: id, ...set } }) => ctx.services.support.updateOperator(id, set)),
+  decisions: serverProcedure.input(supportChatRef).query(({ ctx, input }) => ctx.services.support.decisions(input.chatId)),
+});
+

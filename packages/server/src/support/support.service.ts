@@ -1,0 +1,464 @@
+import type { ConversationContext, OperatorDTO, OperatorStatus, RoutingDecisionDTO, SupportChatDTO, SupportPriority } from '@sohbet/protocol';
+import type { ChatDeps } from '../chat/conversations.service.ts';
+import type { ConversationsService } from '../chat/conversations.service.ts';
+import type { MessagesService } from '../chat/messages.service.ts';
+import { chatRepo } from '../chat/chat.repo.ts';
+import type { Config } from '../config/config.ts';
+import { AppError } from '../core/errors.ts';
+import { newId } from '../core/ids.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Tx } from '../db/db.ts';
+import type { Emit } from '../realtime/event-log.ts';
+import {
+  chooseOperator, orderQueue, reopensAt, serves, TRANSITIONS, waitEstimate, OWNED_STATES,
+  type OperatorLoad, type RoutingDecision, type TransitionKind,
+} from './support.domain.ts';
+import { operatorDTO, supportChatDTO } from './support.dto.ts';
+import { supportEvents } from './support.events.ts';
+import { supportRepo as repo, type ChatPatch, type OperatorRow, type SupportChatRow } from './support.repo.ts';
+import type { ErrorCode } from '@sohbet/protocol';
+
+export interface SupportDeps extends Pick<ChatDeps, 'database' | 'events' | 'clock'> {
+  log: Logger;
+  config: Config['support'];
+  conversations: ConversationsService;
+  messages: MessagesService;
+}
+
+interface Move {
+  /** Operator whose capacity this change takes (conditional: available, connected, under the limit). */
+  claim?: string | null;
+  /** Operator whose capacity this change gives back. */
+  release?: string | null;
+  /** Error when the chat changed underneath us (another owner, another state). */
+  stale: ErrorCode;
+  /** Error when the claimed operator has no capacity or is not available. */
+  full?: ErrorCode;
+}
+
+/**
+ * Live support. Every change of a chat's owner — offer, accept, pick, transfer, reopen, operator
+ * gone, resolve — goes through `move`: one transaction with a conditional chat update (state and
+ * version) and a conditional capacity claim; if either matches no row, all of it rolls back (G5).
+ */
+export class SupportService {
+  constructor(private readonly d: SupportDeps) {}
+
+  private get db() {
+    return this.d.database.db;
+  }
+  private now() {
+    return this.d.clock.now();
+  }
+
+  // ---- the one atomic state change (G5) ----
+
+  private async move(tx: Tx, emit: Emit, chat: SupportChatRow, kind: TransitionKind, patch: ChatPatch, m: Move, decision?: RoutingDecision): Promise<SupportChatRow> {
+    const t = TRANSITIONS[kind]!;
+    const updated = await repo.updateChat(tx, chat.id, t.from, chat.version, { ...patch, state: patch.state ?? t.to });
+    if (!updated) throw new AppError(m.stale, 'the support chat changed; reload it');
+    const ops = [m.claim, m.release].filter((x): x is string => !!x);
+    await repo.lockOperators(tx, ops);
+    if (m.claim && !(await repo.claimSlot(tx, m.claim, this.now()))) {
+      throw new AppError(m.full ?? 'support.capacity', 'the operator is not available or has no free capacity');
+    }
+    if (m.release) await repo.releaseSlot(tx, m.release, this.now());
+    if (decision) await repo.insertDecision(tx, chat.id, kind, decision, this.now());
+    const people = await this.people(tx, [updated.customerId, updated.operatorId, ...ops]);
+    supportEvents.chatUpdated(emit, [updated.customerId, updated.operatorId, updated.offeredTo, chat.operatorId, chat.offeredTo], supportChatDTO(updated, people));
+    for (const op of new Set(ops)) {
+      const row = await repo.operator(tx, op);
+      if (row) supportEvents.operatorUpdated(emit, operatorDTO(row, people));
+    }
+    return updated;
+  }
+
+  /** Runs a state change; deadlocks and serialization failures between instances are retried. */
+  private async write<T>(fn: (tx: Tx, emit: Emit) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.d.events.write(fn);
+      } catch (err) {
+        const code = (err as { code?: string; cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code;
+        if (attempt < 4 && (code === '40P01' || code === '40001')) continue;
+        throw err;
+      }
+    }
+  }
+
+  private async setMembership(tx: Tx, emit: Emit, chat: SupportChatRow, add: string | null, remove: string | null): Promise<void> {
+    if (remove && remove !== add) {
+      if (await chatRepo.removeMember(tx, chat.conversationId, remove)) emit([remove], 'chat.conversation.removed', { conversationId: chat.conversationId });
+    }
+    if (add) await chatRepo.addMembers(tx, chat.conversationId, [{ userId: add, role: 'member', joinedSeq: 0 }]);
+    const all = (await chatRepo.members(tx, chat.conversationId)).map((x) => x.userId);
+    await this.d.conversations.emitConversation(tx, emit, chat.conversationId, all);
+  }
+
+  // ---- customers ----
+
+  /** Starts a support chat, or returns the open one for this customer and topic (a retry returns the same chat). */
+  async start(customerId: string, input: { topic: string; text: string; clientId: string; context?: ConversationContext }): Promise<SupportChatDTO> {
+    let chat = await repo.openChat(this.db, customerId, input.topic);
+    if (!chat) {
+      const id = `s_${newId('c').slice(2)}`;
+      const conversationId = newId('c');
+      const created = await this.write(async (tx, emit) => {
+        const now = this.now();
+        const inserted = await chatRepo.insertConversation(tx, { id: conversationId, kind: 'group', directKey: null, title: `Support · ${input.topic}`, context: input.context ?? null, createdBy: customerId });
+        if (!inserted) return false;
+        const ok = await repo.insertChat(tx, { id, conversationId, customerId, topic: input.topic, context: input.context ?? null, firstMessage: input.text, queuedAt: now, createdAt: now });
+        if (!ok) throw new AppError('support.already_assigned', 'retry'); // a concurrent start won: roll back our conversation
+        await chatRepo.addMembers(tx, conversationId, [{ userId: customerId, role: 'member', joinedSeq: 0 }]);
+        await this.d.conversations.emitConversation(tx, emit, conversationId, [customerId]);
+        const people = await this.people(tx, [customerId]);
+        supportEvents.chatUpdated(emit, [customerId], supportChatDTO((await repo.chat(tx, id))!, people));
+        return true;
+      }).catch((err) => {
+        if (err instanceof AppError && err.message === 'retry') return false;
+        if ((err as { cause?: { code?: string } }).cause?.code === '23505' || (err as { code?: string }).code === '23505') return false;
+        throw err;
+      });
+      chat = created ? await repo.chat(this.db, id) : await repo.openChat(this.db, customerId, input.topic);
+      if (!chat) throw new AppError('support.not_found', 'the support chat could not be opened');
+      if (created) await this.d.messages.send(customerId, { conversationId, clientId: input.clientId, text: input.text });
+    }
+    await this.drain();
+    this.notifyQueue(chat.topic);
+    return this.view(customerId, chat.id);
+  }
+
+  /** The customer's support chats (open ones first), with queue position and wait estimate. */
+  async mine(customerId: string): Promise<SupportChatDTO[]> {
+    const list = await repo.customerChats(this.db, customerId);
+    const dtos = await this.dtos(list);
+    return dtos.sort((a, b) => Number(a.state === 'resolved') - Number(b.state === 'resolved'));
+  }
+
+  /** One chat: its customer and any operator may read it; anyone else gets support.not_found. */
+  async view(actorId: string, chatId: string, isOperator = false): Promise<SupportChatDTO> {
+    const chat = await repo.chat(this.db, chatId);
+    if (!chat || (chat.customerId !== actorId && !isOperator)) throw new AppError('support.not_found', 'no such support chat');
+    return (await this.dtos([chat]))[0]!;
+  }
+
+  /** Called after every stored message: customer messages reopen a recently resolved chat; the owner's first reply is timed. */
+  async onMessage(m: { conversationId: string; senderId: string | null; createdAt: string }): Promise<void> {
+    if (!m.senderId) return;
+    const chat = await repo.chatByConversation(this.db, m.conversationId);
+    if (!chat) return;
+    if (m.senderId === chat.operatorId && OWNED_STATES.includes(chat.state)) return repo.markFirstResponse(this.db, chat.id, new Date(m.createdAt));
+    if (m.senderId !== chat.customerId || chat.state !== 'resolved') return;
+    if (!reopensAt(chat.resolvedAt, new Date(m.createdAt), this.d.config.reopenWindowMs)) return;
+    const prev = chat.operatorId;
+    try {
+      // Back to the operator who resolved it, if they still have room; otherwise to the queue.
+      if (!prev) throw new AppError('support.capacity');
+      await this.write(async (tx, emit) => {
+        const decision = { candidates: [prev], excluded: [], winner: prev };
+        await this.move(tx, emit, chat, 'reopen', { state: 'assigned', resolvedAt: null, assignedAt: this.now(), declinedBy: [] }, { claim: prev, stale: 'support.invalid_state' }, decision);
+      });
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      await this.write(async (tx, emit) => {
+        const fresh = (await repo.chat(tx, chat.id))!;
+        if (fresh.state !== 'resolved') return;
+        const decision = { candidates: [], excluded: prev ? [{ operatorId: prev, reason: 'capacity' as const }] : [], winner: null };
+        const moved = await this.move(tx, emit, fresh, 'reopen', { operatorId: null, resolvedAt: null, assignedAt: null, queuedAt: this.now(), declinedBy: [] }, { stale: 'support.invalid_state' }, decision);
+        await this.setMembership(tx, emit, moved, null, prev);
+      }).catch((e) => this.d.log.warn({ err: (e as Error).message, chatId: chat.id }, 'support reopen failed'));
+      await this.drain();
+    }
+    this.notifyQueue(chat.topic);
+  }
+
+  // ---- operators ----
+
+  async ensureOperator(userId: string): Promise<void> {
+    await repo.ensureOperator(this.db, userId, this.d.config.defaultMaxChats);
+  }
+
+  async operatorState(userId: string): Promise<OperatorDTO> {
+    await this.ensureOperator(userId);
+    const row = (await repo.operator(this.db, userId))!;
+    return operatorDTO(row, await this.people(this.db, [userId]));
+  }
+
+  async operators(): Promise<OperatorDTO[]> {
+    const rows = await repo.operators(this.db);
+    const people = await this.people(this.db, rows.map((r) => r.userId));
+    return rows.map((r) => operatorDTO(r, people));
+  }
+
+  /** Status, capacity and topics. Going offline re-queues the operator's chats; more room drains the queue. */
+  async updateOperator(userId: string, set: { status?: OperatorStatus; maxChats?: number; topics?: string[] }): Promise<OperatorDTO> {
+    await this.ensureOperator(userId);
+    const row = await this.write(async (tx, emit) => {
+      const r = (await repo.updateOperator(tx, userId, set, this.now()))!;
+      supportEvents.operatorUpdated(emit, operatorDTO(r, await this.people(tx, [userId])));
+      return r;
+    });
+    if (set.status === 'offline') await this.requeueHeld([userId], 'operator_gone');
+    await this.drain();
+    this.notifyQueue('*');
+    return this.operatorState(row.userId);
+  }
+
+  /** The queue as operators see it: waiting and offered chats in routing order. */
+  async queue(): Promise<SupportChatDTO[]> {
+    return this.dtos(await repo.waiting(this.db));
+  }
+
+  async myChats(operatorId: string): Promise<SupportChatDTO[]> {
+    return this.dtos(await repo.heldBy(this.db, operatorId));
+  }
+
+  async decisions(chatId: string): Promise<RoutingDecisionDTO[]> {
+    return (await repo.decisions(this.db, chatId)).map((x) => ({ at: x.createdAt.toISOString(), kind: x.kind, ...x.decision }));
+  }
+
+  /** Accepts an offer made to this operator (its capacity was reserved by the offer). */
+  async accept(operatorId: string, chatId: string): Promise<SupportChatDTO> {
+    const chat = await this.chatOr404(chatId);
+    if (chat.state === 'queued') return this.pick(operatorId, chatId);
+    if (chat.state !== 'offered' || chat.offeredTo !== operatorId) throw new AppError(chat.state === 'resolved' ? 'support.invalid_state' : 'support.already_assigned', 'this chat is not offered to you');
+    await this.write(async (tx, emit) => {
+      const moved = await this.move(tx, emit, chat, 'accept', { operatorId, offeredTo: null, offerExpiresAt: null, assignedAt: this.now() }, { stale: 'support.already_assigned' });
+      await this.setMembership(tx, emit, moved, operatorId, null);
+    });
+    await this.joined(chat, operatorId);
+    this.notifyQueue(chat.topic);
+    return this.view(operatorId, chatId, true);
+  }
+
+  async decline(operatorId: string, chatId: string): Promise<SupportChatDTO> {
+    const chat = await this.chatOr404(chatId);
+    if (chat.state !== 'offered' || chat.offeredTo !== operatorId) throw new AppError('support.invalid_state', 'this chat is not offered to you');
+    await this.write(async (tx, emit) => {
+      await this.move(tx, emit, chat, 'decline', { offeredTo: null, offerExpiresAt: null, declinedBy: [...chat.declinedBy, operatorId] }, { release: operatorId, stale: 'support.invalid_state' });
+    });
+    await this.drain();
+    this.notifyQueue(chat.topic);
+    return this.view(operatorId, chatId, true);
+  }
+
+  /** Takes a waiting chat from the queue (an offer to someone else is withdrawn, their slot given back). */
+  async pick(operatorId: string, chatId: string): Promise<SupportChatDTO> {
+    const chat = await this.chatOr404(chatId);
+    if (!['queued', 'offered'].includes(chat.state)) throw new AppError(chat.state === 'resolved' ? 'support.invalid_state' : 'support.already_assigned', 'this chat is not waiting');
+    await this.write(async (tx, emit) => {
+      const decision = { candidates: [operatorId], excluded: [], winner: operatorId };
+      const moved = await this.move(tx, emit, chat, 'pick', { state: 'assigned', operatorId, offeredTo: null, offerExpiresAt: null, assignedAt: this.now() },
+        { claim: operatorId, release: chat.state === 'offered' ? chat.offeredTo : null, stale: 'support.already_assigned', full: 'support.capacity' }, decision);
+      await this.setMembership(tx, emit, moved, operatorId, null);
+    });
+    await this.joined(chat, operatorId);
+    this.notifyQueue(chat.topic);
+    return this.view(operatorId, chatId, true);
+  }
+
+  async transfer(operatorId: string, input: { chatId: string; toOperatorId: string; note?: string }): Promise<SupportChatDTO> {
+    const chat = await this.owned(operatorId, input.chatId);
+    if (input.toOperatorId === operatorId) throw new AppError('input.invalid', 'you already own this chat');
+    await this.write(async (tx, emit) => {
+      const decision = { candidates: [input.toOperatorId], excluded: [], winner: input.toOperatorId, note: input.note ?? null } as RoutingDecision;
+      const moved = await this.move(tx, emit, chat, 'transfer', { state: 'assigned', operatorId: input.toOperatorId, assignedAt: this.now() },
+        { claim: input.toOperatorId, release: operatorId, stale: 'support.already_assigned', full: 'support.operator_unavailable' }, decision);
+      await this.setMembership(tx, emit, moved, input.toOperatorId, operatorId);
+    });
+    await this.joined(chat, input.toOperatorId);
+    await this.drain();
+    return this.view(operatorId, input.chatId, true);
+  }
+
+  async setState(operatorId: string, input: { chatId: string; state: 'assigned' | 'pending' | 'snoozed' }): Promise<SupportChatDTO> {
+    const chat = await this.owned(operatorId, input.chatId);
+    const kind: TransitionKind = input.state === 'pending' ? 'park' : input.state === 'snoozed' ? 'snooze' : 'resume';
+    await this.write((tx, emit) => this.move(tx, emit, chat, kind, {}, { stale: 'support.invalid_state' }));
+    return this.view(operatorId, input.chatId, true);
+  }
+
+  /** Resolves a chat (its owner, or any operator for a waiting one); the freed slot drains the queue. */
+  async resolve(operatorId: string, chatId: string): Promise<SupportChatDTO> {
+    const chat = await this.chatOr404(chatId);
+    if (OWNED_STATES.includes(chat.state) && chat.operatorId !== operatorId) throw new AppError('support.already_assigned', 'another operator owns this chat');
+    const holder = chat.state === 'offered' ? chat.offeredTo : OWNED_STATES.includes(chat.state) ? chat.operatorId : null;
+    await this.write((tx, emit) => this.move(tx, emit, chat, 'resolve', { resolvedAt: this.now(), offeredTo: null, offerExpiresAt: null }, { release: holder, stale: 'support.invalid_state' }));
+    await this.drain();
+    this.notifyQueue(chat.topic);
+    return this.view(operatorId, chatId, true);
+  }
+
+  /** Operators and the host backend (server API) change a chat's priority; the queue is re-ordered. */
+  async setPriority(chatId: string, priority: SupportPriority): Promise<SupportChatDTO> {
+    const chat = await this.chatOr404(chatId);
+    await this.write(async (tx, emit) => {
+      const r = (await repo.setPriority(tx, chatId, priority))!;
+      supportEvents.chatUpdated(emit, [r.customerId, r.operatorId, r.offeredTo], supportChatDTO(r, await this.people(tx, [r.customerId, r.operatorId])));
+    });
+    await this.drain();
+    this.notifyQueue(chat.topic);
+    return this.view(chat.customerId, chatId);
+  }
+
+  // ---- connectivity and durable timers ----
+
+  /** The operator's last socket closed: the grace timer starts (stored, so any instance can fire it). */
+  async onDisconnected(userId: string, at: Date): Promise<void> {
+    await repo.updateOperator(this.db, userId, { disconnectedAt: at }, at);
+  }
+
+  async onConnected(userId: string): Promise<void> {
+    const r = await repo.updateOperator(this.db, userId, { disconnectedAt: null }, this.now());
+    if (r?.status === 'available') await this.drain();
+  }
+
+  /**
+   * Fires due timers: expired offers go back to the queue (and on to the next operator), chats of
+   * operators offline past the grace are re-queued at their original place, then the queue drains.
+   * Rows are claimed with FOR UPDATE SKIP LOCKED, so several instances can sweep at once.
+   */
+  async sweep(): Promise<void> {
+    const now = this.now();
+    for (;;) {
+      const n = await this.write(async (tx, emit) => {
+        const due = await repo.claimDueOffers(tx, now, 20);
+        for (const chat of due) {
+          const decision = { candidates: [], excluded: [{ operatorId: chat.offeredTo!, reason: 'declined' as const }], winner: null };
+          await this.move(tx, emit, chat, 'offer_expired', { offeredTo: null, offerExpiresAt: null, declinedBy: [...chat.declinedBy, chat.offeredTo!] }, { release: chat.offeredTo, stale: 'support.invalid_state' }, decision);
+        }
+        return due.length;
+      });
+      if (n < 20) break;
+    }
+    const cutoff = new Date(now.getTime() - this.d.config.operatorGraceMs);
+    const gone = (await repo.operators(this.db)).filter((o) => o.disconnectedAt && o.disconnectedAt <= cutoff && o.activeChats > 0).map((o) => o.userId);
+    if (gone.length) await this.requeueHeld(gone, 'operator_gone');
+    await this.drain();
+  }
+
+  /** Puts every chat held by these operators back in the queue with its original queued_at. */
+  private async requeueHeld(operatorIds: string[], kind: 'operator_gone'): Promise<void> {
+    for (const op of operatorIds) {
+      for (const chat of await repo.heldBy(this.db, op)) {
+        await this.write(async (tx, emit) => {
+          const holder = chat.state === 'offered' ? chat.offeredTo : chat.operatorId;
+          const decision = { candidates: [], excluded: [{ operatorId: op, reason: 'disconnected' as const }], winner: null };
+          const moved = await this.move(tx, emit, chat, kind, { operatorId: null, offeredTo: null, offerExpiresAt: null, assignedAt: null }, { release: holder, stale: 'support.invalid_state' }, decision);
+          if (chat.state !== 'offered') await this.setMembership(tx, emit, moved, null, op);
+        }).catch((err) => {
+          if (!(err instanceof AppError)) throw err; // changed meanwhile (resolved, transferred): nothing to re-queue
+        });
+      }
+    }
+  }
+
+  private running: Promise<void> | null = null;
+  private again: Promise<void> | null = null;
+
+  /**
+   * Offers waiting chats, in queue order, to the best operator with room. Coalesced per instance
+   * (a call during a pass waits for the next pass); across instances the atomic claims keep it safe.
+   */
+  drain(): Promise<void> {
+    if (!this.running) {
+      this.running = this.drainPass().finally(() => (this.running = null));
+      return this.running;
+    }
+    this.again ??= this.running.then(() => {
+      this.again = null;
+      return this.drain();
+    });
+    return this.again;
+  }
+
+  private async drainPass(): Promise<void> {
+    const now = this.now();
+    const queue = orderQueue(await repo.queued(this.db), now, this.d.config.agingMs);
+    if (queue.length === 0) return;
+    let loads = (await repo.operators(this.db)).map(loadOf);
+    const topics = new Set<string>();
+    for (const chat of queue) {
+      const decision = chooseOperator(chat, loads);
+      if (!decision.winner) continue;
+      try {
+        await this.write((tx, emit) =>
+          this.move(tx, emit, chat, 'offer', { offeredTo: decision.winner, offerExpiresAt: new Date(now.getTime() + this.d.config.offerTimeoutMs) }, { claim: decision.winner, stale: 'support.invalid_state' }, decision),
+        );
+        topics.add(chat.topic);
+        loads = loads.map((o) => (o.userId === decision.winner ? { ...o, activeChats: o.activeChats + 1, lastAssignedAt: now } : o));
+      } catch (err) {
+        if (!(err instanceof AppError)) {
+          this.d.log.warn({ err: (err as Error).message, chatId: chat.id }, 'support offer failed');
+          continue;
+        }
+        loads = (await repo.operators(this.db)).map(loadOf); // lost a race: re-read who has room
+      }
+    }
+    for (const t of topics) this.notifyQueue(t);
+  }
+
+  // ---- reading ----
+
+  private async chatOr404(chatId: string): Promise<SupportChatRow> {
+    const chat = await repo.chat(this.db, chatId);
+    if (!chat) throw new AppError('support.not_found', 'no such support chat');
+    return chat;
+  }
+
+  private async owned(operatorId: string, chatId: string): Promise<SupportChatRow> {
+    const chat = await this.chatOr404(chatId);
+    if (!OWNED_STATES.includes(chat.state)) throw new AppError('support.invalid_state', `the chat is ${chat.state}`);
+    if (chat.operatorId !== operatorId) throw new AppError('support.already_assigned', 'another operator owns this chat');
+    return chat;
+  }
+
+  private async people(ex: Tx | typeof this.db, ids: Array<string | null | undefined>) {
+    const list = await repo.people(ex, ids.filter((x): x is string => !!x));
+    return new Map(list.map((p) => [p.id, p]));
+  }
+
+  private async dtos(list: SupportChatRow[]): Promise<SupportChatDTO[]> {
+    const people = await this.people(this.db, list.flatMap((c) => [c.customerId, c.operatorId]));
+    const needsQueue = list.some((c) => c.state === 'queued' || c.state === 'offered');
+    const now = this.now();
+    const queue = needsQueue ? orderQueue(await repo.waiting(this.db), now, this.d.config.agingMs) : [];
+    const operators = needsQueue ? (await repo.operators(this.db)).map(loadOf) : [];
+    const out: SupportChatDTO[] = [];
+    const order = new Map(queue.map((c, i) => [c.id, i]));
+    for (const c of list) {
+      if (c.state !== 'queued') {
+        out.push(supportChatDTO(c, people));
+        continue;
+      }
+      const position = queue.filter((q) => q.state === 'queued' && q.topic === c.topic && (order.get(q.id) ?? 0) <= (order.get(c.id) ?? 0)).length;
+      const slots = operators.filter((o) => o.status === 'available' && o.connected && serves(o, c.topic)).reduce((s, o) => s + o.maxChats, 0);
+      out.push(supportChatDTO(c, people, { position, waitEstimate: waitEstimate(position, await repo.meanHandleMs(this.db, c.topic), slots) }));
+    }
+    if (!needsQueue) return out;
+    // Operators see the queue in routing order.
+    return list.every((c) => c.state === 'queued' || c.state === 'offered') ? out.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0)) : out;
+  }
+
+  /** "Operator joined" notice in the conversation, with the operator's name (idempotent per assignment). */
+  private async joined(chat: SupportChatRow, operatorId: string): Promise<void> {
+    const [p] = await repo.people(this.db, [operatorId]);
+    const fresh = await repo.chat(this.db, chat.id);
+    await this.d.messages
+      .sendSystem(chat.conversationId, { clientId: `support-join-${chat.id.slice(-20)}-${fresh?.version ?? 0}`, text: `${p?.name ?? operatorId} joined`, code: 'support.operator_joined', params: { name: p?.name ?? operatorId, userId: operatorId } })
+      .catch((err) => this.d.log.warn({ err: (err as Error).message }, 'support join notice failed'));
+  }
+
+  /** Tells operators and waiting customers the queue moved (ephemeral; they re-read it). */
+  private notifyQueue(topic: string): void {
+    void (async () => {
+      const [ops, waiting] = await Promise.all([repo.operators(this.db), repo.waiting(this.db)]);
+      supportEvents.queueChanged(this.d.events, [...ops.map((o) => o.userId), ...waiting.map((c) => c.customerId)], topic);
+    })().catch(() => {});
+  }
+}
+
+function loadOf(o: OperatorRow): OperatorLoad {
+  return { userId: o.userId, status: o.status, connected: o.disconnectedAt === null, maxChats: o.maxChats, activeChats: o.activeChats, topics: o.topics, lastAssignedAt: o.lastAssignedAt };
+}
+
