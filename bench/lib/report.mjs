@@ -3,7 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fmtBytes, fmtMs } from './stats.mjs';
 
-const withMs = (v) => (v !== null && v !== undefined && v >= 10_000 ? fmtMs(v) : `${withMs(v)}`);
+/** A latency with its unit: fmtMs already says "s" for ≥ 10 s; smaller values get " ms". */
+const withMs = (v) => (v !== null && v !== undefined && v >= 10_000 ? fmtMs(v) : `${fmtMs(v)} ms`);
 
 export const TARGETS = {
   throughput: '≥ 5,000 persisted msgs/s sustained with 100% delivery',
