@@ -2,6 +2,7 @@ import type { ConversationContext, ConversationDTO, HistoryPage, MessageDTO, Pre
 import type { SohbetError } from './errors.ts';
 import type { ClientEventMap, ClientEventName, ClientStatus } from './events.ts';
 import type { OutboxItem, SendOptions } from './outbox.ts';
+import type { SupportApi } from './support.ts';
 import type { KeyValueStorage, WebStorageLike } from './storage.ts';
 
 /** Options of {@link createClient}. */
@@ -124,5 +125,7 @@ export interface SohbetClient {
   catchUp(): Promise<number>;
   readonly chat: ChatApi;
   readonly users: UsersApi;
+  /** Live support: customers start chats; operators run the console. */
+  readonly support: SupportApi;
   readonly outbox: OutboxApi;
 }

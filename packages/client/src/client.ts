@@ -8,6 +8,7 @@ import { Emitter, type ClientEventMap } from './events.ts';
 import { newClientId, Outbox } from './outbox.ts';
 import { DeliveredReceipts } from './receipts.ts';
 import { asKeyValueStorage, PersistedValue } from './storage.ts';
+import { createSupportApi } from './support.ts';
 
 const TYPING_THROTTLE_MS = 3000;
 
@@ -21,6 +22,7 @@ const TYPING_THROTTLE_MS = 3000;
  * client.on('message', (m) => console.log(m.text));
  * await client.chat.send({ conversationId, text: 'Salam!' });
  */
+
 export function createClient(options: CreateClientOptions): SohbetClient {
   const storage = asKeyValueStorage(options.storage);
   const prefix = options.storageKey ?? 'sohbet';
@@ -243,6 +245,7 @@ export function createClient(options: CreateClientOptions): SohbetClient {
     catchUp,
     chat,
     users,
+    support: createSupportApi(call),
     outbox: outboxApi,
   };
 }

@@ -10,8 +10,9 @@
  *   ...
  * }
  */
-import { createContext, createElement, useContext, useEffect, useMemo, useSyncExternalStore, type ReactNode } from 'react';
-import type { PresenceDTO } from '@sohbet/protocol';
+import { createContext, createElement, useCallback, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
+import type { OperatorDTO, PresenceDTO, SupportChatDTO } from '@sohbet/protocol';
+import type { SohbetError } from './errors.ts';
 import type { SohbetClient } from './api.ts';
 import type { ClientStatus } from './events.ts';
 import type { OutboxItem } from './outbox.ts';
@@ -97,4 +98,83 @@ export function usePresence(userIds: readonly string[]): ReadonlyMap<string, Pre
 export function useOutbox(): readonly OutboxItem[] {
   const store = useStore();
   return useView(store, () => store.outbox());
+}
+
+/** What {@link useSupportChats} returns. */
+export interface SupportChatsView {
+  chats: readonly SupportChatDTO[];
+  loading: boolean;
+  error: SohbetError | null;
+  refresh(): void;
+}
+
+/**
+ * The signed-in customer's support chats with live state, queue position and wait estimate:
+ * re-read whenever a `support.*` event arrives (the chat moved, the queue moved) or the client reconnects.
+ */
+export function useSupportChats(): SupportChatsView {
+  const v = useSupportQuery((c) => c.support.mine());
+  return { chats: v.data ?? [], loading: v.loading, error: v.error, refresh: v.refresh };
+}
+
+/** What {@link useOperatorConsole} returns. */
+export interface OperatorConsoleView {
+  me: OperatorDTO | null;
+  queue: readonly SupportChatDTO[];
+  myChats: readonly SupportChatDTO[];
+  operators: readonly OperatorDTO[];
+  loading: boolean;
+  error: SohbetError | null;
+  refresh(): void;
+}
+
+/** The operator console's live data: own status and load, the queue in routing order, own chats, other operators. */
+export function useOperatorConsole(): OperatorConsoleView {
+  const v = useSupportQuery(async (c) => {
+    const [me, queue, myChats, operators] = await Promise.all([c.support.me(), c.support.queue(), c.support.myChats(), c.support.operators()]);
+    return { me, queue, myChats, operators };
+  });
+  const data = v.data;
+  return { me: data?.me ?? null, queue: data?.queue ?? [], myChats: data?.myChats ?? [], operators: data?.operators ?? [], loading: v.loading, error: v.error, refresh: v.refresh };
+}
+
+/** Loads support data and re-loads it on every `support.*` stream event and on reconnect (coalesced: one request at a time). */
+function useSupportQuery<T>(load: (c: SohbetClient) => Promise<T>): { data: T | null; loading: boolean; error: SohbetError | null; refresh(): void } {
+  const client = useSohbet();
+  const [state, setState] = useState<{ data: T | null; loading: boolean; error: SohbetError | null }>({ data: null, loading: true, error: null });
+  const [tick, setTick] = useState(0);
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  useEffect(() => {
+    let alive = true;
+    let pending = false;
+    let again = false;
+    const run = (): void => {
+      if (client.status !== 'connected') return;
+      if (pending) return void (again = true);
+      pending = true;
+      loadRef.current(client)
+        .then(
+          (data) => alive && setState({ data, loading: false, error: null }),
+          (error: SohbetError) => alive && setState((s) => ({ ...s, loading: false, error })),
+        )
+        .finally(() => {
+          pending = false;
+          if (again && alive) {
+            again = false;
+            run();
+          }
+        });
+    };
+    run();
+    const offEvent = client.on('event', (ev) => ev.type.startsWith('support.') && run());
+    const offStatus = client.on('status', (s) => s === 'connected' && run());
+    return () => {
+      alive = false;
+      offEvent();
+      offStatus();
+    };
+  }, [client, tick]);
+  const refresh = useCallback(() => setTick((x) => x + 1), []);
+  return { data: state.data, loading: state.loading, error: state.error, refresh };
 }
