@@ -2,7 +2,6 @@ import type { HistoryPage, MessageDTO, MessagePayload, SendInput } from '@sohbet
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Executor, Tx } from '../db/db.ts';
-import type { Emit } from '../realtime/event-log.ts';
 import { assertCanDeleteForEveryone, assertCanEdit, normalizeText } from './chat.domain.ts';
 import { messageDTO, reactionSummary } from './chat.dto.ts';
 import { chatRepo as repo, type MessageRow } from './chat.repo.ts';
