@@ -22,6 +22,7 @@ import { createDatabase, type Database } from './db/db.ts';
 import { InProcessBus, type Bus } from './realtime/bus.ts';
 import { ConnectionRegistry } from './realtime/connections.ts';
 import { streamFrameEncoder } from './realtime/frame-encoder.ts';
+import { corkPerTick } from './realtime/tick-cork.ts';
 import { InProcessPresence, RedisPresence, type Presence } from './realtime/presence.ts';
 import { RedisBus } from './realtime/redis-bus.ts';
 import { appRouter } from './router.ts';
@@ -114,6 +115,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
     // A socket that never sends its connection params is dropped.
     const timer = setTimeout(() => !connections.has(socket) && socket.close(CLOSE_CODES.unauthenticated, 'auth.missing'), 10_000);
     socket.once('close', () => clearTimeout(timer));
+    corkPerTick(socket);
     onConnection(socket, req.raw);
   });
 

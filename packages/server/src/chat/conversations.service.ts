@@ -185,11 +185,10 @@ export class ConversationsService {
   private async build(ex: Executor, viewerId: string, convs: Array<Parameters<typeof conversationDTO>[1]>): Promise<ConversationDTO[]> {
     if (convs.length === 0) return [];
     const ids = convs.map((c) => c.id);
-    const [allMembers, lasts, blocked] = await Promise.all([
-      repo.membersOfMany(ex, ids),
-      repo.lastMessages(ex, viewerId, convs),
-      repo.blockedByMe(ex, viewerId),
-    ]);
+    // Sequential: `ex` may be a transaction, and one connection runs one query at a time anyway.
+    const allMembers = await repo.membersOfMany(ex, ids);
+    const lasts = await repo.lastMessages(ex, viewerId, convs);
+    const blocked = await repo.blockedByMe(ex, viewerId);
     const users = new Map((await repo.usersByIds(ex, [...new Set(allMembers.map((m) => m.userId))])).map((u) => [u.id, u]));
     const lastBy = new Map(lasts.map((m) => [m.conversationId, m]));
     const blockedSet = new Set(blocked);

@@ -160,7 +160,8 @@ export class MessagesService {
   private async decorate(ex: Executor, conversationId: string, list: MessageRow[]): Promise<MessageDTO[]> {
     const seqs = list.map((m) => m.seq);
     const replySeqs = [...new Set(list.flatMap((m) => (m.replyToSeq !== null ? [m.replyToSeq] : [])))];
-    const [reacts, replies] = await Promise.all([repo.reactions(ex, conversationId, seqs), repo.messagesBySeq(ex, conversationId, replySeqs)]);
+    const reacts = await repo.reactions(ex, conversationId, seqs);
+    const replies = await repo.messagesBySeq(ex, conversationId, replySeqs);
     const replyBy = new Map(replies.map((r) => [r.seq, r]));
     return list.map((m) => messageDTO(m, reactionSummary(reacts.filter((r) => r.seq === m.seq)), m.replyToSeq !== null ? (replyBy.get(m.replyToSeq) ?? null) : null));
   }

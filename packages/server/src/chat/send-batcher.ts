@@ -71,17 +71,18 @@ export class SendBatcher {
     const refuse = (p: Pending, error: unknown) => out.set(p, { error });
     await this.d.events.write(async (tx, emit) => {
       const convIds = [...new Set(batch.map((p) => p.input.conversationId))].sort();
-      const [allMembers, convs, priors] = await Promise.all([
-        repo.membersOfMany(tx, convIds),
-        rows<{ id: string; kind: string }>(tx, sql`select id, kind from conversations where id = any(${pgTextArray(convIds)}::text[]) order by id for update`),
-        rows<{ conversation_id: string; client_id: string }>(
-          tx,
-          sql`select m.conversation_id, m.client_id from messages m join unnest(${pgTextArray(batch.map((p) => p.input.conversationId))}::text[], ${pgTextArray(batch.map((p) => p.input.clientId))}::text[]) k(cid, clid)
-              on m.conversation_id = k.cid and m.client_id = k.clid`,
-        ),
-      ]);
+      // One connection runs one query at a time: sequential statements in the transaction.
+      const allMembers = await repo.membersOfMany(tx, convIds);
+      const convs = await rows<{ id: string; kind: string }>(tx, sql`select id, kind from conversations where id = any(${pgTextArray(convIds)}::text[]) order by id for update`);
+      const priors = await rows<{ conversation_id: string; client_id: string }>(
+        tx,
+        sql`select m.conversation_id, m.client_id from messages m join unnest(${pgTextArray(batch.map((p) => p.input.conversationId))}::text[], ${pgTextArray(batch.map((p) => p.input.clientId))}::text[]) k(cid, clid)
+            on m.conversation_id = k.cid and m.client_id = k.clid`,
+      );
       const kind = new Map(convs.map((c) => [c.id, c.kind]));
-      const membersOf = (cid: string) => allMembers.filter((m) => m.conversationId === cid);
+      const byConversation = new Map<string, typeof allMembers>();
+      for (const m of allMembers) byConversation.set(m.conversationId, [...(byConversation.get(m.conversationId) ?? []), m]);
+      const membersOf = (cid: string) => byConversation.get(cid) ?? [];
       const stored = new Set(priors.map((r) => JSON.stringify([r.conversation_id, r.client_id])));
       // Block checks for direct conversations, in one query.
       const pairs = batch.flatMap((p) => {
