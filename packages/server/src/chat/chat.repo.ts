@@ -164,25 +164,15 @@ export const chatRepo = {
     await ex.update(members).set(flags).where(and(eq(members.conversationId, conversationId), eq(members.userId, userId)));
   },
 
-  /** Raises read/delivered marks (never lowers them); returns the new marks if anything changed. */
+  /** Raises one member's read/delivered marks (never lowers them); returns the new marks if anything changed. */
   async raiseMarks(
     ex: Executor,
     conversationId: string,
     userId: string,
     marks: { read?: number; delivered: number },
   ): Promise<{ lastReadSeq: number; lastDeliveredSeq: number } | null> {
-    const read = marks.read ?? 0;
-    const r = await rows<{ last_read_seq: number; last_delivered_seq: number }>(
-      ex,
-      sql`update members m set
-            last_read_seq = greatest(m.last_read_seq, least(${read}::bigint, c.last_seq)),
-            last_delivered_seq = greatest(m.last_delivered_seq, least(greatest(${marks.delivered}::bigint, ${read}::bigint), c.last_seq))
-          from conversations c
-          where c.id = m.conversation_id and m.conversation_id = ${conversationId} and m.user_id = ${userId}
-            and (m.last_read_seq < least(${read}::bigint, c.last_seq) or m.last_delivered_seq < least(greatest(${marks.delivered}::bigint, ${read}::bigint), c.last_seq))
-          returning m.last_read_seq, m.last_delivered_seq`,
-    );
-    return r[0] ? { lastReadSeq: Number(r[0].last_read_seq), lastDeliveredSeq: Number(r[0].last_delivered_seq) } : null;
+    const [r] = await chatRepo.raiseMarksMany(ex, [{ conversationId, userId, read: marks.read ?? 0, delivered: marks.delivered }]);
+    return r ? { lastReadSeq: r.lastReadSeq, lastDeliveredSeq: r.lastDeliveredSeq } : null;
   },
 
   /** Locks member rows in (conversation, user) order, so concurrent batches never deadlock. */

@@ -123,12 +123,12 @@ export class StreamService {
     let last = after;
     let left = max;
     while (left > 0) {
-      const page = await this.d.events.readAfter(this.d.database.db, userId, last, Math.min(PAGE, left));
+      const want = Math.min(PAGE, left);
+      const page = await this.d.events.readAfter(this.d.database.db, userId, last, want);
       for (const d of page) yield d;
-      if (page.length === 0) return;
+      if (page.length < want) return; // reached the head of the log
       last = page[page.length - 1]!.seq!;
       left -= page.length;
-      if (page.length < Math.min(PAGE, left + page.length)) return;
     }
   }
 }
