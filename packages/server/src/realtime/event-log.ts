@@ -1,6 +1,7 @@
 import type { DurableEventMap, DurableEventType, StreamEvent } from '@sohbet/protocol';
 import { pgIntArray, pgTextArray, rows, sql, type Database, type Executor, type Tx } from '../db/db.ts';
 import type { Bus, Delivery } from './bus.ts';
+import { payloadJson } from './frame-encoder.ts';
 
 export type Emit = <K extends DurableEventType>(userIds: readonly string[], type: K, data: DurableEventMap[K]) => void;
 
@@ -64,7 +65,7 @@ export class EventLog {
     );
     const top = new Map(updated.map((r) => [r.id, Number(r.event_seq)]));
     const deliveries: Delivery[] = [];
-    const records: Array<{ user_id: string; seq: number; type: string; data: unknown }> = [];
+    const records: string[] = [];
     for (const u of ids) {
       const list = perUser.get(u)!;
       const last = top.get(u);
@@ -73,13 +74,14 @@ export class EventLog {
       for (const ev of list) {
         s += 1;
         deliveries.push({ userId: u, seq: s, event: { ...ev, cursor: String(s) } as StreamEvent });
-        records.push({ user_id: u, seq: s, type: ev.type, data: ev.data });
+        // The payload is serialized once (shared with the WebSocket frames of every recipient).
+        records.push(`{"user_id":${JSON.stringify(u)},"seq":${s},"type":${JSON.stringify(ev.type)},"data":${payloadJson(ev.data)}}`);
       }
     }
     // One JSON document for the whole batch: Postgres parses it once (much cheaper than array literals).
     await tx.execute(
       sql`insert into user_events (user_id, seq, type, data)
-          select user_id, seq, type, data from jsonb_to_recordset(${JSON.stringify(records)}::jsonb) as x(user_id text, seq bigint, type text, data jsonb)`,
+          select user_id, seq, type, data from jsonb_to_recordset(${`[${records.join(',')}]`}::jsonb) as x(user_id text, seq bigint, type text, data jsonb)`,
     );
     return deliveries;
   }

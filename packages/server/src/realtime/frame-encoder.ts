@@ -8,7 +8,11 @@ import type { StreamEvent } from '@sohbet/protocol';
  */
 const payloads = new WeakMap<object, string>();
 
-function payloadJson(data: object): string {
+/**
+ * The JSON of an event payload, computed once per payload object: the event log's insert and
+ * every recipient's frame reuse the same string.
+ */
+export function payloadJson(data: object): string {
   let s = payloads.get(data);
   if (s === undefined) {
     s = JSON.stringify(data);
