@@ -6,6 +6,7 @@ import { Avatar } from './chat/Avatar.tsx';
 import { ConversationList } from './chat/ConversationList.tsx';
 import { ConversationView } from './chat/ConversationView.tsx';
 import { NewChatDialog } from './chat/dialogs.tsx';
+import { CustomerSupport, OperatorConsole } from './support/Support.tsx';
 import { Icon } from './ui/Dialog.tsx';
 import { ToastProvider } from './ui/Toast.tsx';
 import { ChatProvider, createChatClient, useConnection, useOutboxItems } from './sdk.ts';
@@ -44,7 +45,8 @@ export function App() {
   return <ToastProvider>{session ? <Chat key={session.userId} session={session} onSignOut={signOut} /> : <SignIn devLogin={devLogin} onSession={start} />}</ToastProvider>;
 }
 
-function parseHash(): { id: string | null; seq?: number } {
+function parseHash(): { id: string | null; seq?: number; support?: boolean } {
+  if (location.hash.startsWith('#/support')) return { id: null, support: true };
   const m = /^#\/c\/([^/?]+)(?:\/(\d+))?/.exec(location.hash);
   return m ? { id: decodeURIComponent(m[1]!), seq: m[2] ? Number(m[2]) : undefined } : { id: null };
 }
@@ -89,6 +91,12 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
     return () => window.removeEventListener('hashchange', on);
   }, []);
 
+  const isOperator = session.roles.includes('operator');
+  const openSupport = useCallback(() => {
+    if (location.hash !== '#/support') location.hash = '#/support';
+    setRoute({ id: null, support: true });
+  }, []);
+
   const select = useCallback((id: string | null, seq?: number) => {
     const hash = id ? `#/c/${encodeURIComponent(id)}${seq ? `/${seq}` : ''}` : '#/';
     if (location.hash !== hash) location.hash = hash;
@@ -96,7 +104,7 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
   }, []);
 
   return (
-    <div className={route.id ? 'layout has-selection' : 'layout'}>
+    <div className={route.id || route.support ? 'layout has-selection' : 'layout'}>
       <aside className="sidebar">
         <header className="me-bar">
           <Avatar name={session.name} id={session.userId} size={36} />
@@ -104,6 +112,16 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
             <strong data-testid="me-name">{session.name}</strong>
             <span className="muted">@{session.userId}</span>
           </div>
+          <button
+            type="button"
+            className={route.support ? 'support-btn active' : 'support-btn'}
+            onClick={openSupport}
+            aria-label={isOperator ? t('support.console') : t('support.title')}
+            aria-current={route.support ? 'page' : undefined}
+            data-testid="support-open"
+          >
+            {t('support.open')}
+          </button>
           <LanguageSwitch />
           <button type="button" className="icon-btn" onClick={onSignOut} aria-label={t('signin.signOut')} title={t('signin.signOut')} data-testid="sign-out">
             <Icon name="back" />
@@ -113,7 +131,13 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
         <ConversationList myId={session.userId} selectedId={route.id} onSelect={(id, seq) => select(id, seq)} onNewChat={() => setNewChat(true)} />
       </aside>
       <main className="main">
-        {route.id ? (
+        {route.support ? (
+          isOperator ? (
+            <OperatorConsole myId={session.userId} onClose={() => select(null)} />
+          ) : (
+            <CustomerSupport myId={session.userId} onClose={() => select(null)} />
+          )
+        ) : route.id ? (
           <ConversationView key={route.id} conversationId={route.id} focusSeq={route.seq} myId={session.userId} onBack={() => select(null)} />
         ) : (
           <div className="empty-pane">

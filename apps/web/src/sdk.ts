@@ -3,8 +3,8 @@
  * a change in the SDK's surface is adapted here only.
  */
 import { createClient, type SohbetClient } from '@sohbet/client';
-import { SohbetProvider, useConnectionStatus, useConversations, useMessages, useOutbox, usePresence, useSohbet, useTyping } from '@sohbet/client/react';
-import type { ConversationDTO, MessageDTO, PresenceDTO } from '@sohbet/protocol';
+import { SohbetProvider, useConnectionStatus, useConversations, useMessages, useOperatorConsole, useOutbox, usePresence, useSohbet, useSupportChats, useTyping } from '@sohbet/client/react';
+import type { ConversationDTO, MessageDTO, OperatorDTO, OperatorStatus, PresenceDTO, SupportChatDTO } from '@sohbet/protocol';
 import { createElement, useEffect, useMemo, useState, type ReactNode } from 'react';
 
 export type ChatClient = SohbetClient;
@@ -75,4 +75,23 @@ export function useOutboxItems(): unknown[] {
 export function errorCode(err: unknown): string {
   const e = err as { code?: string; data?: { appCode?: string }; shape?: { data?: { appCode?: string } } };
   return e?.data?.appCode ?? e?.shape?.data?.appCode ?? e?.code ?? 'internal';
+}
+
+export type { OperatorDTO, OperatorStatus, SupportChatDTO };
+
+/** The signed-in customer's support chats (open first), live. */
+export function useMySupportChats(): { chats: readonly SupportChatDTO[]; loading: boolean; refresh(): void } {
+  const v = useSupportChats();
+  return { chats: v.chats, loading: v.loading, refresh: v.refresh };
+}
+
+/** The operator console's live data (own status, queue, own chats, other operators). */
+export function useOperatorData(): { me: OperatorDTO | null; queue: readonly SupportChatDTO[]; myChats: readonly SupportChatDTO[]; operators: readonly OperatorDTO[]; loading: boolean; refresh(): void } {
+  const v = useOperatorConsole();
+  return { me: v.me, queue: v.queue, myChats: v.myChats, operators: v.operators, loading: v.loading, refresh: v.refresh };
+}
+
+/** A fresh client id for an idempotent start (letters, digits, _ and -). */
+export function newClientId(): string {
+  return `s${Date.now().toString(36)}${Math.random().toString(36).slice(2, 12)}`;
 }
