@@ -138,4 +138,43 @@ describe.runIf(haveChromium)('live support end-to-end', () => {
     await customer.page.screenshot({ path: path.join(shots, 'support-customer.png') });
     await op.page.getByTestId('support-resolve').waitFor({ state: 'detached', timeout: 10_000 });
   }, 120_000);
+
+  it('lets the operator decline an offer and take the chat from the queue later (English UI)', async () => {
+    const op = await open({ locale: 'en-US' });
+    await op.page.goto(`${server.url}/?lang=en`);
+    await signIn(op.page, 'operator');
+    await op.page.getByTestId('support-open').click();
+    await op.page.getByTestId('operator-console').waitFor();
+    await op.page.getByTestId('operator-status-available').check();
+    await expect.poll(() => op.page.getByTestId('operator-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('available');
+
+    const customer = await open({ locale: 'en-US' });
+    await customer.page.goto(`${server.url}/?lang=en`);
+    await signIn(customer.page, 'aysel');
+    await customer.page.getByTestId('support-open').click();
+    await customer.page.getByTestId('support-form').waitFor();
+    await customer.page.getByTestId('support-topic-payment').check();
+    const first = 'My card was charged twice.';
+    await customer.page.getByTestId('support-text').fill(first);
+    await customer.page.getByTestId('support-start').click();
+    await customer.page.getByTestId('support-status').getByText('Payment').waitFor({ timeout: 10_000 });
+
+    const offer = op.page.getByTestId('support-offer').filter({ hasText: first });
+    await offer.waitFor({ timeout: 15_000 });
+    await offer.getByTestId('support-decline').click();
+    await offer.waitFor({ state: 'detached', timeout: 10_000 });
+
+    // Declined by the only operator: it waits in the queue; the customer sees their place.
+    const row = op.page.getByTestId('support-queue-row').filter({ hasText: first });
+    await row.waitFor({ timeout: 10_000 });
+    await expect.poll(() => customer.page.getByTestId('support-status').getAttribute('data-state'), { timeout: 10_000 }).toBe('queued');
+    await customer.page.getByTestId('support-position').waitFor();
+    await op.page.screenshot({ path: path.join(shots, 'support-console-queue-en.png') });
+
+    await row.getByTestId('support-pick').click();
+    await op.page.getByTestId('support-resolve').waitFor({ timeout: 10_000 });
+    await expect.poll(() => customer.page.getByTestId('support-status').getAttribute('data-state'), { timeout: 10_000 }).toBe('assigned');
+    await op.page.getByTestId('support-resolve').click();
+    await expect.poll(() => customer.page.getByTestId('support-status').getAttribute('data-state'), { timeout: 10_000 }).toBe('resolved');
+  }, 120_000);
 });

@@ -177,11 +177,20 @@ export function OperatorConsole({ myId, onClose }: { myId: string; onClose(): vo
   const status = chosen ?? me?.status;
   const setStatus = (s: OperatorStatus) => {
     setChosen(s);
-    client.support
-      .updateMe({ status: s })
-      .then(() => refresh(), fail)
-      .finally(() => setChosen(null));
+    client.support.updateMe({ status: s }).then(
+      (op) => {
+        setChosen(op.status);
+        refresh();
+      },
+      (err: unknown) => {
+        setChosen(null);
+        fail(err);
+      },
+    );
   };
+  useEffect(() => {
+    if (chosen && me?.status === chosen) setChosen(null);
+  }, [chosen, me?.status]);
 
   const run = (p: Promise<unknown>, after?: () => void) => void p.then(() => {
     after?.();
@@ -215,7 +224,7 @@ export function OperatorConsole({ myId, onClose }: { myId: string; onClose(): vo
         </fieldset>
 
         {offers.length > 0 && (
-          <section aria-label={t('support.offers')} className="console-section offers">
+          <section aria-label={t('support.offers')} className="console-section offers" aria-live="assertive">
             <h3>{t('support.offers')}</h3>
             <ul className="support-list">
               {offers.map((c) => (
@@ -259,7 +268,7 @@ export function OperatorConsole({ myId, onClose }: { myId: string; onClose(): vo
                     <div className="row-sub">{c.firstMessage}</div>
                   </div>
                   {c.offeredTo !== myId && (
-                    <button type="button" onClick={() => run(client.support.pick(c.id), () => setSelected(c.id))} aria-label={`${t('support.pick')}: ${c.customer.name}`}>
+                    <button type="button" onClick={() => run(client.support.pick(c.id), () => setSelected(c.id))} aria-label={`${t('support.pick')}: ${c.customer.name}`} data-testid="support-pick">
                       {t('support.pick')}
                     </button>
                   )}
