@@ -177,4 +177,33 @@ describe.runIf(haveChromium)('live support end-to-end', () => {
     await op.page.getByTestId('support-resolve').click();
     await expect.poll(() => customer.page.getByTestId('support-status').getAttribute('data-state'), { timeout: 10_000 }).toBe('resolved');
   }, 120_000);
+
+  it('works on a phone: one pane at a time for the customer and the operator', async () => {
+    const op = await open({ mobile: true });
+    await signIn(op.page, 'operator');
+    await op.page.getByTestId('support-open').click();
+    await op.page.getByTestId('operator-status-available').check();
+    await expect.poll(() => op.page.getByTestId('operator-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('available');
+
+    const customer = await open({ mobile: true });
+    await signIn(customer.page, 'aysel');
+    await customer.page.getByTestId('support-open').click();
+    await customer.page.getByTestId('support-topic-account').check();
+    const first = 'Hesabıma daxil ola bilmirəm.';
+    await customer.page.getByTestId('support-text').fill(first);
+    await customer.page.getByTestId('support-start').click();
+    await bubble(customer.page, first).waitFor({ timeout: 10_000 });
+    expect(await customer.page.getByTestId('support-status').isVisible()).toBe(true);
+
+    const offer = op.page.getByTestId('support-offer').filter({ hasText: first });
+    await offer.waitFor({ timeout: 15_000 });
+    await op.page.screenshot({ path: path.join(shots, 'support-console-mobile.png') });
+    await offer.getByTestId('support-accept').click();
+    await bubble(op.page, first).waitFor({ timeout: 10_000 });
+    // The chat takes the whole screen; the lists are hidden until the operator goes back.
+    expect(await op.page.getByTestId('operator-status').isVisible()).toBe(false);
+    await op.page.getByTestId('support-resolve').click();
+    await op.page.getByTestId('operator-status').waitFor({ state: 'visible', timeout: 10_000 });
+    await expect.poll(() => customer.page.getByTestId('support-status').getAttribute('data-state'), { timeout: 10_000 }).toBe('resolved');
+  }, 120_000);
 });

@@ -204,7 +204,7 @@ export function OperatorConsole({ myId, onClose }: { myId: string; onClose(): vo
   const waited = (c: SupportChatDTO) => t('support.minutes', { count: number(Math.max(0, Math.floor((now - Date.parse(c.queuedAt)) / 60_000))) });
 
   return (
-    <section className="support-pane console" aria-label={t('support.console')} data-testid="operator-console">
+    <section className={current ? 'support-pane console has-chat' : 'support-pane console'} aria-label={t('support.console')} data-testid="operator-console">
       <div className="console-side">
         <header className="support-head">
           <button type="button" className="icon-btn" onClick={onClose} aria-label={t('support.back')} title={t('support.back')}>
