@@ -4,7 +4,7 @@ import { createLogger } from '../src/core/logger.ts';
 import { InProcessBus, type Bus, type Delivery } from '../src/realtime/bus.ts';
 import { InProcessPresence, RedisPresence, type Presence } from '../src/realtime/presence.ts';
 import { RedisBus } from '../src/realtime/redis-bus.ts';
-import { services } from './harness.ts';
+import { services, TEST_REDIS_PREFIX } from './harness.ts';
 
 const log = createLogger('silent');
 const ev = (text: string): StreamEvent => ({ type: 'chat.typing', data: { conversationId: 'c1', userId: text, expiresInMs: 1 } });
@@ -12,7 +12,7 @@ const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms));
 
 type Factory = () => Bus;
 const buses: Array<[string, Factory]> = [['in-process', () => new InProcessBus()]];
-if (services.redis) buses.push(['redis', () => new RedisBus(services.redis!, log)]);
+if (services.redis) buses.push(['redis', () => new RedisBus(services.redis!, log, TEST_REDIS_PREFIX)]);
 
 describe.each(buses)('bus contract on %s', (_name, make) => {
   const opened: Bus[] = [];
@@ -88,7 +88,7 @@ describe.each(buses)('bus contract on %s', (_name, make) => {
 });
 
 const presences: Array<[string, () => Presence]> = [['in-process', () => new InProcessPresence()]];
-if (services.redis) presences.push(['redis', () => new RedisPresence(services.redis!)]);
+if (services.redis) presences.push(['redis', () => new RedisPresence(services.redis!, TEST_REDIS_PREFIX)]);
 
 describe.each(presences)('presence contract on %s', (_name, make) => {
   it('is online while any device is connected and reports each transition once', async () => {

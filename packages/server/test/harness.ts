@@ -20,6 +20,9 @@ export const services = {
   redis: process.env.TEST_REDIS_URL || null,
 };
 
+/** Redis keys and channels of this test file's servers: parallel runs sharing one Redis never cross-talk. */
+export const TEST_REDIS_PREFIX = `sohbet-t-${randomBytes(4).toString('hex')}:`;
+
 /** Config for tests: explicit env, nothing read from process.env. */
 export function testConfig(env: Record<string, string | undefined> = {}): Config {
   return parseConfig({
@@ -30,6 +33,7 @@ export function testConfig(env: Record<string, string | undefined> = {}): Config
     SOHBET_API_KEY: TEST_API_KEY,
     DEV_LOGIN: '1',
     SHUTDOWN_GRACE_MS: '500',
+    REDIS_KEY_PREFIX: TEST_REDIS_PREFIX,
     ...env,
   });
 }

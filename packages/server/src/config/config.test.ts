@@ -14,7 +14,9 @@ describe('config', () => {
   it('switches to PostgreSQL and Redis when their URLs are set', () => {
     const c = parseConfig({ DATABASE_URL: 'postgresql://u:p@db:5432/sohbet', REDIS_URL: 'redis://cache:6379' });
     expect(c.db).toMatchObject({ kind: 'postgres', url: 'postgresql://u:p@db:5432/sohbet' });
-    expect(c.redis).toEqual({ url: 'redis://cache:6379' });
+    expect(c.redis).toEqual({ url: 'redis://cache:6379', prefix: 'sohbet:' });
+    expect(parseConfig({ REDIS_URL: 'redis://cache:6379', REDIS_KEY_PREFIX: 'shop-a:' }).redis?.prefix).toBe('shop-a:');
+    expect(() => parseConfig({ REDIS_KEY_PREFIX: 'has space' })).toThrow(/REDIS_KEY_PREFIX/);
   });
 
   it('reports every bad key at once, each with a hint', () => {

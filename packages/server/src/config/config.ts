@@ -27,6 +27,7 @@ const envSchema = z.object({
   DATABASE_URL: optionalUrl(['postgres://', 'postgresql://']),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   REDIS_URL: optionalUrl(['redis://', 'rediss://']),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits, : _ . - (1–64 chars)').default('sohbet:'),
   AUTH_JWT_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, { message: 'must be at least 32 characters' }),
   AUTH_JWKS_URL: optionalUrl(['https://', 'http://']),
   AUTH_JWT_ISSUER: optionalString,
@@ -57,7 +58,7 @@ export interface Config {
   log: { level: Env['LOG_LEVEL'] };
   dataDir: string;
   db: { kind: 'pglite'; dir: string } | { kind: 'postgres'; url: string; poolSize: number };
-  redis: { url: string } | null;
+  redis: { url: string; prefix: string } | null;
   auth: {
     jwtSecret: string | undefined;
     jwksUrl: string | undefined;
@@ -82,6 +83,7 @@ export class ConfigError extends Error {
 const HINTS: Partial<Record<keyof Env, string>> = {
   DATABASE_URL: 'e.g. postgresql://sohbet:secret@localhost:5432/sohbet (leave unset for the embedded PGlite database)',
   REDIS_URL: 'e.g. redis://localhost:6379 (leave unset for a single instance)',
+  REDIS_KEY_PREFIX: "e.g. sohbet: (every channel and key starts with it; give each deployment sharing a Redis its own)",
   AUTH_JWT_SECRET: 'the HS256 secret your backend signs user tokens with; generate one with `openssl rand -hex 32`',
   AUTH_JWKS_URL: 'e.g. https://auth.example.com/.well-known/jwks.json',
   SOHBET_API_KEY: 'generate one with `openssl rand -hex 24`',
@@ -126,7 +128,7 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
     db: e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
       : { kind: 'pglite', dir: path.join(dataDir, 'db') },
-    redis: e.REDIS_URL ? { url: e.REDIS_URL } : null,
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_KEY_PREFIX } : null,
     auth: {
       jwtSecret: e.AUTH_JWT_SECRET,
       jwksUrl: e.AUTH_JWKS_URL,

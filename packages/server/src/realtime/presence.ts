@@ -41,11 +41,11 @@ export class InProcessPresence implements Presence {
   async close() {}
 }
 
-const key = (userId: string) => `sohbet:presence:${userId}`;
-
 export class RedisPresence implements Presence {
   private readonly redis: Redis;
-  constructor(url: string) {
+  private readonly key: (userId: string) => string;
+  constructor(url: string, prefix = 'sohbet:') {
+    this.key = (userId) => `${prefix}presence:${userId}`;
     this.redis = new Redis(url, { maxRetriesPerRequest: 2 });
     this.redis.on('error', () => {});
   }
@@ -54,16 +54,16 @@ export class RedisPresence implements Presence {
     const now = Date.now();
     const r = await this.redis
       .multi()
-      .zremrangebyscore(key(userId), 0, now)
-      .zcard(key(userId))
-      .zadd(key(userId), now + PRESENCE_TTL_MS, connId)
-      .pexpire(key(userId), PRESENCE_TTL_MS * 2)
+      .zremrangebyscore(this.key(userId), 0, now)
+      .zcard(this.key(userId))
+      .zadd(this.key(userId), now + PRESENCE_TTL_MS, connId)
+      .pexpire(this.key(userId), PRESENCE_TTL_MS * 2)
       .exec();
     return Number(r?.[1]?.[1] ?? 0) === 0;
   }
   async disconnect(userId: string, connId: string) {
     const now = Date.now();
-    const r = await this.redis.multi().zrem(key(userId), connId).zremrangebyscore(key(userId), 0, now).zcard(key(userId)).exec();
+    const r = await this.redis.multi().zrem(this.key(userId), connId).zremrangebyscore(this.key(userId), 0, now).zcard(this.key(userId)).exec();
     const removed = Number(r?.[0]?.[1] ?? 0) === 1;
     return removed && Number(r?.[2]?.[1] ?? 0) === 0;
   }
@@ -71,13 +71,13 @@ export class RedisPresence implements Presence {
     if (entries.length === 0) return;
     const p = this.redis.pipeline();
     const until = Date.now() + PRESENCE_TTL_MS;
-    for (const e of entries) p.zadd(key(e.userId), until, e.connId).pexpire(key(e.userId), PRESENCE_TTL_MS * 2);
+    for (const e of entries) p.zadd(this.key(e.userId), until, e.connId).pexpire(this.key(e.userId), PRESENCE_TTL_MS * 2);
     await p.exec();
   }
   async online(userIds: string[]) {
     const now = Date.now();
     const p = this.redis.pipeline();
-    for (const u of userIds) p.zcount(key(u), now, '+inf');
+    for (const u of userIds) p.zcount(this.key(u), now, '+inf');
     const r = (await p.exec()) ?? [];
     return new Set(userIds.filter((_, i) => Number(r[i]?.[1] ?? 0) > 0));
   }

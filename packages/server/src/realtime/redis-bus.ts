@@ -3,8 +3,6 @@ import { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.ts';
 import { LocalListeners, type Bus, type BusListener, type Delivery } from './bus.ts';
 
-const CHANNEL_PREFIX = 'sohbet:u:';
-
 /**
  * Redis pub/sub bus: one channel per user, subscribed on an instance only while that user
  * has a socket there, so each instance receives only what its own users need.
@@ -21,7 +19,11 @@ export class RedisBus implements Bus {
   /** Names this instance's Redis connections (`CLIENT LIST` shows `sohbet:<instanceId>:pub|sub`). */
   readonly instanceId = randomUUID().slice(0, 8);
 
-  constructor(url: string, private readonly log: Logger) {
+  /** Channel names: `<prefix>u:<userId>`. */
+  private readonly channelPrefix: string;
+
+  constructor(url: string, private readonly log: Logger, prefix = 'sohbet:') {
+    this.channelPrefix = `${prefix}u:`;
     const opts = { maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: false } as const;
     this.pub = new Redis(url, { ...opts, connectionName: `sohbet:${this.instanceId}:pub` });
     this.sub = new Redis(url, { ...opts, connectionName: `sohbet:${this.instanceId}:sub` });
@@ -35,7 +37,7 @@ export class RedisBus implements Bus {
       this.connectedOnce = true;
     });
     this.sub.on('message', (channel: string, message: string) => {
-      const userId = channel.slice(CHANNEL_PREFIX.length);
+      const userId = channel.slice(this.channelPrefix.length);
       const nl = message.indexOf('\n');
       const head = message.slice(0, nl);
       let event;
@@ -60,17 +62,17 @@ export class RedisBus implements Bus {
         lastEvent = d.event;
         lastJson = JSON.stringify(d.event);
       }
-      pipeline.publish(CHANNEL_PREFIX + d.userId, `${d.seq ?? '-'}\n${lastJson}`);
+      pipeline.publish(this.channelPrefix + d.userId, `${d.seq ?? '-'}\n${lastJson}`);
     }
     pipeline.exec().catch((err) => this.log.warn({ err: err.message }, 'redis publish failed; clients will catch up from the event log'));
   }
 
   subscribe(userId: string, listener: BusListener, onGap?: () => void): () => void {
-    if (this.listeners.add(userId, listener)) this.track(this.sub.subscribe(CHANNEL_PREFIX + userId));
+    if (this.listeners.add(userId, listener)) this.track(this.sub.subscribe(this.channelPrefix + userId));
     if (onGap) this.gapHandlers.add(onGap);
     return () => {
       if (onGap) this.gapHandlers.delete(onGap);
-      if (this.listeners.remove(userId, listener)) this.track(this.sub.unsubscribe(CHANNEL_PREFIX + userId));
+      if (this.listeners.remove(userId, listener)) this.track(this.sub.unsubscribe(this.channelPrefix + userId));
     };
   }
 
