@@ -1,4 +1,5 @@
 import type { ConversationDTO, MessageDTO, ReactionDTO } from './chat.ts';
+import type { CallDTO } from './calls.ts';
 import type { OperatorDTO, SupportChatDTO } from './support.ts';
 
 /**
@@ -20,6 +21,8 @@ export interface DurableEventMap {
   'support.chat.updated': { chat: SupportChatDTO };
   /** The operator's own status, capacity or load changed. */
   'support.operator.updated': { operator: OperatorDTO };
+  /** A call changed state (ringing, accepted, active, ended): sent to both parties, every device. */
+  'call.updated': { call: CallDTO };
 }
 
 export interface EphemeralEventMap {
@@ -51,6 +54,7 @@ export const DURABLE_EVENT_TYPES = [
   'user.block.updated',
   'support.chat.updated',
   'support.operator.updated',
+  'call.updated',
 ] as const satisfies readonly DurableEventType[];
 
 /**

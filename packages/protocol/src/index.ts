@@ -3,3 +3,4 @@ export * from './version.ts';
 export * from './chat.ts';
 export * from './events.ts';
 export * from './support.ts';
+export * from './calls.ts';
