@@ -11,7 +11,7 @@
  *   npm run bench -- --profile          # also --cpu-prof the server (whole run); top frames in the report
  * See bench/README.md.
  */
-import { fork, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,18 +24,15 @@ import { summarize, round } from './lib/stats.mjs';
 import { writeReports } from './lib/report.mjs';
 import { analyzeProfile } from './lib/profile.mjs';
 import { startPgCounter } from './lib/pg-counter.mjs';
+import { logger, numberList, parseArgs, runGuard, startWorker, waitDelivered } from './lib/fleet.mjs';
+import { finalCounts, runPairStep } from './lib/pair-step.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 // ---------------------------------------------------------------- options
-const argv = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? 'true'];
-  }),
-);
+const argv = parseArgs();
 const quick = argv.quick === 'true';
-const list = (s) => s.split(',').map(Number).filter((x) => x > 0);
+const list = numberList;
 const opt = {
   only: new Set((argv.only ?? 'w1,w2,resume').split(',')),
   pg: argv.pg ?? process.env.BENCH_DATABASE_URL ?? 'postgresql://sohbet:sohbet@127.0.0.1:5432/sohbet',
@@ -57,60 +54,22 @@ const opt = {
 };
 if (!opt.only.has('w2')) opt.rates = [];
 
-const log = (...a) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
+const log = logger('bench');
 
 // ---------------------------------------------------------------- cleanup bookkeeping (only what we started)
+const guard = runGuard({ hardStopMs: 20 * 60_000, log });
 const started = { server: null, workers: [], db: null, counter: null };
-let cleaning = null;
-async function cleanup() {
-  cleaning ??= (async () => {
-    for (const w of started.workers) {
-      try {
-        if (w.proc.exitCode === null) w.proc.kill('SIGKILL');
-      } catch {}
-    }
-    if (started.server) await started.server.stop().catch(() => {});
-    if (started.counter) await started.counter.close().catch(() => {});
-    if (started.db) await started.db.drop().catch((e) => log('drop database failed:', e.message));
-  })();
-  return cleaning;
-}
-process.on('SIGINT', () => cleanup().then(() => process.exit(130)));
-process.on('SIGTERM', () => cleanup().then(() => process.exit(143)));
-const hardStop = setTimeout(() => {
-  log('global time limit (20 min) reached: stopping');
-  cleanup().then(() => process.exit(2));
-}, 20 * 60_000);
-hardStop.unref();
-
-// ---------------------------------------------------------------- workers
-function startWorker(id) {
-  const proc = fork(path.join(HERE, 'worker.mjs'), [], { env: { ...process.env, BENCH_WORKER_ID: String(id) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  let seq = 0;
-  const waiting = new Map();
-  proc.on('message', (m) => {
-    const w = waiting.get(m.reqId);
-    if (!w) return;
-    waiting.delete(m.reqId);
-    m.ok ? w.resolve(m.result) : w.reject(new Error(`worker ${id}: ${m.error}`));
-  });
-  proc.on('exit', (code) => {
-    for (const w of waiting.values()) w.reject(new Error(`worker ${id} exited with ${code}`));
-    waiting.clear();
-  });
-  return {
-    id,
-    proc,
-    call(cmd, args = {}, timeoutMs = 180_000) {
-      const reqId = ++seq;
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => (waiting.delete(reqId), reject(new Error(`worker ${id}: ${cmd} timed out`))), timeoutMs);
-        waiting.set(reqId, { resolve: (v) => (clearTimeout(timer), resolve(v)), reject: (e) => (clearTimeout(timer), reject(e)) });
-        proc.send({ reqId, cmd, ...args });
-      });
-    },
-  };
-}
+guard.started.closers.push(async () => {
+  for (const w of started.workers) {
+    try {
+      if (w.proc.exitCode === null) w.proc.kill('SIGKILL');
+    } catch {}
+  }
+  if (started.server) await started.server.stop().catch(() => {});
+  if (started.counter) await started.counter.close().catch(() => {});
+  if (started.db) await started.db.drop().catch((e) => log('drop database failed:', e.message));
+});
+const cleanup = guard.cleanup;
 
 function gitInfo() {
   try {
@@ -278,31 +237,20 @@ async function main() {
     convs.forEach((c, p) => byW[p % opt.workers].push({ a: 2 * p, b: 2 * p + 1, conversationId: c.id }));
     await Promise.all(workers.map((w, k) => w.call('pairs', { pairs: byW[k] })));
     // Warm-up: a short low-rate step so JIT and pool connections are warm (not reported).
-    await runW2Step(server, workers, { step: 0, rate: Math.min(200, opt.rates[0]), seconds: 3, warmup: true });
+    await runPairStep({ ...stepEnv(server, workers), step: 0, rate: Math.min(200, opt.rates[0]), seconds: 3, warmup: true });
     started.counter?.mark();
     let stepNo = 1;
     for (const rate of opt.rates) {
-      const r = await runW2Step(server, workers, { step: stepNo++, rate, seconds: opt.stepSeconds });
+      const r = await runPairStep({ ...stepEnv(server, workers), step: stepNo++, rate, seconds: opt.stepSeconds });
       r.connectedClients = connected;
       results.w2.push(r);
       // Let the server work off any backlog before the next step (bounded), so steps don't overlap.
-      const rec0 = Date.now();
-      let left = 0;
-      for (let k = 0; k < 120; k++) {
-        left = (await Promise.all(workers.map((w) => w.call('pending')))).reduce((a, x) => a + x.pending, 0);
-        if (left === 0) break;
-        await sleep(500);
-      }
-      r.backlogRecoverySeconds = round((Date.now() - rec0) / 1000, 1);
-      if (left) log(`  ${left} messages still undelivered 60 s after the step`);
+      const backlog = await waitDelivered(workers, { maxMs: 60_000 });
+      r.backlogRecoverySeconds = round(backlog.seconds, 1);
+      if (backlog.left) log(`  ${backlog.left} messages still undelivered 60 s after the step`);
       await sleep(2000);
     }
-    const fin = await Promise.all(workers.map((w) => w.call('finalCheck')));
-    for (const r of results.w2) {
-      r.lateAfterDeadline = fin.reduce((a, f) => a + (f[r.step]?.late ?? 0), 0);
-      r.lost = fin.reduce((a, f) => a + (f[r.step]?.never ?? 0), 0);
-      r.dup = fin.reduce((a, f) => a + (f[r.step]?.dup ?? 0), 0);
-    }
+    await finalCounts(workers, results.w2);
   }
 
   // ------------------------------------------------------------ resume after 1,000 missed events
@@ -326,80 +274,12 @@ async function main() {
   log(`wrote ${written.join(', ')}`);
 }
 
-function ourPids(server, workers) {
-  return [server.pid, process.pid, ...workers.map((w) => w.proc.pid)];
+function stepEnv(server, workers) {
+  return { servers: [server], workers, pg: opt.pg, dbName: started.db.name, text: opt.text, drainSeconds: opt.drainSeconds, inflightSeconds: opt.inflightSeconds, log };
 }
 
-async function runW2Step(server, workers, { step, rate, seconds, warmup = false }) {
-  const quiet = await waitForQuiet(ourPids(server, workers), { log });
-  const perWorker = rate / workers.length;
-  const startAt = Date.now() + 300;
-  await scrapeMetrics(server); // resets the event-loop histogram
-  const pgBefore = await pgStats(opt.pg, started.db.name).catch(() => null);
-  const p0 = procSample(server.pid);
-  const pg0 = postgresCpu();
-  const m0 = machineCpu();
-  let rssPeak = p0.rss;
-  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, procSample(server.pid).rss)), 500);
-  const res = await Promise.all(
-    workers.map((w) =>
-      w.call('step', { step, rate: perWorker, durationMs: seconds * 1000, startAt, drainMs: opt.drainSeconds * 1000, maxBehindMs: opt.inflightSeconds * 1000, text: opt.text }, (seconds + opt.drainSeconds + 60) * 1000),
-    ),
-  );
-  clearInterval(sampler);
-  const p1 = procSample(server.pid);
-  const pg1 = postgresCpu();
-  const m1 = machineCpu();
-  const metrics = await scrapeMetrics(server);
-  const pgAfter = await pgStats(opt.pg, started.db.name).catch(() => null);
-  const wall = Math.max(...res.map((r) => r.wallSeconds));
-  const sent = res.reduce((a, r) => a + r.sent, 0);
-  const delivered = res.reduce((a, r) => a + r.delivered, 0);
-  const lat = summarize(res.flatMap((r) => r.lat));
-  const ack = summarize(res.flatMap((r) => r.ackLat));
-  const spanS = Math.max(...res.map((r) => r.spanMs)) / 1000;
-  const genCpu = res.reduce((a, r) => a + r.cpuSeconds, 0);
-  const row = {
-    step,
-    offeredRate: rate,
-    seconds,
-    planned: res.reduce((a, r) => a + r.n, 0),
-    sent,
-    acked: res.reduce((a, r) => a + r.acked, 0),
-    ackErrors: res.reduce((a, r) => a + r.ackErrors, 0),
-    errorSamples: res.flatMap((r) => r.errorSamples).slice(0, 3),
-    sendFailed: res.reduce((a, r) => a + r.sendFailed, 0),
-    aborted: res.reduce((a, r) => a + r.aborted, 0),
-    delivered,
-    undeliveredAtDeadline: res.reduce((a, r) => a + r.undeliveredAtDeadline, 0),
-    dup: res.reduce((a, r) => a + r.dup, 0),
-    echoes: res.reduce((a, r) => a + r.echoes, 0),
-    achievedRate: Math.round(delivered / Math.max(spanS, 1e-3)),
-    latencyMs: Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, k === 'n' ? v : round(v, 2)])),
-    ackLatencyMs: { p50: round(ack.p50, 2), p99: round(ack.p99, 2), max: round(ack.max, 2) },
-    generatorSendLagMs: { p99: round(Math.max(...res.map((r) => r.sendLagP99)), 2), max: round(Math.max(...res.map((r) => r.sendLagMax)), 2) },
-    serverCpuPct: round(((p1.cpu - p0.cpu) / wall) * 100, 0),
-    postgresCpuPct: round(((pg1 - pg0) / wall) * 100, 0),
-    generatorCpuPct: round((genCpu / wall) * 100, 0),
-    machineCpuPct: round(((m1.busy - m0.busy) / wall) * 100, 0),
-    foreignCpuPct: round(((m1.busy - m0.busy - (p1.cpu - p0.cpu) - (pg1 - pg0) - genCpu) / wall) * 100, 0),
-    waitedForQuietMs: quiet.waitedMs,
-    serverRssEnd: p1.rss,
-    serverRssPeak: Math.max(rssPeak, p1.rss),
-    eventLoopLagMs: { p50: round((metrics.lagP50 ?? NaN) * 1000, 2), p99: round((metrics.lagP99 ?? NaN) * 1000, 2), max: round((metrics.lagMax ?? NaN) * 1000, 2) },
-    unexpectedCloses: res.reduce((a, r) => a + r.unexpectedCloses, 0),
-    wallSeconds: round(wall, 2),
-  };
-  if (pgBefore && pgAfter && sent) {
-    const d = (k) => pgAfter[k] - pgBefore[k];
-    row.postgresPerMessage = { commits: round(d('commits') / sent, 2), rowsInserted: round(d('inserted') / sent, 2), rowsUpdated: round(d('updated') / sent, 2), rowsFetched: round(d('fetched') / sent, 1) };
-  }
-  log(
-    `${warmup ? 'warm-up' : 'W2'} ${rate}/s x ${seconds}s: sent ${sent}${row.aborted ? ` (ABORTED ${row.aborted}: oldest unacknowledged send > ${opt.inflightSeconds}s old)` : ''}, delivered ${delivered}, dup ${row.dup}, errors ${row.ackErrors}, achieved ${row.achievedRate}/s, ` +
-      `p50 ${row.latencyMs.p50} p99 ${row.latencyMs.p99} p99.9 ${row.latencyMs.p999} max ${row.latencyMs.max} ms; server CPU ${row.serverCpuPct}%, pg ${row.postgresCpuPct}%, gen ${row.generatorCpuPct}%, foreign ${row.foreignCpuPct}%, loop p99 ${row.eventLoopLagMs.p99} ms`,
-  );
-  if (row.errorSamples.length) log('  error sample:', row.errorSamples[0]);
-  return row;
+function ourPids(server, workers) {
+  return [server.pid, process.pid, ...workers.map((w) => w.proc.pid)];
 }
 
 /** Offline client, 1,000 events accumulate, reconnect with the cursor: time to the 1,000th event. */
@@ -482,4 +362,4 @@ main()
     await cleanup();
     process.exitCode = 1;
   })
-  .finally(() => clearTimeout(hardStop));
+  .finally(() => guard.done());

@@ -6,6 +6,9 @@
  * omission). Both ends of every pair live in this process, so one clock measures both.
  */
 import { closeAll, openConn } from './lib/raw-client.mjs';
+import { newHistogram, record } from './lib/histogram.mjs';
+
+const epochNow = () => performance.timeOrigin + performance.now();
 
 const W = Number(process.env.BENCH_WORKER_ID ?? 0);
 /** idx -> conn (idx is the global user index the orchestrator assigned). */
@@ -13,15 +16,29 @@ const conns = new Map();
 let pairs = [];
 const steps = new Map();
 let unexpectedCloses = 0;
+/**
+ * Resilient mode (W4/W5): like the SDK, a dropped socket reconnects with jittered backoff and
+ * its last cursor, and the sender re-sends every unacknowledged message with the same clientId
+ * (G2); a message due while its sender is offline waits in this outbox instead of failing.
+ */
+let resilient = false;
+let reconnectDeadline = 0;
+const reconnects = [];
+/** Group fan-out steps (W3): step -> { deliveries, dup, hist }. */
+const gsteps = new Map();
 
 const ID_BASE = 100;
 const STEP_SPAN = 10_000_000;
 const CLIENT_PREFIX = `bench-${W}-`;
 
+const TRACKED = '{"id":1,"result":{"type":"data","id":"';
+
 function onFrame(s, conn) {
   if (s.startsWith('{"id":1,')) {
-    // Subscription frame. Only message events matter here; parse by substring (cheap).
+    // Subscription frame: remember the tracked cursor (resume point), then look at message events only.
+    if (s.startsWith(TRACKED)) conn.cursor = s.slice(TRACKED.length, s.indexOf('"', TRACKED.length));
     if (s.indexOf('"chat.message.created"') === -1) return;
+    if (s.indexOf('"clientId":"g-') !== -1) return onGroupFrame(s, conn);
     const k = s.indexOf('"clientId":"' + CLIENT_PREFIX);
     if (k === -1) return;
     const from = k + 12 + CLIENT_PREFIX.length;
@@ -58,6 +75,125 @@ function onFrame(s, conn) {
   }
 }
 
+/** clientId `g-<step>-<i>-<intended epoch µs>`: any receiver, in any process, can compute latency. */
+function onGroupFrame(s, conn) {
+  const k = s.indexOf('"clientId":"g-') + 14;
+  const end = s.indexOf('"', k);
+  const [stepS, iS, usS] = s.slice(k, end).split('-');
+  const g = gsteps.get(Number(stepS));
+  if (!g) return;
+  const i = Number(iS);
+  // One sender per room sends i in increasing order, so a receiver must see strictly increasing i.
+  const key = `${stepS}:${s.slice(s.indexOf('"conversationId":"') + 18, s.indexOf('"', s.indexOf('"conversationId":"') + 18))}`;
+  const last = conn.gLast?.get(key) ?? -1;
+  if (i <= last) {
+    g.dup++;
+    return;
+  }
+  (conn.gLast ??= new Map()).set(key, i);
+  g.deliveries++;
+  record(g.hist, epochNow() - Number(usS) / 1000);
+}
+
+function watch(conn, u) {
+  conn.ws.on('close', () => {
+    if (conn.closing || conns.get(u.idx) !== conn) return;
+    unexpectedCloses++;
+    if (resilient) void reconnect(u, conn.cursor, epochNow());
+  });
+}
+
+/** Jittered exponential backoff like the SDK's (0–300 ms first, doubling, capped at 10 s). */
+const backoff = (attempt) => Math.random() * Math.min(10_000, 300 * 2 ** attempt);
+
+async function reconnect(u, cursor, downAt) {
+  for (let attempt = 0; Date.now() < reconnectDeadline; attempt++) {
+    await new Promise((r) => setTimeout(r, backoff(attempt)));
+    const t = epochNow();
+    // The backfill arrives before openConn resolves: frames must already know whose socket this is.
+    const { ok, conn } = await openConn(u.wsUrl, u.token, { lastEventId: cursor, onFrame: (s, c) => onFrame(s, Object.assign(c, { idx: u.idx })) });
+    conn.cursor ??= cursor;
+    if (!ok) {
+      if (conn.cursor) cursor = conn.cursor;
+      continue;
+    }
+    conns.set(u.idx, conn);
+    watch(conn, u);
+    reconnects.push({ downAt, readyAt: epochNow(), replayMs: epochNow() - t, attempts: attempt + 1 });
+    resend(u.idx);
+    return;
+  }
+}
+
+function frameFor(stepNo, i) {
+  const pair = pairs[i % pairs.length];
+  return `{"id":${stepNo * STEP_SPAN + i + ID_BASE},"method":"mutation","params":{"path":"chat.send","input":{"conversationId":"${pair.conversationId}","clientId":"${CLIENT_PREFIX}${stepNo}-${i}","text":${JSON.stringify(TEXT)}}}}`;
+}
+let TEXT = 'bench';
+
+/** After a reconnect: every message this client sent (or was due to send) and never saw acknowledged. */
+function resend(idx) {
+  const conn = conns.get(idx);
+  for (const [stepNo, st] of steps) {
+    if (!st.wanted) continue;
+    for (let i = 0; i < st.n; i++) {
+      if (st.sender[i] !== idx || !st.wanted[i] || st.ackAt[i] !== 0) continue;
+      conn.ws.send(frameFor(stepNo, i));
+      if (st.sentAt[i] === 0) {
+        st.sentAt[i] = performance.now();
+        st.sent++;
+      } else st.resent++;
+    }
+  }
+}
+
+/** W4: every `everyMs`, drop `fraction` of this worker's sockets abruptly (like a lost network), for `durationMs`. */
+async function storm({ fraction, everyMs, durationMs }) {
+  const end = Date.now() + durationMs;
+  let dropped = 0;
+  while (Date.now() < end) {
+    const list = [...conns.values()].filter((c) => c.ws.readyState === 1);
+    const k = Math.round(list.length * fraction);
+    for (let j = 0; j < k; j++) {
+      const c = list.splice(Math.floor(Math.random() * list.length), 1)[0];
+      c.ws.terminate();
+      dropped++;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return { dropped };
+}
+
+async function groupStep({ step, rooms, rate, durationMs, startAt }) {
+  const n = Math.max(1, Math.round((rate * durationMs) / 1000));
+  const interval = 1000 / rate;
+  let sent = 0;
+  let failed = 0;
+  await waitUntil(startAt);
+  const t0 = performance.now();
+  let i = 0;
+  await new Promise((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      while (i < n && t0 + i * interval <= now) {
+        const room = rooms[i % rooms.length];
+        const c = conns.get(room.senderIdx);
+        const us = Math.round((performance.timeOrigin + t0 + i * interval) * 1000);
+        if (!c || c.ws.readyState !== 1) failed++;
+        else {
+          c.ws.send(`{"id":${step * STEP_SPAN + i + ID_BASE},"method":"mutation","params":{"path":"chat.send","input":{"conversationId":"${room.conversationId}","clientId":"g-${step}-${i}-${us}","text":"fan-out"}}}`);
+          sent++;
+        }
+        i++;
+      }
+      if (i >= n) return resolve();
+      setTimeout(tick, Math.max(0, t0 + i * interval - performance.now()));
+    };
+    tick();
+  });
+  return { sent, failed, sendMs: performance.now() - t0 };
+}
+
 async function connect({ wsUrl, users, concurrency }) {
   const t0 = performance.now();
   const times = [];
@@ -66,14 +202,13 @@ async function connect({ wsUrl, users, concurrency }) {
   async function lane() {
     while (next < users.length) {
       const u = users[next++];
-      const { ok, conn } = await openConn(wsUrl, u.token, { onFrame });
+      u.wsUrl ??= wsUrl;
+      const { ok, conn } = await openConn(u.wsUrl, u.token, { onFrame });
       conn.idx = u.idx;
       if (ok) {
         times.push(conn.readyAt - conn.t0);
         conns.set(u.idx, conn);
-        conn.ws.on('close', () => {
-          if (!conn.closing) unexpectedCloses++;
-        });
+        watch(conn, u);
       } else {
         if (failures.length < 5) failures.push({ idx: u.idx, error: conn.error, closed: conn.closed });
         failures.count = (failures.count ?? 0) + 1;
@@ -107,6 +242,9 @@ async function runStep({ step: stepNo, rate, durationMs, startAt, drainMs, maxBe
     ackAt: new Float64Array(n),
     recvAt: new Float64Array(n),
     receiver: new Int32Array(n).fill(-1),
+    sender: new Int32Array(n).fill(-1),
+    wanted: resilient ? new Uint8Array(n) : null,
+    resent: 0,
     sent: 0,
     acked: 0,
     delivered: 0,
@@ -118,7 +256,7 @@ async function runStep({ step: stepNo, rate, durationMs, startAt, drainMs, maxBe
     aborted: 0,
   };
   steps.set(stepNo, st);
-  const textJson = JSON.stringify(text);
+  TEXT = text;
   const closesBefore = unexpectedCloses;
   const cpu0 = process.cpuUsage();
   await waitUntil(startAt);
@@ -138,15 +276,17 @@ async function runStep({ step: stepNo, rate, durationMs, startAt, drainMs, maxBe
       while (i < n && t0 + i * interval <= now) {
         const pair = pairs[i % P];
         const dir = Math.floor(i / P) & 1;
-        const sender = conns.get(dir ? pair.b : pair.a);
+        const senderIdx = dir ? pair.b : pair.a;
+        const sender = conns.get(senderIdx);
         const receiver = dir ? pair.a : pair.b;
         st.intended[i] = t0 + i * interval;
         st.receiver[i] = receiver;
-        if (!sender || sender.ws.readyState !== 1) st.sendFailed++;
-        else {
-          sender.ws.send(
-            `{"id":${stepNo * STEP_SPAN + i + ID_BASE},"method":"mutation","params":{"path":"chat.send","input":{"conversationId":"${pair.conversationId}","clientId":"${CLIENT_PREFIX}${stepNo}-${i}","text":${textJson}}}}`,
-          );
+        st.sender[i] = senderIdx;
+        if (st.wanted) st.wanted[i] = 1;
+        if (!sender || sender.ws.readyState !== 1) {
+          if (!st.wanted) st.sendFailed++; // resilient: waits in the outbox, sent on reconnect
+        } else {
+          sender.ws.send(frameFor(stepNo, i));
           st.sentAt[i] = performance.now();
           st.sent++;
         }
@@ -159,7 +299,8 @@ async function runStep({ step: stepNo, rate, durationMs, startAt, drainMs, maxBe
   });
   const sendEnd = performance.now();
   const drainDeadline = sendEnd + drainMs;
-  while ((st.delivered < st.sent || st.acked < st.sent) && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 20));
+  const wantedCount = () => (st.wanted ? st.wanted.reduce((a, x) => a + x, 0) : st.sent);
+  while ((st.delivered < wantedCount() || st.acked < st.sent) && performance.now() < drainDeadline) await new Promise((r) => setTimeout(r, 20));
   const end = performance.now();
   st.deadline = end;
   const cpu = process.cpuUsage(cpu0);
@@ -190,6 +331,8 @@ async function runStep({ step: stepNo, rate, durationMs, startAt, drainMs, maxBe
     sendFailed: st.sendFailed,
     aborted: st.aborted,
     undeliveredAtDeadline: st.sent - st.delivered,
+    resent: st.resent,
+    neverSent: st.wanted ? st.wanted.reduce((a, x) => a + x, 0) - st.sent : 0,
     sendMs: sendEnd - t0,
     spanMs: lastRecv - t0,
     drainMs: end - sendEnd,
@@ -209,12 +352,15 @@ function finalCheck() {
   for (const [k, st] of steps) {
     let late = 0;
     let never = 0;
+    let ackedNever = 0;
     for (let i = 0; i < st.n; i++) {
       if (st.sentAt[i] === 0) continue;
-      if (st.recvAt[i] === 0) never++;
-      else if (st.recvAt[i] > st.deadline) late++;
+      if (st.recvAt[i] === 0) {
+        never++;
+        if (st.ackAt[i] !== 0) ackedNever++;
+      } else if (st.recvAt[i] > st.deadline) late++;
     }
-    out[k] = { late, never, dup: st.dup };
+    out[k] = { late, never, ackedNever, dup: st.dup, unsent: st.wanted ? st.wanted.reduce((a, x) => a + x, 0) - st.sent : 0 };
   }
   return out;
 }
@@ -222,7 +368,7 @@ function finalCheck() {
 /** Messages sent in earlier steps that have not reached their receiver yet (a backlog on the server). */
 function pending() {
   let n = 0;
-  for (const st of steps.values()) for (let i = 0; i < st.n; i++) if (st.sentAt[i] !== 0 && st.recvAt[i] === 0) n++;
+  for (const st of steps.values()) for (let i = 0; i < st.n; i++) if ((st.sentAt[i] !== 0 || st.wanted?.[i]) && st.recvAt[i] === 0) n++;
   return { pending: n };
 }
 
@@ -235,6 +381,16 @@ const handlers = {
     return { pairs: pairs.length };
   },
   step: runStep,
+  configure: (m) => {
+    resilient = !!m.resilient;
+    reconnectDeadline = Date.now() + (m.reconnectForMs ?? 0);
+    return { resilient };
+  },
+  storm,
+  reconnects: ({ since = 0 }) => ({ list: reconnects.filter((r) => r.downAt >= since), open: [...conns.values()].filter((c) => c.ws.readyState === 1).length, total: conns.size }),
+  groupBegin: ({ step }) => (gsteps.set(step, { deliveries: 0, dup: 0, hist: newHistogram() }), { ok: true }),
+  groupStep,
+  groupResult: ({ step }) => gsteps.get(step),
   finalCheck,
   stats: () => ({ conns: conns.size, rss: process.memoryUsage().rss, unexpectedCloses }),
   exit: async () => {

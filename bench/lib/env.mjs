@@ -76,10 +76,11 @@ export async function freePort() {
 }
 
 /** Spawns `sohbet start` (the real server) like packages/server/test/process.ts does. */
-export async function spawnServer({ databaseUrl, redisUrl, nodeArgs = [], logLevel = 'warn', poolSize }) {
-  const port = await freePort();
-  const secret = randomBytes(32).toString('hex');
-  const apiKey = randomBytes(24).toString('hex');
+export async function spawnServer({ databaseUrl, redisUrl, nodeArgs = [], logLevel = 'warn', poolSize, port: fixedPort, secret: fixedSecret, apiKey: fixedApiKey, env: extraEnv = {} }) {
+  // A restarted server (W5) keeps its port, secret and API key so clients reconnect with their tokens.
+  const port = fixedPort ?? (await freePort());
+  const secret = fixedSecret ?? randomBytes(32).toString('hex');
+  const apiKey = fixedApiKey ?? randomBytes(24).toString('hex');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sohbet-bench-'));
   const bin = path.join(ROOT, 'packages/server/bin/sohbet.mjs');
   const env = {
@@ -95,6 +96,7 @@ export async function spawnServer({ databaseUrl, redisUrl, nodeArgs = [], logLev
     SHUTDOWN_GRACE_MS: '3000',
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     ...(poolSize ? { DATABASE_POOL_SIZE: String(poolSize) } : {}),
+    ...extraEnv,
   };
   // The inspector (127.0.0.1, random port, idle unless we attach) lets W1 force a full GC before reading RSS.
   const proc = spawn(process.execPath, ['--inspect=127.0.0.1:0', ...nodeArgs, bin, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -155,6 +157,13 @@ export async function spawnServer({ databaseUrl, redisUrl, nodeArgs = [], logLev
     token(userId, ttlSeconds = 4 * 3600) {
       return signHs256({ sub: userId, name: userId, roles: [], iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + ttlSeconds }, secret);
     },
+    /** kill -9: no drain, no goodbye (W5). */
+    async kill() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    port,
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return exited;
       proc.kill('SIGTERM');
