@@ -16,6 +16,7 @@ export async function runPairStep({ servers, workers, pg, dbName, text, drainSec
   const pgBefore = await pgStats(pg, dbName).catch(() => null);
   const cpuOf = () => servers.reduce((a, s) => a + procSample(s.pid).cpu, 0);
   const rssOf = () => servers.reduce((a, s) => a + procSample(s.pid).rss, 0);
+  const pidsAtStart = servers.map((s) => s.pid).join(',');
   const c0 = cpuOf();
   const pg0 = postgresCpu();
   const m0 = machineCpu();
@@ -65,7 +66,8 @@ export async function runPairStep({ servers, workers, pg, dbName, text, drainSec
     latencyMs: Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, k === 'n' ? v : round(v, 2)])),
     ackLatencyMs: { p50: round(ack.p50, 2), p99: round(ack.p99, 2), max: round(ack.max, 2) },
     generatorSendLagMs: { p99: round(Math.max(...res.map((r) => r.sendLagP99)), 2), max: round(Math.max(...res.map((r) => r.sendLagMax)), 2) },
-    serverCpuPct: round(((c1 - c0) / wall) * 100, 0),
+    // A server replaced during the step (W5 restart) makes the CPU delta meaningless.
+    serverCpuPct: servers.map((s) => s.pid).join(',') === pidsAtStart ? round(((c1 - c0) / wall) * 100, 0) : null,
     postgresCpuPct: round(((pg1 - pg0) / wall) * 100, 0),
     generatorCpuPct: round((genCpu / wall) * 100, 0),
     machineCpuPct: round(((m1.busy - m0.busy) / wall) * 100, 0),
