@@ -75,11 +75,12 @@ function onFrame(s, conn) {
   }
 }
 
-/** clientId `g-<step>-<i>-<intended epoch µs>`: any receiver, in any process, can compute latency. */
+/** clientId `g-<step>-<i>-<intended epoch µs>-<sender idx>`: any receiver, in any process, can compute latency. */
 function onGroupFrame(s, conn) {
   const k = s.indexOf('"clientId":"g-') + 14;
   const end = s.indexOf('"', k);
-  const [stepS, iS, usS] = s.slice(k, end).split('-');
+  const [stepS, iS, usS, fromS] = s.slice(k, end).split('-');
+  if (Number(fromS) === conn.idx) return; // the sender's own copy
   const g = gsteps.get(Number(stepS));
   if (!g) return;
   const i = Number(iS);
@@ -181,7 +182,7 @@ async function groupStep({ step, rooms, rate, durationMs, startAt }) {
         const us = Math.round((performance.timeOrigin + t0 + i * interval) * 1000);
         if (!c || c.ws.readyState !== 1) failed++;
         else {
-          c.ws.send(`{"id":${step * STEP_SPAN + i + ID_BASE},"method":"mutation","params":{"path":"chat.send","input":{"conversationId":"${room.conversationId}","clientId":"g-${step}-${i}-${us}","text":"fan-out"}}}`);
+          c.ws.send(`{"id":${step * STEP_SPAN + i + ID_BASE},"method":"mutation","params":{"path":"chat.send","input":{"conversationId":"${room.conversationId}","clientId":"g-${step}-${i}-${us}-${room.senderIdx}","text":"fan-out"}}}`);
           sent++;
         }
         i++;
