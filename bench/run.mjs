@@ -31,8 +31,11 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 // ---------------------------------------------------------------- options
 const argv = parseArgs();
-const quick = argv.quick === 'true';
+const smoke = argv.smoke === 'true';
+const quick = argv.quick === 'true' || smoke;
 const list = numberList;
+// --smoke (CI): a few seconds per workload, just enough to prove the harness and the server still work.
+if (smoke) Object.assign(argv, { idle: argv.idle ?? '500', pairs: argv.pairs ?? '100', rates: argv.rates ?? '200', 'step-seconds': argv['step-seconds'] ?? '3', 'resume-events': argv['resume-events'] ?? '200', 'resume-trials': argv['resume-trials'] ?? '1' });
 const opt = {
   only: new Set((argv.only ?? 'w1,w2,resume').split(',')),
   pg: argv.pg ?? process.env.BENCH_DATABASE_URL ?? 'postgresql://sohbet:sohbet@127.0.0.1:5432/sohbet',
@@ -50,7 +53,7 @@ const opt = {
   countQueries: argv['count-queries'] === 'true',
   pool: argv.pool ? Number(argv.pool) : undefined,
   text: 'Salam! Is the bicycle still for sale? / Velosiped hələ satılır?',
-  out: argv.out ?? path.join(HERE, 'results'),
+  out: argv.out ?? path.join(HERE, 'results', ...(smoke ? ['smoke'] : [])),
 };
 if (!opt.only.has('w2')) opt.rates = [];
 
@@ -272,6 +275,11 @@ async function main() {
   results.durationSeconds = Math.round((Date.now() - t0) / 1000);
   const written = writeReports(results, opt.out);
   log(`wrote ${written.join(', ')}`);
+  const broken = results.w2.some((r) => r.lost || r.dup || r.ackErrors) || (results.resume && !results.resume.allReceived);
+  if (broken) {
+    log('FAILED: a message was lost or duplicated, a send failed, or a resume missed events');
+    process.exitCode = 1;
+  }
 }
 
 function stepEnv(server, workers) {
