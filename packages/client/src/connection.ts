@@ -60,6 +60,8 @@ export class Connection {
   private failures = 0;
   private everConnected = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** After a 4429 (too many connects) the next attempt waits at least until then. */
+  private notBefore = 0;
 
   /** Nothing opens until `start()`. */
   constructor(private readonly o: ConnectionOptions) {}
@@ -76,7 +78,7 @@ export class Connection {
       connectionParams: async () => ({ token: await this.o.token(), v: String(PROTOCOL_VERSION) }),
       // Our own counter: tRPC resets its attempt index whenever a socket opens, but a socket
       // rejected with 4401 opens first, which would make it retry without any backoff.
-      retryDelayMs: () => delay(this.failures++),
+      retryDelayMs: () => Math.max(delay(this.failures++), this.notBefore - Date.now()),
       keepAlive: { enabled: true, intervalMs: 15_000, pongTimeoutMs: 5_000 },
       onClose: (cause) => this.onClose(ws, cause as { code?: number; reason?: string } | undefined),
     });
@@ -135,6 +137,10 @@ export class Connection {
     if (code === CLOSE_CODES.unsupportedProtocol) {
       this.stop('closed', new SohbetError('protocol.unsupported_version', 'the server does not speak this SDK protocol version; update the app'));
       return;
+    }
+    if (code === CLOSE_CODES.rateLimited) {
+      const ms = Number(/^rate_limited:(\d+)$/.exec(cause?.reason ?? '')?.[1] ?? 0);
+      this.notBefore = Date.now() + Math.min(ms, 10 * 60_000);
     }
     if (code === CLOSE_CODES.unauthenticated) {
       const reason = cause?.reason;

@@ -47,6 +47,8 @@ export const CLOSE_CODES = {
   unauthenticated: 4401,
   forbidden: 4403,
   unsupportedProtocol: 4426,
+  /** Too many connects (per user or per IP); the reason is `rate_limited:<retryAfterMs>`. */
+  rateLimited: 4429,
   /** The server is shutting down or draining; reconnect (to another instance). */
   goingAway: 1001,
 } as const;

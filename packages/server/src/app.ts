@@ -14,11 +14,13 @@ import { embeddedJwtSecret } from './auth/embedded-secret.ts';
 import type { Config } from './config/config.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { bearerFrom, makeContext } from './core/context.ts';
+import { limited } from './abuse/limits.service.ts';
 import { AppError, appErrorOf } from './core/errors.ts';
 import { newId } from './core/ids.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { createMetrics } from './core/metrics.ts';
 import { createDatabase, type Database } from './db/db.ts';
+import { InProcessRateLimiter, RedisRateLimiter } from './abuse/rate-limiter.ts';
 import { InProcessBus, type Bus } from './realtime/bus.ts';
 import { ConnectionRegistry } from './realtime/connections.ts';
 import { streamFrameEncoder } from './realtime/frame-encoder.ts';
@@ -58,7 +60,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   const jwtSecret = config.auth.jwtSecret ?? (config.auth.jwksUrl ? undefined : embeddedJwtSecret(config.dataDir));
   const auth = new AuthService({ jwtSecret, jwksUrl: config.auth.jwksUrl, issuer: config.auth.issuer, audience: config.auth.audience });
   const metrics = createMetrics();
-  const services = createServices({ config, log, clock: opts.clock ?? systemClock, database, bus, presence, auth, metrics, fetch: opts.fetch });
+  const limiter = config.redis ? new RedisRateLimiter(config.redis.url, config.redis.prefix) : new InProcessRateLimiter();
+  const services = createServices({ config, log, clock: opts.clock ?? systemClock, database, bus, presence, auth, metrics, limiter, fetch: opts.fetch });
   const connections = new ConnectionRegistry(services);
 
   const http = Fastify({ loggerInstance: log.child({ component: 'http' }), bodyLimit: 1 << 20, trustProxy: true });
@@ -78,11 +81,13 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
     trpcOptions: {
       router: appRouter,
       onError,
-      createContext: ({ req }: { req: { headers: Record<string, string | string[] | undefined> } }) =>
-        makeContext(services, { bearer: bearerFrom(req.headers.authorization as string | undefined), apiKey: (req.headers['x-api-key'] as string | undefined) ?? null }),
+      createContext: ({ req }: { req: { ip: string; headers: Record<string, string | string[] | undefined> } }) =>
+        makeContext(services, { bearer: bearerFrom(req.headers.authorization as string | undefined), apiKey: (req.headers['x-api-key'] as string | undefined) ?? null, ip: req.ip }),
     },
   });
 
+  // The upgrade request's client address, read by createContext for the per-IP connect limit.
+  const socketIps = new WeakMap<WebSocket, string>();
   const onConnection = getWSConnectionHandler({
     router: appRouter,
     onError,
@@ -97,11 +102,18 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
         throw new AppError('protocol.unsupported_version', `this server speaks protocol ${MIN_PROTOCOL_VERSION}..${PROTOCOL_VERSION}`);
       }
       try {
+        const ip = socketIps.get(socket) ?? 'unknown';
+        const byIp = await services.limits.check('connect.ip', ip);
         const user = await services.auth.verify(params.token);
+        const byUser = byIp.allowed ? await services.limits.check('connect', user.id) : byIp;
+        if (!byUser.allowed) {
+          socket.close(CLOSE_CODES.rateLimited, `rate_limited:${byUser.retryAfterMs}`);
+          throw limited('connect', byUser.retryAfterMs);
+        }
         await services.conversations.upsertUser(user);
         const id = newId('conn');
         await connections.open(id, user, socket);
-        return makeContext(services, { bearer: null, apiKey: null }, { id, userId: user.id, socket }, user);
+        return makeContext(services, { bearer: null, apiKey: null, ip }, { id, userId: user.id, socket }, user);
       } catch (err) {
         const app = appErrorOf(err);
         if (app?.status === 401) socket.close(CLOSE_CODES.unauthenticated, app.code);
@@ -115,6 +127,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
     // A socket that never sends its connection params is dropped.
     const timer = setTimeout(() => !connections.has(socket) && socket.close(CLOSE_CODES.unauthenticated, 'auth.missing'), 10_000);
     socket.once('close', () => clearTimeout(timer));
+    socketIps.set(socket, req.ip);
     corkPerTick(socket);
     onConnection(socket, req.raw);
   });
@@ -157,7 +170,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
       await connections.drain(config.shutdownGraceMs);
       await services.webhooks?.stop();
       await http.close();
-      await Promise.allSettled([bus.close(), presence.close()]);
+      await Promise.allSettled([bus.close(), presence.close(), limiter.close()]);
       if (!opts.database) await database.close();
     },
   };

@@ -1,3 +1,5 @@
+import { LimitsService } from './abuse/limits.service.ts';
+import type { RateLimiter } from './abuse/rate-limiter.ts';
 import type { AuthService } from './auth/auth.service.ts';
 import { ConversationsService } from './chat/conversations.service.ts';
 import { MessagesService } from './chat/messages.service.ts';
@@ -29,6 +31,7 @@ export interface Services {
   messages: MessagesService;
   support: SupportService;
   webhooks: WebhookOutbox | null;
+  limits: LimitsService;
 }
 
 export interface CoreDeps {
@@ -40,6 +43,7 @@ export interface CoreDeps {
   presence: Presence;
   auth: AuthService;
   metrics: Metrics;
+  limiter: RateLimiter;
   fetch?: typeof fetch;
 }
 
@@ -48,7 +52,8 @@ export function createServices(d: CoreDeps): Services {
   const webhooks = d.config.webhooks
     ? new WebhookOutbox({ database: d.database, clock: d.clock, log: d.log, url: d.config.webhooks.url, secret: d.config.webhooks.secret, fetch: d.fetch })
     : null;
-  const chatDeps = { database: d.database, events, clock: d.clock, presence: d.presence, webhooks, editWindowMs: d.config.chat.editWindowMs };
+  const limits = new LimitsService({ limiter: d.limiter, clock: d.clock, log: d.log, policies: d.config.limits });
+  const chatDeps = { database: d.database, events, clock: d.clock, presence: d.presence, webhooks, limits, editWindowMs: d.config.chat.editWindowMs };
   const conversations = new ConversationsService(chatDeps);
   const messages = new MessagesService(chatDeps, conversations);
   const support = new SupportService({ database: d.database, events, clock: d.clock, log: d.log, config: d.config.support, conversations, messages });
@@ -61,5 +66,6 @@ export function createServices(d: CoreDeps): Services {
     messages,
     support,
     webhooks,
+    limits,
   };
 }

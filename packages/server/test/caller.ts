@@ -1,4 +1,5 @@
 /** In-process tRPC callers for API tests: the same procedures, validation and errors as HTTP. */
+import { isErrorCode } from '@sohbet/protocol';
 import { makeContext } from '../src/core/context.ts';
 import { createCallerFactory } from '../src/core/trpc.ts';
 import { appRouter } from '../src/router.ts';
@@ -23,7 +24,7 @@ export async function codeOf(p: Promise<unknown>): Promise<string> {
   } catch (err) {
     const e = err as { code?: string; cause?: { code?: string } };
     // createCaller throws TRPCError whose cause is the AppError (or a ZodError for bad input).
-    if (e.cause && typeof (e.cause as { code?: unknown }).code === 'string' && String(e.cause.code).includes('.')) return e.cause.code!;
+    if (e.cause && isErrorCode((e.cause as { code?: unknown }).code)) return e.cause.code!;
     if ((e as { name?: string }).name === 'TRPCError' && (e.cause as { name?: string })?.name === 'ZodError') return 'input.invalid';
     if (e.code === 'BAD_REQUEST') return 'input.invalid';
     return `unexpected:${e.code ?? String(err)}`;

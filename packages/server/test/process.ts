@@ -25,10 +25,13 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** Fault tests drive servers with a few users sending far faster than people: per-user limits off. */
+export const LOAD_LIMITS = 'message=off,message.identical=off,connect=off';
+
 export async function spawnServer(env: Record<string, string>, port?: number): Promise<ServerProcess> {
   const p = port ?? (await freePort());
   const proc = spawn(process.execPath, [bin, 'start'], {
-    env: { PATH: process.env.PATH, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(p), AUTH_JWT_SECRET: TEST_SECRET, SOHBET_API_KEY: TEST_API_KEY, LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '2000', ...env },
+    env: { PATH: process.env.PATH, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(p), AUTH_JWT_SECRET: TEST_SECRET, SOHBET_API_KEY: TEST_API_KEY, LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '2000', RATE_LIMITS: LOAD_LIMITS, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

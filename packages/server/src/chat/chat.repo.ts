@@ -83,6 +83,12 @@ export const chatRepo = {
     return found.map((r) => r.id);
   },
 
+  /** When this service first saw the user (young accounts get tighter limits). */
+  async userCreatedAt(ex: Executor, id: string): Promise<Date | null> {
+    const [r] = await ex.select({ createdAt: users.createdAt }).from(users).where(eq(users.id, id));
+    return r?.createdAt ?? null;
+  },
+
   async usersByIds(ex: Executor, ids: string[]): Promise<UserRow[]> {
     if (ids.length === 0) return [];
     return ex

@@ -10,6 +10,7 @@ import { conversationDTO, messageDTO } from './chat.dto.ts';
 import { chatRepo as repo, type MemberRow } from './chat.repo.ts';
 import type { WebhookOutbox } from '../webhooks/webhooks.service.ts';
 import { reports } from '../db/schema.ts';
+import type { LimitsService } from '../abuse/limits.service.ts';
 
 export interface ChatDeps {
   database: Database;
@@ -17,6 +18,7 @@ export interface ChatDeps {
   clock: Clock;
   presence: Presence;
   webhooks: WebhookOutbox | null;
+  limits: LimitsService;
   editWindowMs: number;
 }
 
@@ -43,13 +45,18 @@ export class ConversationsService {
     this.upserted.set(u.id, claims);
   }
 
-  async openDirect(actorId: string, input: { userId: string; context?: ConversationContext }): Promise<ConversationDTO> {
+  /**
+   * `by: 'server'` is the host backend (server API), which is trusted with its own pace; users
+   * are held to the new-conversation limits.
+   */
+  async openDirect(actorId: string, input: { userId: string; context?: ConversationContext }, by: 'user' | 'server' = 'user'): Promise<ConversationDTO> {
     if (input.userId === actorId) throw new AppError('chat.self_conversation', 'you cannot open a conversation with yourself');
     const key = directKey(actorId, input.userId, input.context);
     const existing = await repo.conversationByDirectKey(this.d.database.db, key);
     if (existing) return this.view(actorId, existing.id);
     const found = await repo.ensureUsers(this.d.database.db, [input.userId]);
     if (found.length === 0) throw new AppError('user.not_found', 'no such user');
+    if (by === 'user') await this.d.limits.newConversation(actorId, await repo.userCreatedAt(this.d.database.db, actorId));
     const id = await this.d.events.write(async (tx, emit) => {
       const cid = newId('c');
       const inserted = await repo.insertConversation(tx, { id: cid, kind: 'direct', directKey: key, title: null, context: input.context ?? null, createdBy: actorId });
@@ -68,6 +75,7 @@ export class ConversationsService {
     const others = [...new Set(input.memberIds.filter((u) => u !== actorId))];
     const found = await repo.ensureUsers(this.d.database.db, others);
     if (found.length !== others.length) throw new AppError('user.not_found', 'some users do not exist', { missing: others.filter((u) => !found.includes(u)) });
+    await this.d.limits.newConversation(actorId, await repo.userCreatedAt(this.d.database.db, actorId));
     const id = await this.d.events.write(async (tx, emit) => {
       const cid = newId('c');
       await repo.insertConversation(tx, { id: cid, kind: 'group', directKey: null, title: input.title, context: null, createdBy: actorId });

@@ -42,9 +42,21 @@ export class MessagesService {
    */
   async send(actorId: string, input: SendInput): Promise<MessageDTO> {
     // Forwards are rare and read another conversation: they take the single-message path.
-    const m = await (input.forward ? this.sendOne(actorId, input) : this.batcher.send(actorId, input));
+    const m = (await this.retryOverLimit(actorId, input)) ?? (await (input.forward ? this.sendOne(actorId, input) : this.batcher.send(actorId, input)));
     for (const l of this.sentListeners) l(m);
     return m;
+  }
+
+  /** Applies the sender's message limits; over them, a retry of a stored message is still answered (G2). */
+  private async retryOverLimit(actorId: string, input: SendInput): Promise<MessageDTO | null> {
+    try {
+      await this.d.limits.message(actorId, input.text);
+      return null;
+    } catch (err) {
+      const prior = await repo.messageByClientId(this.db, input.conversationId, input.clientId);
+      if (prior) return this.existing(actorId, prior);
+      throw err;
+    }
   }
 
   private readonly sentListeners: Array<(m: MessageDTO) => void> = [];

@@ -19,7 +19,7 @@ export const serverApiRouter = router({
   /** Opens (or returns) the conversation between a buyer and a seller about a listing. */
   openConversation: serverProcedure
     .input(z.object({ userIds: z.tuple([userId, userId]), context: conversationContext.optional() }))
-    .mutation(({ ctx, input }) => ctx.services.conversations.openDirect(input.userIds[0], { userId: input.userIds[1], context: input.context })),
+    .mutation(({ ctx, input }) => ctx.services.conversations.openDirect(input.userIds[0], { userId: input.userIds[1], context: input.context }, 'server')),
   /** Posts a system notice ("the listing was sold") into a conversation. */
   postSystemMessage: serverProcedure
     .input(

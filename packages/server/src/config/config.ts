@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import path from 'node:path';
+import { parsePolicies, type LimitAction, type Policy } from '../abuse/rate-limit.domain.ts';
 
 /**
  * The only place that reads process.env. Parsed once at boot, validated, frozen.
@@ -48,6 +49,7 @@ const envSchema = z.object({
   SUPPORT_AGING_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   SUPPORT_DEFAULT_MAX_CHATS: z.coerce.number().int().min(1).max(100).default(3),
   SUPPORT_SWEEP_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  RATE_LIMITS: optionalString,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -71,6 +73,8 @@ export interface Config {
   chat: { editWindowMs: number; eventRetentionDays: number };
   realtime: { maxQueue: number };
   support: { offerTimeoutMs: number; operatorGraceMs: number; reopenWindowMs: number; agingMs: number; defaultMaxChats: number; sweepMs: number };
+  /** Abuse limits per action (null = off); shared across instances through Redis when REDIS_URL is set. */
+  limits: Record<LimitAction, Policy | null>;
   shutdownGraceMs: number;
 }
 
@@ -111,6 +115,8 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
     if (!e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL) problems.push(`AUTH_JWT_SECRET or AUTH_JWKS_URL: one is required in production — ${HINTS.AUTH_JWT_SECRET}`);
     if (e.DEV_LOGIN) problems.push('DEV_LOGIN: the demo sign-in can never be enabled when NODE_ENV=production');
   }
+  const limits = parsePolicies(e.RATE_LIMITS);
+  for (const p of limits.problems) problems.push(`RATE_LIMITS: ${p}`);
   if (e.WEBHOOK_URL && !e.WEBHOOK_SECRET) problems.push('WEBHOOK_SECRET: required when WEBHOOK_URL is set (deliveries are HMAC-signed with it)');
   if (problems.length) throw new ConfigError(problems);
 
@@ -148,6 +154,7 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
       defaultMaxChats: e.SUPPORT_DEFAULT_MAX_CHATS,
       sweepMs: e.SUPPORT_SWEEP_MS,
     },
+    limits: limits.policies,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
   return deepFreeze(config);

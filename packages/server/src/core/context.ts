@@ -11,6 +11,8 @@ export interface Context {
     /** True when the request carries the server API key. */
     apiKey(): boolean;
   };
+  /** The client's address (behind a proxy: from X-Forwarded-For), for per-IP limits. */
+  ip: string | null;
   /** Set on WebSocket connections. */
   connection: { id: string; userId: string; socket: { bufferedAmount: number } } | null;
 }
@@ -18,7 +20,7 @@ export interface Context {
 /** Context for a request whose credentials come from headers or connection params. */
 export function makeContext(
   services: Services,
-  creds: { bearer: string | null; apiKey: string | null },
+  creds: { bearer: string | null; apiKey: string | null; ip?: string | null },
   connection: Context['connection'] = null,
   preVerified: AuthUser | null = null,
 ): Context {
@@ -26,6 +28,7 @@ export function makeContext(
   return {
     services,
     connection,
+    ip: creds.ip ?? null,
     auth: {
       user: () => {
         verified ??= verifyAndUpsert(services.auth, services, creds.bearer);
