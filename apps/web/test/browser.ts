@@ -58,7 +58,8 @@ export function useWebApp(): WebApp {
     } finally {
       process.env.NODE_ENV = nodeEnv;
     }
-    server = await startTestServer({ env: { WEB_DIST_DIR: outDir } });
+    // The suites seed long histories through the send path, faster than the per-user message limit allows.
+    server = await startTestServer({ env: { WEB_DIST_DIR: outDir, RATE_LIMITS: 'message=1000/1m' } });
     await seedDemo(server.app.services);
     // playwright gives each launch a fresh temporary profile (user-data dir).
     browser = await chromium.launch({
