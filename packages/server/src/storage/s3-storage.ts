@@ -43,7 +43,7 @@ export class S3Storage implements ObjectStorage {
     return `${this.base}/${key.split('/').map(encodeURIComponent).join('/')}`;
   }
 
-  private async call(key: string, init: RequestInit & { headers?: Record<string, string> }): Promise<Response> {
+  private async call(key: string, init: RequestInit): Promise<Response> {
     const req = await this.aws.sign(this.url(key), init);
     return this.fetchImpl(req);
   }
@@ -53,7 +53,7 @@ export class S3Storage implements ObjectStorage {
     const bytes = Buffer.isBuffer(body) ? body : opts.contentLength === undefined ? await buffer(body) : null;
     const headers: Record<string, string> = { 'content-type': opts.contentType };
     let res: Response;
-    if (bytes) res = await this.call(key, { method: 'PUT', headers, body: bytes });
+    if (bytes) res = await this.call(key, { method: 'PUT', headers, body: bytes as unknown as BodyInit });
     else {
       headers['content-length'] = String(opts.contentLength);
       res = await this.call(key, { method: 'PUT', headers, body: Readable.toWeb(body as Readable) as ReadableStream, duplex: 'half' } as RequestInit);
