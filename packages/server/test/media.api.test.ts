@@ -58,7 +58,7 @@ describe.each(tiers)('media API on $name', (tier) => {
   /** What the SDK does: request a URL, PUT the bytes, finalize. */
   async function upload(c: Caller, conversationId: string, f: { kind: 'image' | 'file' | 'voice'; name: string; mime: string; bytes: Buffer; size?: number }) {
     const t = await c.media.requestUpload({ conversationId, kind: f.kind, name: f.name, mime: f.mime, size: f.size ?? f.bytes.length });
-    const put = await fetch(abs(t.url), { method: t.method, headers: t.headers, body: f.bytes });
+    const put = await fetch(abs(t.url), { method: t.method, headers: t.headers, body: new Uint8Array(f.bytes) });
     return { ticket: t, put, finalize: () => c.media.finalize({ attachmentId: t.attachmentId }) };
   }
   const download = async (c: Caller, attachmentId: string, variant: 'original' | 'thumbnail' = 'original') => fetch(abs((await c.media.url({ attachmentId, variant })).url));
