@@ -31,8 +31,7 @@ export async function processImage(bytes: Buffer, mime: string): Promise<Process
     const swap = (meta.orientation ?? 1) >= 5;
     const frameHeight = animated && meta.pageHeight ? meta.pageHeight : meta.height;
     const [width, height] = swap ? [frameHeight, meta.width] : [meta.width, frameHeight];
-    const thumbnail = await input().resize(THUMB_MAX, THUMB_MAX, { fit: 'inside', withoutEnlargement: true }).webp({ quality: 72 }).toBuffer();
-    const placeholder = await thumbHashOf(thumbnail);
+    const { thumbnail, placeholder } = await previewOf(input());
     // sharp writes no metadata unless asked (withMetadata), so re-encoding drops EXIF/GPS/XMP/ICC comments.
     const out = input();
     const clean = await (mime === 'image/png' ? out.png() : mime === 'image/webp' ? out.webp({ quality: 90 }) : mime === 'image/gif' ? out.gif() : out.jpeg({ quality: 90, mozjpeg: false })).toBuffer();
@@ -41,6 +40,12 @@ export async function processImage(bytes: Buffer, mime: string): Promise<Process
     if (err instanceof AppError) throw err;
     throw new AppError('media.corrupt', `the image cannot be read: ${(err as Error).message.slice(0, 200)}`);
   }
+}
+
+/** The thumbnail (WebP, fits THUMB_MAX) and its ThumbHash: what a chat shows first (bench/media.mjs times this). */
+export async function previewOf(img: sharp.Sharp): Promise<{ thumbnail: Buffer; placeholder: string }> {
+  const thumbnail = await img.resize(THUMB_MAX, THUMB_MAX, { fit: 'inside', withoutEnlargement: true }).webp({ quality: 72 }).toBuffer();
+  return { thumbnail, placeholder: await thumbHashOf(thumbnail) };
 }
 
 async function thumbHashOf(img: Buffer): Promise<string> {
