@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
 import { AppError } from '../core/errors.ts';
 
@@ -43,7 +43,7 @@ export async function processImage(bytes: Buffer, mime: string): Promise<Process
 }
 
 /** The thumbnail (WebP, fits THUMB_MAX) and its ThumbHash: what a chat shows first (bench/media.mjs times this). */
-export async function previewOf(img: sharp.Sharp): Promise<{ thumbnail: Buffer; placeholder: string }> {
+export async function previewOf(img: Sharp): Promise<{ thumbnail: Buffer; placeholder: string }> {
   const thumbnail = await img.resize(THUMB_MAX, THUMB_MAX, { fit: 'inside', withoutEnlargement: true }).webp({ quality: 72 }).toBuffer();
   return { thumbnail, placeholder: await thumbHashOf(thumbnail) };
 }
