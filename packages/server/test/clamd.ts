@@ -5,9 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { EICAR } from './media-fixtures.ts';
 
-export const CLAMD = ['/usr/sbin/clamd', '/usr/bin/clamd'].find((p) => existsSync(p));
+/** clamd's binary: CLAMD_PATH (set by scripts/test.mjs when present; CI requires it) or Debian's path. */
+export const CLAMD = [process.env.CLAMD_PATH, '/usr/sbin/clamd'].find((p): p is string => !!p && existsSync(p));
 
-/** Starts clamd on a unix socket with an EICAR signature; resolves once it answers PING. */
+/** Starts clamd on a unix socket with an EICAR signature; resolves once it listens (it opens the socket after loading the signatures). */
 export async function startClamd(): Promise<{ socket: string; stop: () => void }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sohbet-clamd-'));
   mkdirSync(path.join(dir, 'db'));
