@@ -205,6 +205,19 @@ describe.each(tiers)('media API on $name', (tier) => {
     expect(await codeOf(ca.chat.send({ conversationId: conv2.id, clientId: cid(), forward: { conversationId: conv.id, seq: msg.seq } }))).toBe('input.invalid');
   });
 
+  it('works in live support: the customer sends a photo in the support chat and the operator who took it opens it', async () => {
+    const op = await callerFor(srv.app.services, 'sup-op', { roles: ['operator'] });
+    await op.support.updateMe({ status: 'available', topics: ['media'], maxChats: 3 });
+    const cust = await as('sup-cust');
+    const chat = await cust.support.start({ topic: 'media', text: 'Məhsul zədəli gəldi', clientId: cid() });
+    await op.support.accept({ chatId: chat.id });
+    const img = await (await upload(cust, chat.conversationId, { kind: 'image', name: 'zedeli.png', mime: 'image/png', bytes: fixtures.png })).finalize();
+    await cust.chat.send({ conversationId: chat.conversationId, clientId: cid(), text: 'şəkil', attachmentIds: [img.id] });
+    const res = await download(op, img.id, 'thumbnail');
+    expect(res.status).toBe(200);
+    expect((await sharp(Buffer.from(await res.arrayBuffer())).metadata()).format).toBe('webp');
+  });
+
   it('G2: sending the same clientId with attachments twice returns the stored message', async () => {
     const { ca, conv } = await pair('g2m-a', 'g2m-b');
     const p = await (await upload(ca, conv.id, { kind: 'image', name: 'p.png', mime: 'image/png', bytes: fixtures.png })).finalize();
