@@ -9,6 +9,7 @@ import { newClientId, Outbox } from './outbox.ts';
 import { DeliveredReceipts } from './receipts.ts';
 import { asKeyValueStorage, PersistedValue } from './storage.ts';
 import { createSupportApi } from './support.ts';
+import { createMediaApi } from './media.ts';
 
 const TYPING_THROTTLE_MS = 3000;
 
@@ -62,7 +63,7 @@ export function createClient(options: CreateClientOptions): SohbetClient {
 
   const outbox = new Outbox({
     store: new PersistedValue(storage, `${prefix}:outbox`),
-    send: (i) => call((t) => t.chat.send.mutate({ conversationId: i.conversationId, clientId: i.clientId, text: i.text, payload: i.payload, replyToSeq: i.replyToSeq, forward: i.forward })),
+    send: (i) => call((t) => t.chat.send.mutate({ conversationId: i.conversationId, clientId: i.clientId, text: i.text, payload: i.payload, replyToSeq: i.replyToSeq, forward: i.forward, attachmentIds: i.attachmentIds })),
     isConnected: () => connection.status === 'connected',
     onChange: (items) => emitter.emit('outbox', items),
     onSent: (m) => emitter.emit('sent', m),
@@ -120,6 +121,9 @@ export function createClient(options: CreateClientOptions): SohbetClient {
         break;
       case 'sync.ready':
         emitter.emit('ready', ev.data);
+        break;
+      case 'media.voice.heard':
+        emitter.emit('voice.heard', ev.data);
         break;
     }
     emitter.emit('event', ev);
@@ -220,6 +224,7 @@ export function createClient(options: CreateClientOptions): SohbetClient {
       return user;
     },
     restored,
+    media: createMediaApi({ call, baseUrl: httpBase(options.url), fetch: options.fetch }),
     async connect() {
       await restored;
       if (connection.status === 'connected') return;

@@ -5,8 +5,9 @@ import { isErrorCode, type ErrorCode } from '@sohbet/protocol';
  * - `client.network`: the request may not have reached the server (socket closed, offline).
  * - `client.not_connected`: a call was made before `connect()` or after `disconnect()`.
  * - `client.discarded`: an outbox item was discarded before it was sent.
+ * - `client.cancelled`: an upload was cancelled (`task.cancel()` or its AbortSignal).
  */
-export type ClientErrorCode = 'client.network' | 'client.not_connected' | 'client.discarded';
+export type ClientErrorCode = 'client.network' | 'client.not_connected' | 'client.discarded' | 'client.cancelled';
 
 /** Every error code a {@link SohbetError} can carry: the server's (`chat.blocked`, …) or the SDK's. */
 export type SohbetErrorCode = ErrorCode | ClientErrorCode;

@@ -33,6 +33,8 @@ export interface ClientEventMap {
    * and open conversations; the stream continues from the new cursor (G3).
    */
   resync: EventMap['sync.resync'];
+  /** Someone played a voice message for the first time. */
+  'voice.heard': EventMap['media.voice.heard'];
   /** The stream caught up with everything missed and is live. */
   ready: EventMap['sync.ready'];
   /** Every stream event, raw, after the typed events above. */

@@ -13,6 +13,8 @@ export interface SendOptions {
   replyToSeq?: number;
   /** Forward an existing message (its text/card is copied by the server). */
   forward?: { conversationId: string; seq: number };
+  /** Finished uploads (`client.media.upload`) to send; `text` becomes their caption. */
+  attachmentIds?: string[];
   /** Your id for this message (8–64 of `A-Z a-z 0-9 _ -`); resending it never duplicates (G2). */
   clientId?: string;
 }
@@ -25,6 +27,7 @@ export interface OutboxItem {
   payload?: ListingContext;
   replyToSeq?: number;
   forward?: { conversationId: string; seq: number };
+  attachmentIds?: string[];
   /** `pending`: waits for a connection; `sending`: on the wire; `failed`: the server refused it (see `error`). */
   state: 'pending' | 'sending' | 'failed';
   /** The server's refusal code (`chat.blocked`, `chat.too_long`, …) when `state` is `failed`. */

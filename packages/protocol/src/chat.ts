@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MEDIA_LIMITS, attachmentId, type AttachmentDTO } from './media.ts';
 
 /** Limits that clients should enforce before sending too (the server always does). */
 export const LIMITS = {
@@ -35,9 +36,10 @@ export const messagePayload = z.discriminatedUnion('type', [
   listingContext,
   z.object({ type: z.literal('notice'), code: z.string().min(1).max(64), params: z.record(z.string(), z.string().max(500)).optional() }),
 ]);
-export type MessagePayload = z.infer<typeof messagePayload>;
+/** The stored payload of a message: a listing card, a notice, or attachments (image, file, voice). */
+export type MessagePayload = z.infer<typeof messagePayload> | { type: 'media'; attachments: AttachmentDTO[] };
 
-export const messageKind = z.enum(['text', 'listing', 'system']);
+export const messageKind = z.enum(['text', 'listing', 'system', 'image', 'file', 'voice']);
 export type MessageKind = z.infer<typeof messageKind>;
 
 export const openDirectInput = z.object({ userId, context: conversationContext.optional() });
@@ -59,10 +61,13 @@ export const sendInput = z
     payload: listingContext.optional(),
     replyToSeq: seq.optional(),
     forward: z.object({ conversationId, seq }).optional(),
+    /** Finalized uploads to send in this message (the text, if any, is their caption). */
+    attachmentIds: z.array(attachmentId).min(1).max(MEDIA_LIMITS.perMessage).optional(),
   })
-  .refine((v) => v.forward || (v.text !== undefined && v.text.trim().length > 0) || v.payload, {
-    message: 'a message needs text, a listing card or a message to forward',
-  });
+  .refine((v) => v.forward || (v.text !== undefined && v.text.trim().length > 0) || v.payload || v.attachmentIds, {
+    message: 'a message needs text, a listing card, attachments or a message to forward',
+  })
+  .refine((v) => !(v.attachmentIds && (v.payload || v.forward)), { message: 'attachments go in their own message (no listing card or forward)' });
 export type SendInput = z.infer<typeof sendInput>;
 
 export const historyInput = z.object({

@@ -23,6 +23,8 @@ export interface DurableEventMap {
   'support.operator.updated': { operator: OperatorDTO };
   /** A call changed state (ringing, accepted, active, ended): sent to both parties, every device. */
   'call.updated': { call: CallDTO };
+  /** A member played a voice message for the first time (like a read receipt, for voice). */
+  'media.voice.heard': { conversationId: string; seq: number; userId: string; heardAt: string };
 }
 
 export interface EphemeralEventMap {
@@ -55,6 +57,7 @@ export const DURABLE_EVENT_TYPES = [
   'support.chat.updated',
   'support.operator.updated',
   'call.updated',
+  'media.voice.heard',
 ] as const satisfies readonly DurableEventType[];
 
 /**

@@ -29,6 +29,12 @@ import { InProcessPresence, RedisPresence, type Presence } from './realtime/pres
 import { RedisBus } from './realtime/redis-bus.ts';
 import { appRouter } from './router.ts';
 import { createServices, type Services } from './services.ts';
+import { createHmac } from 'node:crypto';
+import { ffmpegAvailable } from './media/media.audio.ts';
+import { createStorage, UrlSigner } from './storage/create-storage.ts';
+import { LocalDiskStorage } from './storage/local-storage.ts';
+import { localStorageRoutes } from './storage/local-storage.routes.ts';
+import type { ObjectStorage } from './storage/object-storage.ts';
 
 export type { AppRouter } from './router.ts';
 
@@ -39,6 +45,8 @@ export interface AppOptions {
   bus?: Bus;
   presence?: Presence;
   fetch?: typeof fetch;
+  /** Object storage to use instead of the configured one (tests run suites against local disk and S3). */
+  storage?: ObjectStorage;
 }
 
 export interface SohbetApp {
@@ -60,8 +68,16 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   const jwtSecret = config.auth.jwtSecret ?? (config.auth.jwksUrl ? undefined : embeddedJwtSecret(config.dataDir));
   const auth = new AuthService({ jwtSecret, jwksUrl: config.auth.jwksUrl, issuer: config.auth.issuer, audience: config.auth.audience });
   const metrics = createMetrics();
+  // ---- media ----
+  const clock = opts.clock ?? systemClock;
+  const mediaSecret = config.media.urlSecret ?? createHmac('sha256', jwtSecret ?? embeddedJwtSecret(config.dataDir)).update('sohbet media urls').digest('hex');
+  const urlSigner = new UrlSigner(mediaSecret, () => clock.now());
+  const storage = opts.storage ?? createStorage(config.media.storage, urlSigner, () => clock.now(), opts.fetch);
+  const ffmpeg = ffmpegAvailable();
+  log.info({ storage: storage.kind, ffmpeg, clamav: Boolean(config.media.clamav) }, ffmpeg ? 'media ready' : 'media: ffmpeg not found on PATH; voice duration comes from the container and no waveform is drawn');
+  // ---- end media ----
   const limiter = config.redis ? new RedisRateLimiter(config.redis.url, config.redis.prefix) : new InProcessRateLimiter();
-  const services = createServices({ config, log, clock: opts.clock ?? systemClock, database, bus, presence, auth, metrics, limiter, fetch: opts.fetch });
+  const services = createServices({ config, log, clock, database, bus, presence, auth, metrics, limiter, fetch: opts.fetch, storage, ffmpeg });
   const connections = new ConnectionRegistry(services);
 
   const http = Fastify({ loggerInstance: log.child({ component: 'http' }), bodyLimit: 1 << 20, trustProxy: true });
@@ -132,6 +148,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
     onConnection(socket, req.raw);
   });
 
+  if (storage instanceof LocalDiskStorage) await localStorageRoutes(http as unknown as FastifyInstance, storage, urlSigner);
+
   http.get('/healthz', async () => ({ ok: true }));
   http.get('/readyz', async (_req, reply) => {
     const checks: Record<string, 'ok' | string> = {};
@@ -157,6 +175,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   }
 
   services.webhooks?.start();
+  services.media.start();
   connections.startMaintenance();
 
   let closed = false;
@@ -169,6 +188,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
       closed = true;
       await connections.drain(config.shutdownGraceMs);
       await services.webhooks?.stop();
+      services.media.stop();
       await http.close();
       await Promise.allSettled([bus.close(), presence.close(), limiter.close()]);
       if (!opts.database) await database.close();

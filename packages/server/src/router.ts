@@ -2,6 +2,7 @@ import { authRouter } from './auth/auth.router.ts';
 import { chatRouter, usersRouter } from './chat/chat.router.ts';
 import { serverApiRouter } from './chat/server-api.router.ts';
 import { router } from './core/trpc.ts';
+import { mediaRouter } from './media/media.router.ts';
 import { syncRouter } from './realtime/sync.router.ts';
 import { supportRouter } from './support/support.router.ts';
 
@@ -12,6 +13,7 @@ export const appRouter = router({
   sync: syncRouter,
   server: serverApiRouter,
   support: supportRouter,
+  media: mediaRouter,
 });
 
 /** The router type the SDK and host apps import (`import type { AppRouter } from '@sohbet/server/router'`). */

@@ -13,6 +13,9 @@ import { EventLog } from './realtime/event-log.ts';
 import type { Presence } from './realtime/presence.ts';
 import { StreamService } from './realtime/stream.ts';
 import { SupportService } from './support/support.service.ts';
+import { ClamAv } from './media/clamav.ts';
+import { MediaService } from './media/media.service.ts';
+import type { ObjectStorage } from './storage/object-storage.ts';
 import { WebhookOutbox } from './webhooks/webhooks.service.ts';
 
 /** Everything the procedures use, built once from explicit dependencies. */
@@ -32,6 +35,9 @@ export interface Services {
   support: SupportService;
   webhooks: WebhookOutbox | null;
   limits: LimitsService;
+  /** Object storage (local disk or S3/MinIO): attachments, thumbnails, call recordings. */
+  storage: ObjectStorage;
+  media: MediaService;
 }
 
 export interface CoreDeps {
@@ -45,6 +51,9 @@ export interface CoreDeps {
   metrics: Metrics;
   limiter: RateLimiter;
   fetch?: typeof fetch;
+  storage: ObjectStorage;
+  /** ffmpeg on PATH (voice duration and waveform from decoded audio). */
+  ffmpeg: boolean;
 }
 
 export function createServices(d: CoreDeps): Services {
@@ -58,8 +67,14 @@ export function createServices(d: CoreDeps): Services {
   const messages = new MessagesService(chatDeps, conversations);
   const support = new SupportService({ database: d.database, events, clock: d.clock, log: d.log, config: d.config.support, conversations, messages });
   messages.onSent((m) => void support.onMessage(m).catch((err) => d.log.warn({ err: (err as Error).message }, 'support message hook failed')));
+  // ---- media ----
+  const clamav = d.config.media.clamav ? new ClamAv(d.config.media.clamav) : null;
+  const media = new MediaService({ database: d.database, events, clock: d.clock, log: d.log, storage: d.storage, config: d.config.media, conversations, clamav, ffmpeg: d.ffmpeg });
+  messages.useAttachments(media);
+  // ---- end media ----
   return {
     ...d,
+    media,
     events,
     stream: new StreamService({ database: d.database, bus: d.bus, events, maxQueue: d.config.realtime.maxQueue }),
     conversations,

@@ -5,6 +5,9 @@ import { Icon } from '../ui/Dialog.tsx';
 import { useToast } from '../ui/Toast.tsx';
 import { errorCode, useChatClient, type UiMessage } from '../sdk.ts';
 import { loadDraft, saveDraft } from './drafts.ts';
+import { AttachButton, UploadTray } from '../media/AttachButton.tsx';
+import { mediaErrorText, useUploads } from '../media/uploads.ts';
+import { VoiceRecorder } from '../media/VoiceRecorder.tsx';
 
 interface Props {
   conversationId: string;
@@ -31,6 +34,8 @@ export function Composer({ conversationId, myId, replyTo, editing, disabled, onS
   const area = useRef<HTMLTextAreaElement>(null);
   const lastTyping = useRef(0);
   const draftBeforeEdit = useRef<string | null>(null);
+  const uploads = useUploads(conversationId);
+  const [dragging, setDragging] = useState(false);
 
   // A new conversation: its own draft.
   useEffect(() => {
@@ -72,17 +77,19 @@ export function Composer({ conversationId, myId, replyTo, editing, disabled, onS
 
   function submit() {
     const body = text.replace(/\s+$/, '');
-    if (!body.trim() || tooLong || disabled) return;
+    const attachmentIds = editing ? [] : uploads.readyIds;
+    if ((!body.trim() && !attachmentIds.length) || tooLong || disabled || (!editing && uploads.busy)) return;
     if (editing) {
       client.chat.edit({ conversationId, seq: editing.seq, text: body }).catch((err: unknown) => toast(t('common.error', { code: errorCode(err) }), 'error'));
     } else {
       client.chat
-        .send({ conversationId, text: body, ...(replyTo ? { replyToSeq: replyTo.m.seq } : {}) })
+        .send({ conversationId, ...(body.trim() ? { text: body } : {}), ...(attachmentIds.length ? { attachmentIds } : {}), ...(replyTo ? { replyToSeq: replyTo.m.seq } : {}) })
         .catch(() => {
           // A failed send stays in the list with a retry button (the outbox); nothing to do here.
         });
     }
     setText('');
+    if (attachmentIds.length) uploads.clearSent();
     if (!editing) saveDraft(myId, conversationId, '');
     draftBeforeEdit.current = editing ? '' : null;
     onSent();
@@ -108,12 +115,27 @@ export function Composer({ conversationId, myId, replyTo, editing, disabled, onS
 
   return (
     <form
-      className="composer"
+      className={dragging ? 'composer dragging' : 'composer'}
       onSubmit={(e) => {
         e.preventDefault();
         submit();
       }}
+      onDragOver={(e) => {
+        if (editing || !e.dataTransfer.types.includes('Files')) return;
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(e) => {
+        setDragging(false);
+        if (editing || !e.dataTransfer.files.length) return;
+        e.preventDefault();
+        uploads.addFiles(e.dataTransfer.files);
+      }}
+      data-testid="composer-form"
     >
+      {dragging && <div className="drop-hint" aria-hidden="true">{t('media.dropHere')}</div>}
+      {!editing && <UploadTray uploads={uploads} />}
       {(replyTo || editing) && (
         <div className="composer-context">
           <div className="composer-context-text">
@@ -126,6 +148,7 @@ export function Composer({ conversationId, myId, replyTo, editing, disabled, onS
         </div>
       )}
       <div className="composer-row">
+        {!editing && <AttachButton uploads={uploads} />}
         <textarea
           ref={area}
           value={text}
@@ -135,6 +158,13 @@ export function Composer({ conversationId, myId, replyTo, editing, disabled, onS
           placeholder={t('composer.placeholder')}
           data-testid="composer"
           onChange={(e) => onChange(e.target.value)}
+          onPaste={(e) => {
+            // Pasted screenshots and copied files become attachments; pasted text stays text.
+            if (!editing && e.clipboardData.files.length) {
+              e.preventDefault();
+              uploads.addFiles(e.clipboardData.files);
+            }
+          }}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
               e.preventDefault();
@@ -145,9 +175,23 @@ export function Composer({ conversationId, myId, replyTo, editing, disabled, onS
             }
           }}
         />
-        <button type="submit" className="send-btn" aria-label={editing ? t('composer.save') : t('composer.send')} title={editing ? t('composer.save') : t('composer.send')} disabled={!text.trim() || tooLong} data-testid="send">
-          <Icon name={editing ? 'check' : 'send'} />
-        </button>
+        {!editing && !text.trim() && !uploads.uploads.length ? (
+          <VoiceRecorder
+            onRecorded={(blob, name) =>
+              void uploads
+                .start(blob, { name, kind: 'voice' })
+                .then((a) => {
+                  uploads.clearSent();
+                  return client.chat.send({ conversationId, attachmentIds: [a.id] });
+                })
+                .catch((err: unknown) => toast(mediaErrorText(t as never, errorCode(err)), 'error'))
+            }
+          />
+        ) : (
+          <button type="submit" className="send-btn" aria-label={editing ? t('composer.save') : t('composer.send')} title={editing ? t('composer.save') : t('composer.send')} disabled={(!text.trim() && !(uploads.readyIds.length && !editing)) || tooLong || (!editing && uploads.busy)} data-testid="send">
+            <Icon name={editing ? 'check' : 'send'} />
+          </button>
+        )}
       </div>
       <div id="composer-hint" className={tooLong ? 'composer-hint error' : 'composer-hint'}>
         {tooLong ? t('composer.tooLong', { count: length, max: LIMITS.textMax }) : t('composer.hint')}

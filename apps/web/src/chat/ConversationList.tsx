@@ -141,7 +141,8 @@ function ConversationRow({ c, myId, selected, online, onSelect }: { c: Conversat
   const last = c.lastMessage;
   let preview = t('list.noMessages');
   if (last) {
-    const body = last.deletedAt ? t('msg.deleted') : last.kind === 'system' ? (last.text ?? t('msg.system')) : (last.text ?? (last.payload && 'title' in last.payload ? last.payload.title : ''));
+    const media = last.kind === 'image' ? `📷 ${t('media.photo')}` : last.kind === 'voice' ? `🎤 ${t('media.voice')}` : last.kind === 'file' ? `📎 ${t('media.file')}` : null;
+    const body = last.deletedAt ? t('msg.deleted') : last.kind === 'system' ? (last.text ?? t('msg.system')) : (last.text ?? media ?? (last.payload && 'title' in last.payload ? last.payload.title : ''));
     preview = last.senderId === myId ? `${t('list.you')}: ${body}` : c.kind === 'group' && last.senderId ? `${memberName(c, last.senderId)}: ${body}` : body;
   }
   return (

@@ -5,6 +5,7 @@ import { Icon } from '../ui/Dialog.tsx';
 import { Menu, type MenuItem } from '../ui/Menu.tsx';
 import type { UiMessage } from '../sdk.ts';
 import { ListingCard } from './ListingCard.tsx';
+import { MessageAttachments } from '../media/Attachments.tsx';
 import { memberName } from './names.ts';
 import type { Delivery } from './receipts.ts';
 
@@ -49,7 +50,7 @@ export const MessageItem = memo(function MessageItem({ m, mine, conversation, de
   if (!deleted && !local) {
     items.push({ label: t('msg.reply'), onSelect: () => actions.reply(m), testId: 'action-reply' });
     if (mine && m.kind === 'text') items.push({ label: t('msg.edit'), onSelect: () => actions.edit(m), testId: 'action-edit' });
-    items.push({ label: t('msg.forward'), onSelect: () => actions.forward(m), testId: 'action-forward' });
+    if (m.payload?.type !== 'media') items.push({ label: t('msg.forward'), onSelect: () => actions.forward(m), testId: 'action-forward' });
   }
   if (!local) {
     items.push({ label: t('msg.deleteMe'), onSelect: () => actions.remove(m, 'me'), danger: true, testId: 'action-delete-me' });
@@ -87,6 +88,7 @@ export const MessageItem = memo(function MessageItem({ m, mine, conversation, de
         ) : (
           <>
             {m.payload && m.payload.type === 'listing' && <ListingCard listing={m.payload} />}
+            {m.payload && m.payload.type === 'media' && <MessageAttachments items={m.payload.attachments} conversationId={m.conversationId} seq={m.seq} mine={mine} />}
             {m.text && <p className="text" data-testid="message-text">{m.text}</p>}
           </>
         )}

@@ -9,6 +9,12 @@ import type { ChatDeps, ConversationsService } from './conversations.service.ts'
 import { SendBatcher } from './send-batcher.ts';
 import { GroupCommit, type Submitted } from '../core/group-commit.ts';
 
+/** What media gives the message path: claim uploads into a message, drop files of a deleted one. */
+export interface AttachmentHooks {
+  attach(tx: Tx, q: { actorId: string; conversationId: string; ids: string[]; seq: number }): Promise<{ kind: MessageRow['kind']; payload: MessagePayload }>;
+  onMessageDeleted(tx: Tx, conversationId: string, seq: number): Promise<void>;
+}
+
 interface ReceiptItem {
   actorId: string;
   conversationId: string;
@@ -41,8 +47,8 @@ export class MessagesService {
    * insert transaction (G1). The same clientId returns the stored message, never a duplicate (G2).
    */
   async send(actorId: string, input: SendInput): Promise<MessageDTO> {
-    // Forwards are rare and read another conversation: they take the single-message path.
-    const m = (await this.retryOverLimit(actorId, input)) ?? (await (input.forward ? this.sendOne(actorId, input) : this.batcher.send(actorId, input)));
+    // Forwards and attachments are rarer and touch other tables: they take the single-message path.
+    const m = (await this.retryOverLimit(actorId, input)) ?? (await (input.forward || input.attachmentIds ? this.sendOne(actorId, input) : this.batcher.send(actorId, input)));
     for (const l of this.sentListeners) l(m);
     return m;
   }
@@ -60,6 +66,12 @@ export class MessagesService {
   }
 
   private readonly sentListeners: Array<(m: MessageDTO) => void> = [];
+  private attachments: AttachmentHooks | null = null;
+
+  /** Wires media in (services.ts): messages with attachmentIds claim the uploads in their transaction. */
+  useAttachments(hooks: AttachmentHooks): void {
+    this.attachments = hooks;
+  }
 
   /** Runs after a message is stored (and on a retry that returns it); other features react here (support reopen). */
   onSent(listener: (m: MessageDTO) => void): void {
@@ -88,7 +100,7 @@ export class MessagesService {
           ({ kind, text, payload } = src);
           forwarded = true;
         } else {
-          text = normalizeText(input.text, !payload);
+          text = normalizeText(input.text, !payload && !input.attachmentIds);
           if (payload) kind = 'listing';
         }
         let replyTo: MessageRow | null = null;
@@ -99,6 +111,10 @@ export class MessagesService {
         }
         const now = this.d.clock.now();
         const seq = await repo.nextSeq(tx, conv.id, now);
+        if (input.attachmentIds) {
+          if (!this.attachments) throw new AppError('media.not_found', 'attachments are not available on this server');
+          ({ kind, payload } = await this.attachments.attach(tx, { actorId, conversationId: conv.id, ids: input.attachmentIds, seq }));
+        }
         const row: MessageRow = {
           conversationId: conv.id, seq, id: newId('m'), clientId: input.clientId, senderId: actorId, kind, text, payload,
           replyToSeq: replyTo?.seq ?? null, forwarded, createdAt: now, editedAt: null, deletedAt: null,
@@ -155,6 +171,8 @@ export class MessagesService {
     const src = await repo.message(tx, ref.conversationId, ref.seq);
     if (!src || src.seq <= member.joinedSeq || src.kind === 'system') throw new AppError('chat.message_not_found', 'the message to forward does not exist');
     if (src.deletedAt) throw new AppError('chat.deleted', 'the message to forward was deleted');
+    // Attachment downloads are granted per conversation, so a copy elsewhere could not be opened.
+    if (src.kind === 'image' || src.kind === 'file' || src.kind === 'voice') throw new AppError('input.invalid', 'messages with attachments cannot be forwarded');
     return { kind: src.kind, text: src.text, payload: src.payload };
   }
 
@@ -207,6 +225,7 @@ export class MessagesService {
       const deletedAt = this.d.clock.now();
       await repo.updateMessage(tx, input.conversationId, input.seq, { text: null, payload: null, deletedAt });
       await repo.deleteReactions(tx, input.conversationId, input.seq);
+      await this.attachments?.onMessageDeleted(tx, input.conversationId, input.seq);
       emit(members.map((m) => m.userId), 'chat.message.deleted', { conversationId: input.conversationId, seq: input.seq, scope: 'everyone', deletedAt: deletedAt.toISOString() });
       await this.d.webhooks?.enqueue(tx, 'message.deleted', { conversationId: input.conversationId, seq: input.seq });
     });

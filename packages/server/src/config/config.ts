@@ -50,6 +50,21 @@ const envSchema = z.object({
   SUPPORT_DEFAULT_MAX_CHATS: z.coerce.number().int().min(1).max(100).default(3),
   SUPPORT_SWEEP_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   RATE_LIMITS: optionalString,
+  // ---- media ----
+  AWS_ACCESS_KEY_ID: optionalString,
+  AWS_SECRET_ACCESS_KEY: optionalString,
+  AWS_REGION: z.string().default('us-east-1'),
+  AWS_BUCKET_NAME: optionalString,
+  S3_ENDPOINT: optionalUrl(['https://', 'http://']),
+  S3_FORCE_PATH_STYLE: bool.default(false),
+  MEDIA_URL_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, { message: 'must be at least 32 characters' }),
+  MEDIA_MAX_IMAGE_MB: z.coerce.number().min(0.01).max(1024).default(10),
+  MEDIA_MAX_FILE_MB: z.coerce.number().min(0.01).max(5120).default(25),
+  MEDIA_MAX_VOICE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
+  MEDIA_UPLOAD_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(3600),
+  MEDIA_SWEEP_MS: z.coerce.number().int().min(50).max(3_600_000).default(60_000),
+  CLAMAV_SOCKET: optionalString,
+  // ---- end media ----
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -76,6 +91,19 @@ export interface Config {
   /** Abuse limits per action (null = off); shared across instances through Redis when REDIS_URL is set. */
   limits: Record<LimitAction, Policy | null>;
   shutdownGraceMs: number;
+  media: MediaConfig;
+}
+
+export interface MediaConfig {
+  storage: { kind: 'local'; dir: string } | { kind: 's3'; accessKeyId: string; secretAccessKey: string; region: string; bucket: string; endpoint: string | undefined; forcePathStyle: boolean };
+  /** Signs the local default's URLs; unset: derived from the JWT secret or the data dir's secret. */
+  urlSecret: string | undefined;
+  limits: { imageBytes: number; fileBytes: number; voiceBytes: number; voiceSeconds: number };
+  /** How long an upload may stay unfinalized before the sweep removes it. */
+  uploadTtlSec: number;
+  sweepMs: number;
+  /** clamd: a unix socket path or host:port; null = no malware scan. */
+  clamav: string | null;
 }
 
 export class ConfigError extends Error {
@@ -92,6 +120,8 @@ const HINTS: Partial<Record<keyof Env, string>> = {
   AUTH_JWKS_URL: 'e.g. https://auth.example.com/.well-known/jwks.json',
   SOHBET_API_KEY: 'generate one with `openssl rand -hex 24`',
   PORT: 'a TCP port, 0-65535',
+  S3_ENDPOINT: 'e.g. http://minio:9000 (leave unset for AWS S3)',
+  MEDIA_URL_SECRET: 'shared by every instance on the local default; generate one with `openssl rand -hex 32`',
 };
 
 /**
@@ -118,6 +148,8 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
   const limits = parsePolicies(e.RATE_LIMITS);
   for (const p of limits.problems) problems.push(`RATE_LIMITS: ${p}`);
   if (e.WEBHOOK_URL && !e.WEBHOOK_SECRET) problems.push('WEBHOOK_SECRET: required when WEBHOOK_URL is set (deliveries are HMAC-signed with it)');
+  const s3Keys = [e.AWS_ACCESS_KEY_ID, e.AWS_SECRET_ACCESS_KEY, e.AWS_BUCKET_NAME];
+  if (s3Keys.some(Boolean) && !s3Keys.every(Boolean)) problems.push('AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_BUCKET_NAME: set all three for S3/MinIO storage, or none for local disk');
   if (problems.length) throw new ConfigError(problems);
 
   const dataDir = path.resolve(e.DATA_DIR);
@@ -156,6 +188,23 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
     },
     limits: limits.policies,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    media: {
+      storage:
+        e.AWS_ACCESS_KEY_ID && e.AWS_SECRET_ACCESS_KEY && e.AWS_BUCKET_NAME
+          ? { kind: 's3', accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY, region: e.AWS_REGION, bucket: e.AWS_BUCKET_NAME, endpoint: e.S3_ENDPOINT, forcePathStyle: e.S3_FORCE_PATH_STYLE }
+          : { kind: 'local', dir: path.join(dataDir, 'media') },
+      urlSecret: e.MEDIA_URL_SECRET,
+      limits: {
+        imageBytes: Math.round(e.MEDIA_MAX_IMAGE_MB * 1024 * 1024),
+        fileBytes: Math.round(e.MEDIA_MAX_FILE_MB * 1024 * 1024),
+        // Opus voice is ~16-32 kbit/s; AAC from phones up to ~128 kbit/s: 16 KB/s covers both with room.
+        voiceBytes: e.MEDIA_MAX_VOICE_SECONDS * 16 * 1024 + 256 * 1024,
+        voiceSeconds: e.MEDIA_MAX_VOICE_SECONDS,
+      },
+      uploadTtlSec: e.MEDIA_UPLOAD_TTL_SECONDS,
+      sweepMs: e.MEDIA_SWEEP_MS,
+      clamav: e.CLAMAV_SOCKET ?? null,
+    },
   };
   return deepFreeze(config);
 }

@@ -75,7 +75,7 @@ export const messages = pgTable(
     id: text('id').notNull(),
     clientId: text('client_id'),
     senderId: text('sender_id'),
-    kind: text('kind', { enum: ['text', 'listing', 'system'] }).notNull(),
+    kind: text('kind', { enum: ['text', 'listing', 'system', 'image', 'file', 'voice'] }).notNull(),
     text: text('text'),
     payload: jsonb('payload'),
     replyToSeq: num('reply_to_seq'),
@@ -247,3 +247,56 @@ export const supportDecisions = pgTable(
   },
   (t) => [index('support_decisions_chat').on(t.chatId, t.id)],
 );
+
+// ---- media ----
+
+/**
+ * One uploaded file and its life: pending (signed URL handed out) -> ready (bytes checked,
+ * processed) -> attached (in a message) -> deleting (message deleted for everyone, or upload never
+ * finalized) -> row removed once the stored objects are gone. `dueAt` is the durable timer the
+ * sweep claims with FOR UPDATE SKIP LOCKED.
+ */
+export const mediaObjects = pgTable(
+  'media_objects',
+  {
+    id: text('id').primaryKey(),
+    ownerId: text('owner_id').notNull(),
+    conversationId: text('conversation_id').notNull().references(() => conversations.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['image', 'file', 'voice'] }).notNull(),
+    state: text('state', { enum: ['pending', 'ready', 'attached', 'deleting'] }).notNull().default('pending'),
+    name: text('name').notNull(),
+    declaredMime: text('declared_mime').notNull(),
+    declaredSize: num('declared_size').notNull(),
+    mime: text('mime'),
+    size: num('size'),
+    storageKey: text('storage_key').notNull(),
+    thumbKey: text('thumb_key'),
+    width: integer('width'),
+    height: integer('height'),
+    placeholder: text('placeholder'),
+    durationMs: integer('duration_ms'),
+    waveform: jsonb('waveform').$type<number[]>(),
+    messageSeq: num('message_seq'),
+    dueAt: ts('due_at'),
+    createdAt: ts('created_at').notNull(),
+    finalizedAt: ts('finalized_at'),
+  },
+  (t) => [
+    index('media_objects_due').on(t.dueAt).where(sql`due_at is not null`),
+    index('media_objects_owner').on(t.ownerId),
+    index('media_objects_message').on(t.conversationId, t.messageSeq).where(sql`message_seq is not null`),
+  ],
+);
+
+/** Who played which voice message (first play counts, like a read receipt). */
+export const mediaHeard = pgTable(
+  'media_heard',
+  {
+    conversationId: text('conversation_id').notNull(),
+    seq: num('seq').notNull(),
+    userId: text('user_id').notNull(),
+    heardAt: ts('heard_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.conversationId, t.seq, t.userId] })],
+);
+// ---- end media ----
