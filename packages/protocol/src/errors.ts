@@ -31,6 +31,8 @@ export const ERROR_STATUS = {
   'support.already_assigned': 409,
   'support.operator_unavailable': 409,
   'support.invalid_state': 409,
+  'support.already_rated': 409,
+  'support.not_supervisor': 403,
   'rate_limited': 429,
   'internal': 500,
 } as const;

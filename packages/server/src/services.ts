@@ -11,6 +11,8 @@ import { EventLog } from './realtime/event-log.ts';
 import type { Presence } from './realtime/presence.ts';
 import { StreamService } from './realtime/stream.ts';
 import { SupportService } from './support/support.service.ts';
+import { SupportDeskService } from './support/support-desk.service.ts';
+import { createSupportMetrics } from './support/support.metrics.ts';
 import { WebhookOutbox } from './webhooks/webhooks.service.ts';
 
 /** Everything the procedures use, built once from explicit dependencies. */
@@ -28,6 +30,7 @@ export interface Services {
   conversations: ConversationsService;
   messages: MessagesService;
   support: SupportService;
+  supportDesk: SupportDeskService;
   webhooks: WebhookOutbox | null;
 }
 
@@ -51,7 +54,9 @@ export function createServices(d: CoreDeps): Services {
   const chatDeps = { database: d.database, events, clock: d.clock, presence: d.presence, webhooks, editWindowMs: d.config.chat.editWindowMs };
   const conversations = new ConversationsService(chatDeps);
   const messages = new MessagesService(chatDeps, conversations);
-  const support = new SupportService({ database: d.database, events, clock: d.clock, log: d.log, config: d.config.support, conversations, messages });
+  const supportDeps = { database: d.database, events, clock: d.clock, log: d.log, config: d.config.support, conversations, messages, metrics: createSupportMetrics(d.metrics.registry, d.database.db) };
+  const support = new SupportService(supportDeps);
+  const supportDesk = new SupportDeskService(supportDeps, support);
   messages.onSent((m) => void support.onMessage(m).catch((err) => d.log.warn({ err: (err as Error).message }, 'support message hook failed')));
   return {
     ...d,
@@ -60,6 +65,7 @@ export function createServices(d: CoreDeps): Services {
     conversations,
     messages,
     support,
+    supportDesk,
     webhooks,
   };
 }

@@ -48,6 +48,9 @@ const envSchema = z.object({
   SUPPORT_AGING_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   SUPPORT_DEFAULT_MAX_CHATS: z.coerce.number().int().min(1).max(100).default(3),
   SUPPORT_SWEEP_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  SUPPORT_SLA_WAIT_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(300),
+  SUPPORT_SLA_FIRST_RESPONSE_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(120),
+  SUPPORT_INACTIVITY_CLOSE_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(86_400),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -70,7 +73,9 @@ export interface Config {
   webhooks: { url: string; secret: string } | null;
   chat: { editWindowMs: number; eventRetentionDays: number };
   realtime: { maxQueue: number };
-  support: { offerTimeoutMs: number; operatorGraceMs: number; reopenWindowMs: number; agingMs: number; defaultMaxChats: number; sweepMs: number };
+  support: { offerTimeoutMs: number; operatorGraceMs: number; reopenWindowMs: number; agingMs: number; defaultMaxChats: number; sweepMs: number;
+    /** 0 turns a timer off. */
+    slaWaitMs: number; slaFirstResponseMs: number; inactivityCloseMs: number };
   shutdownGraceMs: number;
 }
 
@@ -147,6 +152,9 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
       agingMs: e.SUPPORT_AGING_SECONDS * 1000,
       defaultMaxChats: e.SUPPORT_DEFAULT_MAX_CHATS,
       sweepMs: e.SUPPORT_SWEEP_MS,
+      slaWaitMs: e.SUPPORT_SLA_WAIT_SECONDS * 1000,
+      slaFirstResponseMs: e.SUPPORT_SLA_FIRST_RESPONSE_SECONDS * 1000,
+      inactivityCloseMs: e.SUPPORT_INACTIVITY_CLOSE_SECONDS * 1000,
     },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };

@@ -79,6 +79,8 @@ export class ConnectionRegistry {
   startMaintenance(): void {
     const beat = setInterval(() => {
       this.s.presence.heartbeat([...this.conns.values()].map((c) => ({ userId: c.userId, connId: c.id }))).catch(() => {});
+      // Operators' durable last-seen: if this instance dies, its staleness starts their grace (support).
+      void this.s.support.heartbeat([...new Set([...this.conns.values()].filter((c) => c.operator).map((c) => c.userId))]).catch(() => {});
     }, PRESENCE_TTL_MS / 3);
     const prune = setInterval(() => void this.prune(), 3600_000);
     // Durable support timers (offers, operator grace) are due times in the database; any instance may fire them.

@@ -13,6 +13,8 @@ export const TRANSITIONS: Record<string, { from: readonly SupportState[]; to: Su
   offer_expired: { from: ['offered'], to: 'queued' },
   pick: { from: ['queued', 'offered'], to: 'assigned' },
   transfer: { from: ['assigned', 'pending', 'snoozed'], to: 'assigned' },
+  /** To a team: back to the queue under the new topic, keeping the original queued_at. */
+  transfer_team: { from: ['assigned', 'pending', 'snoozed'], to: 'queued' },
   park: { from: ['assigned', 'pending', 'snoozed'], to: 'pending' },
   snooze: { from: ['assigned', 'pending', 'snoozed'], to: 'snoozed' },
   resume: { from: ['assigned', 'pending', 'snoozed'], to: 'assigned' },
