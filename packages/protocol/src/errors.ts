@@ -33,6 +33,7 @@ export const ERROR_STATUS = {
   'support.invalid_state': 409,
   'support.already_rated': 409,
   'support.not_supervisor': 403,
+  'support.topic_conflict': 409,
   'rate_limited': 429,
   'internal': 500,
 } as const;

@@ -43,7 +43,7 @@ export function ConversationView({ conversationId, myId, focusSeq, onBack }: Pro
   const [pendingJump, setPendingJump] = useState<number | null>(focusSeq ?? null);
 
   const me = conv?.members.find((m) => m.userId === myId);
-  const name = conv ? conversationName(conv, myId) : '';
+  const name = conv ? conversationName(conv, myId, t) : '';
 
   // The first unread message when the conversation was opened; it keeps its "new messages" line.
   const [firstUnread, setFirstUnread] = useState<number | null | undefined>(undefined);

@@ -6,6 +6,7 @@ import { Menu, type MenuItem } from '../ui/Menu.tsx';
 import type { UiMessage } from '../sdk.ts';
 import { ListingCard } from './ListingCard.tsx';
 import { memberName } from './names.ts';
+import { systemText } from './notices.ts';
 import type { Delivery } from './receipts.ts';
 
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
@@ -40,7 +41,7 @@ export const MessageItem = memo(function MessageItem({ m, mine, conversation, de
   if (m.kind === 'system') {
     return (
       <div className="system-msg" data-testid="message" data-seq={m.seq}>
-        {m.text ?? t('msg.system')}
+        {systemText(t, m)}
       </div>
     );
   }

@@ -105,6 +105,14 @@ describe('support routing choice', () => {
     expect(chooseOperator({ topic: 't', declinedBy: [] }, [op('x', { lastAssignedAt: at(1) }), op('w')]).winner).toBe('w');
   });
 
+  it('asks operators who declined again when everyone with room has declined (a decline never strands a chat)', () => {
+    const d = chooseOperator({ topic: 't', declinedBy: ['x', 'y'] }, [op('x', { activeChats: 1 }), op('y'), op('z', { status: 'away' })]);
+    expect(d.winner).toBe('y');
+    expect(d.candidates).toEqual(['y', 'x']);
+    expect(d.excluded).toEqual([{ operatorId: 'z', reason: 'status_away' }]);
+    expect(chooseOperator({ topic: 't', declinedBy: ['x'] }, [op('x'), op('w', { activeChats: 2 })]).winner).toBe('w');
+  });
+
   it('has no winner when nobody can serve', () => {
     expect(chooseOperator({ topic: 't', declinedBy: [] }, [op('a', { maxChats: 0 })]).winner).toBeNull();
   });

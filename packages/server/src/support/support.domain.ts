@@ -87,10 +87,13 @@ export function serves(op: Pick<OperatorLoad, 'topics'>, topic: string): boolean
  * Picks the operator for a chat: available, connected, serving the topic, with free capacity and
  * who has not declined it; least loaded first, ties to the one assigned least recently (never
  * assigned counts as longest ago), then by id for determinism. Records why everyone else lost.
+ * A decline only steers the chat elsewhere: when everyone with room has declined it, they are
+ * asked again rather than leaving the chat waiting while operators have capacity.
  */
 export function chooseOperator(chat: Pick<QueuedChat, 'topic' | 'declinedBy'>, operators: readonly OperatorLoad[]): RoutingDecision {
   const excluded: RoutingDecision['excluded'] = [];
   const eligible: OperatorLoad[] = [];
+  const declined: OperatorLoad[] = [];
   for (const op of operators) {
     const reason: ExclusionReason | null =
       op.status === 'away' ? 'status_away'
@@ -98,19 +101,22 @@ export function chooseOperator(chat: Pick<QueuedChat, 'topic' | 'declinedBy'>, o
       : !op.connected ? 'disconnected'
       : !serves(op, chat.topic) ? 'topic'
       : op.activeChats >= op.maxChats ? 'capacity'
-      : chat.declinedBy.includes(op.userId) ? 'declined'
       : null;
     if (reason) excluded.push({ operatorId: op.userId, reason });
+    else if (chat.declinedBy.includes(op.userId)) declined.push(op);
     else eligible.push(op);
   }
-  eligible.sort((a, b) => {
+  const pool = eligible.length > 0 ? eligible : declined;
+  if (eligible.length > 0) for (const op of declined) excluded.push({ operatorId: op.userId, reason: 'declined' });
+  excluded.sort((a, b) => operators.findIndex((o) => o.userId === a.operatorId) - operators.findIndex((o) => o.userId === b.operatorId));
+  pool.sort((a, b) => {
     if (a.activeChats !== b.activeChats) return a.activeChats - b.activeChats;
     const ta = a.lastAssignedAt?.getTime() ?? -Infinity;
     const tb = b.lastAssignedAt?.getTime() ?? -Infinity;
     if (ta !== tb) return ta < tb ? -1 : 1;
     return a.userId < b.userId ? -1 : 1;
   });
-  return { candidates: eligible.map((o) => o.userId), excluded, winner: eligible[0]?.userId ?? null };
+  return { candidates: pool.map((o) => o.userId), excluded, winner: pool[0]?.userId ?? null };
 }
 
 /** True when a customer message at `at` reopens a chat resolved at `resolvedAt`. */

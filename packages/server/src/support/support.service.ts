@@ -285,6 +285,9 @@ export class SupportService {
     const from = chat.operatorId;
     if (input.toOperatorId !== undefined && input.toOperatorId === from) throw new AppError('input.invalid', 'the operator already owns this chat');
     const to = input.toOperatorId;
+    // One open chat per customer and topic: moving to a team where this customer already waits would make two.
+    const clash = input.toTopic && input.toTopic !== chat.topic ? await repo.openChat(this.db, chat.customerId, input.toTopic) : null;
+    if (clash) throw new AppError('support.topic_conflict', 'the customer already has an open chat on that topic');
     await this.write(async (tx, emit) => {
       if (to) {
         const decision = { candidates: [to], excluded: [], winner: to, by: actorId, note: input.note ?? null };
@@ -294,7 +297,10 @@ export class SupportService {
       } else {
         const decision = { candidates: [], excluded: [], winner: null, by: actorId, note: input.note ?? null, toTopic: input.toTopic ?? null };
         const moved = await this.move(tx, emit, chat, 'transfer_team', { topic: input.toTopic!, operatorId: null, assignedAt: null, declinedBy: from ? [from] : [] },
-          { release: from, stale: 'support.already_assigned' }, decision);
+          { release: from, stale: 'support.already_assigned' }, decision).catch((err: unknown) => {
+          const pg = (err as { cause?: { code?: string }; code?: string }).cause?.code ?? (err as { code?: string }).code;
+          throw pg === '23505' ? new AppError('support.topic_conflict', 'the customer already has an open chat on that topic') : err;
+        });
         await this.setMembership(tx, emit, moved, null, from);
       }
     });
