@@ -274,13 +274,16 @@ describe.skipIf(!services.postgres || !services.redis)('support concurrency harn
     }
   }
 
-  /** Fairness once the drain settles: no waiting chat that an available, connected operator with room could take. */
+  /**
+   * Fairness once the drain settles: no waiting chat that an available, connected operator with
+   * room could take (one who explicitly declined it is not eligible; one whose offer expired is).
+   */
   async function checkDrained(step: number): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       for (const a of apps) await a.services.support.drain();
       const queued = (await chats()).filter((c) => c.state === 'queued');
       const free = (await operatorsNow()).filter((o) => o.status === 'available' && o.disconnected_at === null && o.active_chats < o.max_chats);
-      const stuck = queued.flatMap((c) => free.filter((o) => serves({ topics: arr(o.topics) }, c.topic)).map((o) => `${c.id}→${o.user_id}`));
+      const stuck = queued.flatMap((c) => free.filter((o) => serves({ topics: arr(o.topics) }, c.topic) && !arr(c.declined_by).includes(o.user_id)).map((o) => `${c.id}→${o.user_id}`));
       if (stuck.length === 0) return;
       // Background work (a reopen after a customer message) may still be in flight: let it land, drain again.
       if (attempt >= 5) expect(stuck, `step ${step} seed ${seed}: waiting chats an operator with room could take`).toEqual([]);

@@ -236,6 +236,8 @@ export const supportChats = pgTable(
     csatAt: ts('csat_at'),
     /** Last message by either side: the inactivity auto-close timer is due at this + the limit. */
     lastActivityAt: ts('last_activity_at'),
+    /** Operators whose offer expired or who handed the chat to a team: asked again only when nobody else can take it. */
+    skippedBy: text('skipped_by').array().notNull().default(sql`'{}'::text[]`),
     /** SLA warnings fired (once each; durable so a restart or a second instance never repeats them). */
     slaWaitWarnedAt: ts('sla_wait_warned_at'),
     slaResponseWarnedAt: ts('sla_response_warned_at'),

@@ -105,12 +105,15 @@ describe('support routing choice', () => {
     expect(chooseOperator({ topic: 't', declinedBy: [] }, [op('x', { lastAssignedAt: at(1) }), op('w')]).winner).toBe('w');
   });
 
-  it('asks operators who declined again when everyone with room has declined (a decline never strands a chat)', () => {
-    const d = chooseOperator({ topic: 't', declinedBy: ['x', 'y'] }, [op('x', { activeChats: 1 }), op('y'), op('z', { status: 'away' })]);
+  it('asks operators whose offer expired again only when nobody else can take the chat (an expiry never strands it); a decline is final', () => {
+    const d = chooseOperator({ topic: 't', declinedBy: [], skippedBy: ['x', 'y'] }, [op('x', { activeChats: 1 }), op('y'), op('z', { status: 'away' })]);
     expect(d.winner).toBe('y');
     expect(d.candidates).toEqual(['y', 'x']);
     expect(d.excluded).toEqual([{ operatorId: 'z', reason: 'status_away' }]);
-    expect(chooseOperator({ topic: 't', declinedBy: ['x'] }, [op('x'), op('w', { activeChats: 2 })]).winner).toBe('w');
+    const other = chooseOperator({ topic: 't', declinedBy: [], skippedBy: ['x'] }, [op('x'), op('w', { activeChats: 2 })]);
+    expect(other.winner).toBe('w');
+    expect(other.excluded).toEqual([{ operatorId: 'x', reason: 'skipped' }]);
+    expect(chooseOperator({ topic: 't', declinedBy: ['x'] }, [op('x')]).winner).toBeNull();
   });
 
   it('has no winner when nobody can serve', () => {

@@ -40,6 +40,8 @@ export interface QueuedChat {
   priority: SupportPriority;
   queuedAt: Date;
   declinedBy: readonly string[];
+  /** Soft exclusions (offer expired, handed to a team): used only when nobody else is eligible. */
+  skippedBy?: readonly string[];
 }
 
 /**
@@ -71,7 +73,7 @@ export interface OperatorLoad {
   lastAssignedAt: Date | null;
 }
 
-export type ExclusionReason = 'status_away' | 'status_offline' | 'disconnected' | 'topic' | 'capacity' | 'declined';
+export type ExclusionReason = 'status_away' | 'status_offline' | 'disconnected' | 'topic' | 'capacity' | 'declined' | 'skipped';
 
 export interface RoutingDecision {
   candidates: string[];
@@ -87,13 +89,14 @@ export function serves(op: Pick<OperatorLoad, 'topics'>, topic: string): boolean
  * Picks the operator for a chat: available, connected, serving the topic, with free capacity and
  * who has not declined it; least loaded first, ties to the one assigned least recently (never
  * assigned counts as longest ago), then by id for determinism. Records why everyone else lost.
- * A decline only steers the chat elsewhere: when everyone with room has declined it, they are
- * asked again rather than leaving the chat waiting while operators have capacity.
+ * A decline is final for this queue stay (the chat waits for someone else or a manual pick); an
+ * expired offer only steers the chat elsewhere: when nobody else can take it, that operator is
+ * asked again rather than the chat waiting while they have room.
  */
-export function chooseOperator(chat: Pick<QueuedChat, 'topic' | 'declinedBy'>, operators: readonly OperatorLoad[]): RoutingDecision {
+export function chooseOperator(chat: Pick<QueuedChat, 'topic' | 'declinedBy' | 'skippedBy'>, operators: readonly OperatorLoad[]): RoutingDecision {
   const excluded: RoutingDecision['excluded'] = [];
   const eligible: OperatorLoad[] = [];
-  const declined: OperatorLoad[] = [];
+  const skipped: OperatorLoad[] = [];
   for (const op of operators) {
     const reason: ExclusionReason | null =
       op.status === 'away' ? 'status_away'
@@ -101,14 +104,18 @@ export function chooseOperator(chat: Pick<QueuedChat, 'topic' | 'declinedBy'>, o
       : !op.connected ? 'disconnected'
       : !serves(op, chat.topic) ? 'topic'
       : op.activeChats >= op.maxChats ? 'capacity'
+      : chat.declinedBy.includes(op.userId) ? 'declined'
       : null;
     if (reason) excluded.push({ operatorId: op.userId, reason });
-    else if (chat.declinedBy.includes(op.userId)) declined.push(op);
+    else if (chat.skippedBy?.includes(op.userId)) skipped.push(op);
     else eligible.push(op);
   }
-  const pool = eligible.length > 0 ? eligible : declined;
-  if (eligible.length > 0) for (const op of declined) excluded.push({ operatorId: op.userId, reason: 'declined' });
-  excluded.sort((a, b) => operators.findIndex((o) => o.userId === a.operatorId) - operators.findIndex((o) => o.userId === b.operatorId));
+  const pool = eligible.length > 0 ? eligible : skipped;
+  if (eligible.length > 0 && skipped.length > 0) {
+    for (const op of skipped) excluded.push({ operatorId: op.userId, reason: 'skipped' });
+    const at = (id: string) => operators.findIndex((o) => o.userId === id);
+    excluded.sort((x, y) => at(x.operatorId) - at(y.operatorId));
+  }
   pool.sort((a, b) => {
     if (a.activeChats !== b.activeChats) return a.activeChats - b.activeChats;
     const ta = a.lastAssignedAt?.getTime() ?? -Infinity;

@@ -171,7 +171,7 @@ export class SupportService {
       if (!prev) throw new AppError('support.capacity');
       await this.write(async (tx, emit) => {
         const decision = { candidates: [prev], excluded: [], winner: prev };
-        await this.move(tx, emit, chat, 'reopen', { state: 'assigned', resolvedAt: null, assignedAt: this.now(), declinedBy: [] }, { claim: prev, stale: 'support.invalid_state' }, decision);
+        await this.move(tx, emit, chat, 'reopen', { state: 'assigned', resolvedAt: null, assignedAt: this.now(), declinedBy: [], skippedBy: [] }, { claim: prev, stale: 'support.invalid_state' }, decision);
       });
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
@@ -179,7 +179,7 @@ export class SupportService {
         const fresh = (await repo.chat(tx, chat.id))!;
         if (fresh.state !== 'resolved') return;
         const decision = { candidates: [], excluded: prev ? [{ operatorId: prev, reason: 'capacity' as const }] : [], winner: null };
-        const moved = await this.move(tx, emit, fresh, 'reopen', { operatorId: null, resolvedAt: null, assignedAt: null, queuedAt: this.now(), declinedBy: [] }, { stale: 'support.invalid_state' }, decision);
+        const moved = await this.move(tx, emit, fresh, 'reopen', { operatorId: null, resolvedAt: null, assignedAt: null, queuedAt: this.now(), declinedBy: [], skippedBy: [] }, { stale: 'support.invalid_state' }, decision);
         await this.setMembership(tx, emit, moved, null, prev);
       }).catch((e) => this.d.log.warn({ err: (e as Error).message, chatId: chat.id }, 'support reopen failed'));
       await this.drain();
@@ -296,7 +296,7 @@ export class SupportService {
         await this.setMembership(tx, emit, moved, to, from);
       } else {
         const decision = { candidates: [], excluded: [], winner: null, by: actorId, note: input.note ?? null, toTopic: input.toTopic ?? null };
-        const moved = await this.move(tx, emit, chat, 'transfer_team', { topic: input.toTopic!, operatorId: null, assignedAt: null, declinedBy: from ? [from] : [] },
+        const moved = await this.move(tx, emit, chat, 'transfer_team', { topic: input.toTopic!, operatorId: null, assignedAt: null, declinedBy: [], skippedBy: from ? [from] : [] },
           { release: from, stale: 'support.already_assigned' }, decision).catch((err: unknown) => {
           const pg = (err as { cause?: { code?: string }; code?: string }).cause?.code ?? (err as { code?: string }).code;
           throw pg === '23505' ? new AppError('support.topic_conflict', 'the customer already has an open chat on that topic') : err;

@@ -36,8 +36,8 @@ export class SupportTimers {
       const n = await this.s.write(async (tx, emit) => {
         const due = await repo.claimDueOffers(tx, now, 20);
         for (const chat of due) {
-          const decision = { candidates: [], excluded: [{ operatorId: chat.offeredTo!, reason: 'declined' as const }], winner: null, reason: 'offer_timeout' };
-          await this.s.move(tx, emit, chat, 'offer_expired', { offeredTo: null, offerExpiresAt: null, declinedBy: [...chat.declinedBy, chat.offeredTo!] }, { release: chat.offeredTo, stale: 'support.invalid_state' }, decision);
+          const decision = { candidates: [], excluded: [{ operatorId: chat.offeredTo!, reason: 'skipped' as const }], winner: null, reason: 'offer_timeout' };
+          await this.s.move(tx, emit, chat, 'offer_expired', { offeredTo: null, offerExpiresAt: null, skippedBy: [...new Set([...chat.skippedBy, chat.offeredTo!])] }, { release: chat.offeredTo, stale: 'support.invalid_state' }, decision);
         }
         return due.length;
       });

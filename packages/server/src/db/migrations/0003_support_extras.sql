@@ -19,6 +19,7 @@ ALTER TABLE "support_chats" ADD COLUMN "csat_score" integer;--> statement-breakp
 ALTER TABLE "support_chats" ADD COLUMN "csat_comment" text;--> statement-breakpoint
 ALTER TABLE "support_chats" ADD COLUMN "csat_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "support_chats" ADD COLUMN "last_activity_at" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "support_chats" ADD COLUMN "skipped_by" text[] DEFAULT '{}'::text[] NOT NULL;--> statement-breakpoint
 ALTER TABLE "support_chats" ADD COLUMN "sla_wait_warned_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "support_chats" ADD COLUMN "sla_response_warned_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "support_operators" ADD COLUMN "seen_at" timestamp with time zone;--> statement-breakpoint
