@@ -141,6 +141,21 @@ describe.each(dbKinds)('support desk (notices, CSAT, notes, canned, team transfe
     await settle(to);
   });
 
+  it('refuses a team transfer where the customer already has an open chat on that topic: typed error, nothing changes', async () => {
+    const [from, to] = [freshTopic(), freshTopic()];
+    const a = await operator('desk-op-tc', { topics: [from] });
+    const c = await customer('desk-cust-tc');
+    const chat = await c.support.start({ topic: from, text: 'first question', clientId: cid() });
+    const other = await c.support.start({ topic: to, text: 'second question', clientId: cid() });
+    await a.support.accept({ chatId: chat.id });
+    expect(await codeOf(a.support.transfer({ chatId: chat.id, toTopic: to }))).toBe('support.topic_conflict');
+    expect(await a.support.get({ chatId: chat.id })).toMatchObject({ state: 'assigned', topic: from, operator: { id: 'desk-op-tc' } });
+    expect((await a.support.get({ chatId: other.id })).state).toBe('queued');
+    expect((await a.support.me()).activeChats).toBe(1);
+    await settle(from);
+    await settle(to);
+  });
+
   it('fires SLA warnings once (durable, across sweeps) and counts them in /metrics and the supervisor view', async () => {
     const topic = freshTopic();
     const boss = await operator('desk-boss-sla', { topics: ['none-' + topic], admin: true });
