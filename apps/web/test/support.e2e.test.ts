@@ -152,7 +152,6 @@ describe.runIf(haveChromium)('live support end-to-end', () => {
   }
 
   it('the issue flow: the customer waits with a queue place, the operator accepts, notes and a canned reply, resolves, the customer rates and the supervisor sees it', async () => {
-    await server.app.services.supportDesk.addCanned({ id: 'operator', admin: false }, { title: 'Çatdırılma', text: 'Bağlamanız 2-3 iş günü ərzində çatacaq.' });
     // Nobody available yet: the chat waits and the customer sees their place in the queue.
     const op = await console_('operator', 'away');
     const customer = await open();
@@ -178,7 +177,12 @@ describe.runIf(haveChromium)('live support end-to-end', () => {
     await op.page.getByTestId('support-note-add').click();
     await op.page.getByTestId('support-note').filter({ hasText: 'Kuryer xidməti ilə yoxla' }).waitFor({ timeout: 10_000 });
 
-    // A canned response goes into the composer; the operator sends it.
+    // The operator saves a canned response, inserts it into the composer and sends it.
+    await op.page.locator('.canned-new summary').click();
+    await op.page.getByTestId('support-canned-title').fill('Çatdırılma');
+    await op.page.getByTestId('support-canned-text').fill('Bağlamanız 2-3 iş günü ərzində çatacaq.');
+    await op.page.getByTestId('support-canned-save').click();
+    await expect.poll(async () => (await op.page.getByTestId('support-canned').locator('option').allTextContents()).join('|'), { timeout: 10_000 }).toContain('Çatdırılma');
     await op.page.getByTestId('support-canned').selectOption({ label: 'Çatdırılma' });
     await expect.poll(() => op.page.getByTestId('composer').inputValue()).toBe('Bağlamanız 2-3 iş günü ərzində çatacaq.');
     await op.page.getByTestId('composer').press('Enter');
@@ -235,7 +239,7 @@ describe.runIf(haveChromium)('live support end-to-end', () => {
     await mine.waitFor({ timeout: 10_000 });
     await mine.click();
     await bubble(two.page, first).waitFor({ timeout: 10_000 });
-    await two.page.getByTestId('support-history').click();
+    await two.page.getByTestId('support-history').locator('summary').click();
     await two.page.getByTestId('support-history').getByText('ləğv: ödəniş qaytarılmalıdır').waitFor({ timeout: 10_000 });
     await customer.page.getByTestId('message').filter({ hasText: 'Leyla Operator söhbətə qoşuldu' }).first().waitFor({ timeout: 10_000 });
     await two.page.getByTestId('composer').fill('Salam, ləğv edirəm, pul 3 günə qayıdacaq.');

@@ -98,6 +98,7 @@ export function ChatSidebar({ chat, onInsert, fail }: { chat: SupportChatDTO; on
   const [notes, setNotes] = useState<SupportNoteDTO[]>([]);
   const [history, setHistory] = useState<RoutingDecisionDTO[]>([]);
   const [draft, setDraft] = useState('');
+  const [newCanned, setNewCanned] = useState({ title: '', text: '' });
 
   const load = useCallback(() => {
     client.support.notes(chat.id).then(setNotes, fail);
@@ -120,6 +121,17 @@ export function ChatSidebar({ chat, onInsert, fail }: { chat: SupportChatDTO; on
     }, fail);
   };
 
+  const saveCanned = (e: FormEvent) => {
+    e.preventDefault();
+    const title = newCanned.title.trim();
+    const text = newCanned.text.trim();
+    if (!title || !text) return;
+    client.support.addCanned({ title, text }).then((c) => {
+      setCanned((list) => [...list, c].sort((a, b) => a.title.localeCompare(b.title)));
+      setNewCanned({ title: '', text: '' });
+    }, fail);
+  };
+
   return (
     <aside className="console-sidebar" aria-label={t('support.notes')}>
       {chat.csat && <p data-testid="support-csat">{t('support.csat', { score: number(chat.csat.score) })}</p>}
@@ -138,6 +150,16 @@ export function ChatSidebar({ chat, onInsert, fail }: { chat: SupportChatDTO; on
           ))}
         </select>
       </label>
+      <details className="canned-new">
+        <summary>{t('support.cannedNew')}</summary>
+        <form onSubmit={saveCanned} className="stack">
+          <input value={newCanned.title} onChange={(e) => setNewCanned({ ...newCanned, title: e.target.value })} placeholder={t('support.cannedTitle')} aria-label={t('support.cannedTitle')} maxLength={100} data-testid="support-canned-title" />
+          <textarea rows={2} value={newCanned.text} onChange={(e) => setNewCanned({ ...newCanned, text: e.target.value })} placeholder={t('support.cannedText')} aria-label={t('support.cannedText')} maxLength={4000} data-testid="support-canned-text" />
+          <button type="submit" disabled={!newCanned.title.trim() || !newCanned.text.trim()} data-testid="support-canned-save">
+            {t('support.cannedSave')}
+          </button>
+        </form>
+      </details>
       <section className="notes" data-testid="support-notes">
         <h4>{t('support.notes')}</h4>
         <p className="muted small">{t('support.notesHint')}</p>

@@ -4,7 +4,7 @@ import type { MessageKey } from '../i18n/strings.ts';
 import { ConversationView } from '../chat/ConversationView.tsx';
 import { Icon } from '../ui/Dialog.tsx';
 import { useToast } from '../ui/Toast.tsx';
-import { errorCode, newClientId, useChatClient, useMySupportChats, useOperatorData, type OperatorStatus, type SupportChatDTO } from '../sdk.ts';
+import { errorCode, newClientId, useChatClient, useConversationList, useMySupportChats, useOperatorData, type OperatorStatus, type SupportChatDTO } from '../sdk.ts';
 import { ChatSidebar, ChatToolbar } from './ChatTools.tsx';
 import { SUPPORT_TOPICS, topicLabel } from './labels.ts';
 import { Rating } from './Rating.tsx';
@@ -176,6 +176,14 @@ export function OperatorConsole({ myId, supervisor = false, onClose }: { myId: s
   const { me, queue, myChats, operators, loading, refresh } = useOperatorData();
   const [selected, setSelected] = useState<string | null>(null);
   const [insert, setInsert] = useState<{ text: string; n: number } | null>(null);
+  const toast = useToast();
+  // Unread counts of my chats come from the conversations (the same seq numbers as everywhere, G4).
+  const { conversations } = useConversationList();
+  const unread = new Map(conversations.map((c) => [c.id, c.unreadCount]));
+  useEffect(
+    () => client.on('event', (ev) => void (ev.type === 'support.sla.warning' && toast(t('support.slaWarning', { topic: topicLabel(t, ev.data.topic) }), 'error'))),
+    [client, toast, t],
+  );
   // The chosen status shows at once; the server's answer (or an error) settles it.
   const [chosen, setChosen] = useState<OperatorStatus | null>(null);
   const status = chosen ?? me?.status;
@@ -300,6 +308,11 @@ export function OperatorConsole({ myId, supervisor = false, onClose }: { myId: s
                     data-testid="support-my-chat"
                   >
                     <strong>{c.customer.name}</strong> · {topicLabel(t, c.topic)} <span className={`badge state-${c.state}`}>{t(`support.state.${c.state}` as MessageKey)}</span>
+                    {(unread.get(c.conversationId) ?? 0) > 0 && (
+                      <span className="badge unread" aria-label={t('list.unread', { count: unread.get(c.conversationId)! })} data-testid="support-unread">
+                        {number(unread.get(c.conversationId)!)}
+                      </span>
+                    )}
                     <span className="muted row-sub">{c.firstMessage}</span>
                   </button>
                 </li>
