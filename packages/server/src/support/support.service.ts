@@ -7,18 +7,17 @@ import type { Config } from '../config/config.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
-import type { Tx } from '../db/db.ts';
+import type { Executor, Tx } from '../db/db.ts';
 import type { Emit } from '../realtime/event-log.ts';
-import {
-  chooseOperator, orderQueue, reopensAt, serves, TRANSITIONS, waitEstimate, OWNED_STATES,
-  type OperatorLoad, type RoutingDecision, type TransitionKind,
-} from './support.domain.ts';
+import { chooseOperator, orderQueue, reopensAt, TRANSITIONS, OWNED_STATES, type RoutingDecision, type TransitionKind } from './support.domain.ts';
 import { operatorDTO, supportChatDTO } from './support.dto.ts';
 import { supportEvents } from './support.events.ts';
-import { supportRepo as repo, type ChatPatch, type OperatorRow, type SupportChatRow } from './support.repo.ts';
 import type { ErrorCode } from '@sohbet/protocol';
 import { secondsBetween, type SupportMetrics } from './support.metrics.ts';
+import { SupportNotices } from './support.notices.ts';
+import { supportRepo as repo, type ChatPatch, type SupportChatRow } from './support.repo.ts';
 import { SupportTimers } from './support.timers.ts';
+import { chatViews, loadOf, peopleMap } from './support.views.ts';
 
 export interface SupportDeps extends Pick<ChatDeps, 'database' | 'events' | 'clock'> {
   log: Logger;
@@ -46,8 +45,10 @@ interface Move {
  */
 export class SupportService {
   private readonly timers: SupportTimers;
+  private readonly notices: SupportNotices;
   constructor(private readonly d: SupportDeps) {
     this.timers = new SupportTimers(this, d);
+    this.notices = new SupportNotices(d);
   }
 
   private get db() {
@@ -433,56 +434,26 @@ export class SupportService {
     return chat;
   }
 
-  async people(ex: Tx | typeof this.db, ids: Array<string | null | undefined>) {
-    const list = await repo.people(ex, ids.filter((x): x is string => !!x));
-    return new Map(list.map((p) => [p.id, p]));
+  people(ex: Executor, ids: Array<string | null | undefined>) {
+    return peopleMap(ex, ids);
   }
 
-  async dtos(list: SupportChatRow[]): Promise<SupportChatDTO[]> {
-    const people = await this.people(this.db, list.flatMap((c) => [c.customerId, c.operatorId]));
-    const needsQueue = list.some((c) => c.state === 'queued' || c.state === 'offered');
-    const now = this.now();
-    const queue = needsQueue ? orderQueue(await repo.waiting(this.db), now, this.d.config.agingMs) : [];
-    const operators = needsQueue ? (await repo.operators(this.db)).map(loadOf) : [];
-    const out: SupportChatDTO[] = [];
-    const order = new Map(queue.map((c, i) => [c.id, i]));
-    for (const c of list) {
-      if (c.state !== 'queued') {
-        out.push(supportChatDTO(c, people));
-        continue;
-      }
-      const position = queue.filter((q) => q.state === 'queued' && q.topic === c.topic && (order.get(q.id) ?? 0) <= (order.get(c.id) ?? 0)).length;
-      const slots = operators.filter((o) => o.status === 'available' && o.connected && serves(o, c.topic)).reduce((s, o) => s + o.maxChats, 0);
-      out.push(supportChatDTO(c, people, { position, waitEstimate: waitEstimate(position, await repo.meanHandleMs(this.db, c.topic), slots) }));
-    }
-    if (!needsQueue) return out;
-    // Operators see the queue in routing order.
-    return list.every((c) => c.state === 'queued' || c.state === 'offered') ? out.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0)) : out;
+  dtos(list: SupportChatRow[]): Promise<SupportChatDTO[]> {
+    return chatViews(this.db, this.now(), this.d.config.agingMs, list);
   }
 
-  /** "Operator joined" notice in the conversation, with the operator's name (idempotent per assignment). */
+  /** Time to assign, observed by the instance that made the assignment. */
   private observeAssigned(chat: SupportChatRow): void {
     const s = secondsBetween(chat.queuedAt, this.now());
     if (s !== null) this.d.metrics.timeToAssign.observe({ topic: chat.topic, priority: chat.priority }, s);
   }
 
-  /**
-   * A system notice in the chat: a code and params apps translate, and an English fallback for
-   * clients that do not know the code. Idempotent per chat version.
-   */
-  async notice(chat: SupportChatRow, code: string, text: string, params: Record<string, string>): Promise<void> {
-    const fresh = await repo.chat(this.db, chat.id);
-    await this.d.messages
-      .sendSystem(chat.conversationId, { clientId: `${code.slice(8, 20)}-${chat.id.slice(-20)}-${fresh?.version ?? 0}`, text, code, params })
-      .catch((err) => this.d.log.warn({ err: (err as Error).message, code }, 'support notice failed'));
+  notice(chat: SupportChatRow, code: string, text: string, params: Record<string, string>): Promise<void> {
+    return this.notices.notice(chat, code, text, params);
   }
 
-  private async joined(chat: SupportChatRow, operatorId: string): Promise<void> {
-    const [p] = await repo.people(this.db, [operatorId]);
-    const fresh = await repo.chat(this.db, chat.id);
-    await this.d.messages
-      .sendSystem(chat.conversationId, { clientId: `support-join-${chat.id.slice(-20)}-${fresh?.version ?? 0}`, text: `${p?.name ?? operatorId} joined`, code: 'support.operator_joined', params: { name: p?.name ?? operatorId, userId: operatorId } })
-      .catch((err) => this.d.log.warn({ err: (err as Error).message }, 'support join notice failed'));
+  private joined(chat: SupportChatRow, operatorId: string): Promise<void> {
+    return this.notices.joined(chat, operatorId);
   }
 
   /** Tells operators and waiting customers the queue moved (ephemeral; they re-read it). */
@@ -493,8 +464,3 @@ export class SupportService {
     })().catch(() => {});
   }
 }
-
-function loadOf(o: OperatorRow): OperatorLoad {
-  return { userId: o.userId, status: o.status, connected: o.disconnectedAt === null, maxChats: o.maxChats, activeChats: o.activeChats, topics: o.topics, lastAssignedAt: o.lastAssignedAt };
-}
-
