@@ -48,6 +48,7 @@ const hardStop = setTimeout(() => {
   void cleanup().then(() => process.exit(2));
 }, 5 * 60_000);
 hardStop.unref();
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => void cleanup().then(() => process.exit(130)));
 
 const token = (server, id, roles) => signHs256({ sub: id, name: id, roles, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 3600 }, server.secret);
 async function call(server, bearer, proc, input, kind = 'mutation') {
@@ -119,6 +120,7 @@ async function main() {
     const due = begin + (i * 1000) / opt.rate;
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
+    if (i > 0 && i % (opt.rate * 5) === 0) log(`${i} starts sent, ${assignMs.length} assigned, ${acceptMs.length} accepted`);
     const id = custIds[i];
     const bearer = token(server, id, []);
     const t0 = performance.now();
@@ -129,7 +131,9 @@ async function main() {
         .catch((e) => errors.push(e.message)),
     );
   }
-  await Promise.all(starts);
+  log(`all ${total} starts sent in ${round((performance.now() - begin) / 1000, 1)} s; waiting for answers`);
+  // Bounded: answers that take longer than 60 s count as missing.
+  await Promise.race([Promise.all(starts), sleep(60_000)]);
   const deadline = Date.now() + 15_000;
   while (acceptMs.length + errors.length < total && Date.now() < deadline) await sleep(100);
   const elapsed = (performance.now() - begin) / 1000;
@@ -139,7 +143,7 @@ async function main() {
   const st = summarize(startMs);
   const result = {
     at: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadAverage: os.loadavg().map((x) => round(x, 1)) },
     options: opt,
     chats: total,
     assigned: assignMs.length,
@@ -172,7 +176,7 @@ function report(r) {
 
 ${r.options.rate} new support chats/s for ${r.options.seconds} s (${r.chats} chats) with ${r.options.operators} operators online
 (max ${r.options.maxChats} chats each; each accepts on the offer event and resolves after ${r.options.holdMs} ms).
-Real server, NODE_ENV=production, fresh PostgreSQL database, one instance; ${r.machine.cpus} CPUs (${r.machine.model}), Node ${r.machine.node}.
+Real server, NODE_ENV=production, fresh PostgreSQL database, one instance; ${r.machine.cpus} CPUs (${r.machine.model}), Node ${r.machine.node}; load average at the end ${r.machine.loadAverage?.join(' / ') ?? 'n/a'}.
 
 | measure (ms, from the customer's start request) | n | p50 | p95 | p99 | max |
 |---|---|---|---|---|---|
