@@ -25,8 +25,8 @@ function reachable(url) {
 }
 
 const tiers = [
-  { name: 'postgres', envKey: 'TEST_DATABASE_URL', fallback: 'postgresql://sohbet:sohbet@127.0.0.1:5432/sohbet', check: reachable, covers: 'API, support and restart suites on PostgreSQL, multi-instance test' },
-  { name: 'redis', envKey: 'TEST_REDIS_URL', fallback: 'redis://127.0.0.1:6379', check: reachable, covers: 'bus and presence suites on Redis, multi-instance test' },
+  { name: 'postgres', envKey: 'TEST_DATABASE_URL', fallback: 'postgresql://sohbet:sohbet@127.0.0.1:5432/sohbet', check: reachable, covers: 'API, support and restart suites on PostgreSQL, multi-instance test, support concurrency harness' },
+  { name: 'redis', envKey: 'TEST_REDIS_URL', fallback: 'redis://127.0.0.1:6379', check: reachable, covers: 'bus and presence suites on Redis, multi-instance test, support concurrency harness' },
   { name: 'chromium', envKey: 'CHROMIUM_PATH', fallback: '/usr/bin/chromium', check: async (p) => existsSync(p), covers: 'web app end-to-end tests' },
   { name: 'clamd', envKey: 'CLAMD_PATH', fallback: '/usr/sbin/clamd', check: async (p) => existsSync(p), covers: 'ClamAV malware-scan tests (a real clamd, Debian clamav-daemon)' },
 ];

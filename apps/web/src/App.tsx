@@ -133,7 +133,7 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
       <main className="main">
         {route.support ? (
           isOperator ? (
-            <OperatorConsole myId={session.userId} onClose={() => select(null)} />
+            <OperatorConsole myId={session.userId} supervisor={session.roles.includes('admin')} onClose={() => select(null)} />
           ) : (
             <CustomerSupport myId={session.userId} onClose={() => select(null)} />
           )

@@ -4,7 +4,9 @@
  */
 import { createClient, type SohbetClient } from '@sohbet/client';
 import { SohbetProvider, useConnectionStatus, useConversations, useMessages, useOperatorConsole, useOutbox, usePresence, useSohbet, useSupportChats, useTyping } from '@sohbet/client/react';
-import type { ConversationDTO, MessageDTO, OperatorDTO, OperatorStatus, PresenceDTO, SupportChatDTO } from '@sohbet/protocol';
+import type {
+  CannedResponseDTO, ConversationDTO, MessageDTO, OperatorDTO, OperatorStatus, PresenceDTO, RoutingDecisionDTO, SupportChatDTO, SupportMetricsDTO, SupportNoteDTO, SupportPriority,
+} from '@sohbet/protocol';
 import { createElement, useEffect, useMemo, useState, type ReactNode } from 'react';
 
 export type ChatClient = SohbetClient;
@@ -77,7 +79,8 @@ export function errorCode(err: unknown): string {
   return e?.data?.appCode ?? e?.shape?.data?.appCode ?? e?.code ?? 'internal';
 }
 
-export type { OperatorDTO, OperatorStatus, SupportChatDTO };
+export type { CannedResponseDTO, OperatorDTO, OperatorStatus, RoutingDecisionDTO, SupportChatDTO, SupportMetricsDTO, SupportNoteDTO, SupportPriority };
+export { SUPPORT_PRIORITIES } from '@sohbet/protocol';
 
 /** The signed-in customer's support chats (open first), live. */
 export function useMySupportChats(): { chats: readonly SupportChatDTO[]; loading: boolean; refresh(): void } {

@@ -139,4 +139,114 @@ describe.runIf(haveChromium)('live support end-to-end', () => {
     await op.page.getByTestId('operator-status').waitFor({ state: 'visible', timeout: 10_000 });
     await expect.poll(() => customer.page.getByTestId('support-status').getAttribute('data-state'), { timeout: 10_000 }).toBe('resolved');
   }, 120_000);
+
+  /** Signs an operator in, opens the console and sets a status (the server's answer settles it). */
+  async function console_(userId: string, status: 'available' | 'away', opts: { locale?: string } = {}) {
+    const o = await open(opts);
+    await signIn(o.page, userId);
+    await o.page.getByTestId('support-open').click();
+    await o.page.getByTestId('operator-console').waitFor();
+    await o.page.getByTestId(`operator-status-${status}`).check();
+    await expect.poll(() => o.page.getByTestId('operator-status').getAttribute('data-status'), { timeout: 10_000 }).toBe(status);
+    return o;
+  }
+
+  it('the issue flow: the customer waits with a queue place, the operator accepts, notes and a canned reply, resolves, the customer rates and the supervisor sees it', async () => {
+    // Nobody available yet: the chat waits and the customer sees their place in the queue.
+    const op = await console_('operator', 'away');
+    const customer = await open();
+    await signIn(customer.page, 'aysel');
+    await customer.page.getByTestId('support-open').click();
+    await customer.page.getByTestId('support-form').waitFor();
+    await customer.page.getByTestId('support-topic-delivery').check();
+    const first = 'Bağlamam nə vaxt gələcək?';
+    await customer.page.getByTestId('support-text').fill(first);
+    await customer.page.getByTestId('support-start').click();
+    await customer.page.getByTestId('support-position').getByText('Növbədə yeriniz: 1').waitFor({ timeout: 10_000 });
+
+    await op.page.getByTestId('operator-status-available').check();
+    const offer = op.page.getByTestId('support-offer').filter({ hasText: first });
+    await offer.waitFor({ timeout: 15_000 });
+    await offer.getByTestId('support-accept').click();
+    await bubble(op.page, first).waitFor({ timeout: 10_000 });
+    // The joined notice is translated on each side from its code (az here).
+    await customer.page.getByTestId('message').filter({ hasText: 'Operator söhbətə qoşuldu' }).first().waitFor({ timeout: 10_000 });
+
+    // An internal note: the operator sees it, the customer never does.
+    await op.page.getByTestId('support-note-input').fill('Kuryer xidməti ilə yoxla');
+    await op.page.getByTestId('support-note-add').click();
+    await op.page.getByTestId('support-note').filter({ hasText: 'Kuryer xidməti ilə yoxla' }).waitFor({ timeout: 10_000 });
+
+    // The operator saves a canned response, inserts it into the composer and sends it.
+    await op.page.locator('.canned-new summary').click();
+    await op.page.getByTestId('support-canned-title').fill('Çatdırılma');
+    await op.page.getByTestId('support-canned-text').fill('Bağlamanız 2-3 iş günü ərzində çatacaq.');
+    await op.page.getByTestId('support-canned-save').click();
+    await expect.poll(async () => (await op.page.getByTestId('support-canned').locator('option').allTextContents()).join('|'), { timeout: 10_000 }).toContain('Çatdırılma');
+    await op.page.getByTestId('support-canned').selectOption({ label: 'Çatdırılma' });
+    await expect.poll(() => op.page.getByTestId('composer').inputValue()).toBe('Bağlamanız 2-3 iş günü ərzində çatacaq.');
+    await op.page.getByTestId('composer').press('Enter');
+    await bubble(customer.page, 'Bağlamanız 2-3 iş günü ərzində çatacaq.').waitFor({ timeout: 10_000 });
+    await customer.page.getByTestId('composer').fill('Təşəkkür edirəm!');
+    await customer.page.getByTestId('composer').press('Enter');
+    await bubble(op.page, 'Təşəkkür edirəm!').waitFor({ timeout: 10_000 });
+    await op.page.screenshot({ path: path.join(shots, 'support-console-desk.png') });
+
+    await op.page.getByTestId('support-resolve').click();
+    await expect.poll(() => customer.page.getByTestId('support-status').getAttribute('data-state'), { timeout: 10_000 }).toBe('resolved');
+    await customer.page.getByTestId('message').filter({ hasText: 'Müraciət həll olundu' }).first().waitFor({ timeout: 10_000 });
+    expect(await customer.page.getByText('Kuryer xidməti ilə yoxla').count()).toBe(0);
+
+    // CSAT: five stars and a comment, once.
+    await customer.page.getByTestId('support-star-5').check({ force: true });
+    await customer.page.getByTestId('support-rate-comment').fill('Çox tez cavab verdilər');
+    await customer.page.getByTestId('support-rate-send').click();
+    await customer.page.getByTestId('support-rated').getByText('5/5').waitFor({ timeout: 10_000 });
+    await customer.page.screenshot({ path: path.join(shots, 'support-customer-rated.png') });
+
+    const boss = await console_('supervisor', 'away', { locale: 'en-US' });
+    await boss.page.getByTestId('support-supervisor').waitFor();
+    await boss.page.getByTestId('metric-csat').getByText('5').waitFor({ timeout: 10_000 });
+    await boss.page.screenshot({ path: path.join(shots, 'support-supervisor.png') });
+    await op.page.getByTestId('operator-status-away').check();
+    await expect.poll(() => op.page.getByTestId('operator-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('away');
+  }, 150_000);
+
+  it('transfers a chat between two operators end to end: the second operator gets it with its history and replies', async () => {
+    const one = await console_('operator', 'available');
+    const two = await console_('operator2', 'away');
+    const customer = await open();
+    await signIn(customer.page, 'rashad');
+    await customer.page.getByTestId('support-open').click();
+    await customer.page.getByTestId('support-topic-order').check();
+    const first = 'Sifarişimi ləğv etmək istəyirəm.';
+    await customer.page.getByTestId('support-text').fill(first);
+    await customer.page.getByTestId('support-start').click();
+    const offer = one.page.getByTestId('support-offer').filter({ hasText: first });
+    await offer.waitFor({ timeout: 15_000 });
+    await offer.getByTestId('support-accept').click();
+    await bubble(one.page, first).waitFor({ timeout: 10_000 });
+
+    await two.page.getByTestId('operator-status-available').check();
+    await expect.poll(() => two.page.getByTestId('operator-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('available');
+    await expect.poll(async () => (await one.page.getByTestId('support-transfer-to').locator('option').allTextContents()).join('|'), { timeout: 10_000 }).toContain('Leyla Operator (Aktiv');
+    await one.page.getByTestId('support-transfer-to').selectOption({ value: 'operator2' });
+    await one.page.getByTestId('support-transfer-note').fill('ləğv: ödəniş qaytarılmalıdır');
+    await one.page.getByTestId('support-transfer').click();
+    await one.page.getByTestId('support-resolve').waitFor({ state: 'detached', timeout: 10_000 });
+
+    const mine = two.page.getByTestId('support-my-chat').filter({ hasText: first });
+    await mine.waitFor({ timeout: 10_000 });
+    await mine.click();
+    await bubble(two.page, first).waitFor({ timeout: 10_000 });
+    await two.page.getByTestId('support-history').locator('summary').click();
+    await two.page.getByTestId('support-history').getByText('ləğv: ödəniş qaytarılmalıdır').waitFor({ timeout: 10_000 });
+    await customer.page.getByTestId('message').filter({ hasText: 'Leyla Operator söhbətə qoşuldu' }).first().waitFor({ timeout: 10_000 });
+    await two.page.getByTestId('composer').fill('Salam, ləğv edirəm, pul 3 günə qayıdacaq.');
+    await two.page.getByTestId('composer').press('Enter');
+    await bubble(customer.page, 'Salam, ləğv edirəm, pul 3 günə qayıdacaq.').waitFor({ timeout: 10_000 });
+    await two.page.getByTestId('support-resolve').click();
+    await expect.poll(() => customer.page.getByTestId('support-status').getAttribute('data-state'), { timeout: 10_000 }).toBe('resolved');
+    for (const o of [one, two]) await o.page.getByTestId('operator-status-away').check();
+  }, 150_000);
 });

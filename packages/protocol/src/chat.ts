@@ -143,6 +143,11 @@ export interface ConversationDTO {
   id: string;
   kind: 'direct' | 'group';
   title: string | null;
+  /**
+   * A title made by the server (e.g. a support chat's "Support · delivery") as a code and params
+   * that apps translate; `title` keeps the plain-text fallback. Null for titles people typed.
+   */
+  titleCode?: { code: string; params?: Record<string, string> } | null;
   context: ConversationContext | null;
   members: MemberDTO[];
   lastSeq: number;

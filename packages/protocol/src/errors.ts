@@ -49,6 +49,9 @@ export const ERROR_STATUS = {
   'media.scan_unavailable': 503,
   'media.too_many': 400,
   // ---- end media ----
+  'support.already_rated': 409,
+  'support.not_supervisor': 403,
+  'support.topic_conflict': 409,
   'rate_limited': 429,
   'internal': 500,
 } as const;

@@ -1,6 +1,6 @@
 import type { ConversationDTO, MessageDTO, ReactionDTO } from './chat.ts';
 import type { CallDTO } from './calls.ts';
-import type { OperatorDTO, SupportChatDTO } from './support.ts';
+import type { OperatorDTO, SupportChatDTO, SupportNoteDTO } from './support.ts';
 
 /**
  * Events on a user's stream. Durable events are stored in the user's event log and carry a
@@ -21,6 +21,10 @@ export interface DurableEventMap {
   'support.chat.updated': { chat: SupportChatDTO };
   /** The operator's own status, capacity or load changed. */
   'support.operator.updated': { operator: OperatorDTO };
+  /** An internal note on a support chat: sent to operators only, never to the customer. */
+  'support.note.created': { note: SupportNoteDTO };
+  /** A support chat crossed an SLA threshold (waiting too long, no first response): sent once, to operators. */
+  'support.sla.warning': { chatId: string; kind: 'wait' | 'first_response'; topic: string; priority: string };
   /** A call changed state (ringing, accepted, active, ended): sent to both parties, every device. */
   'call.updated': { call: CallDTO };
   /** A member played a voice message for the first time (like a read receipt, for voice). */
@@ -56,6 +60,8 @@ export const DURABLE_EVENT_TYPES = [
   'user.block.updated',
   'support.chat.updated',
   'support.operator.updated',
+  'support.note.created',
+  'support.sla.warning',
   'call.updated',
   'media.voice.heard',
 ] as const satisfies readonly DurableEventType[];

@@ -16,6 +16,8 @@ import { SupportService } from './support/support.service.ts';
 import { ClamAv } from './media/clamav.ts';
 import { MediaService } from './media/media.service.ts';
 import type { ObjectStorage } from './storage/object-storage.ts';
+import { SupportDeskService } from './support/support-desk.service.ts';
+import { createSupportMetrics } from './support/support.metrics.ts';
 import { WebhookOutbox } from './webhooks/webhooks.service.ts';
 
 /** Everything the procedures use, built once from explicit dependencies. */
@@ -33,6 +35,7 @@ export interface Services {
   conversations: ConversationsService;
   messages: MessagesService;
   support: SupportService;
+  supportDesk: SupportDeskService;
   webhooks: WebhookOutbox | null;
   limits: LimitsService;
   /** Object storage (local disk or S3/MinIO): attachments, thumbnails, call recordings. */
@@ -65,7 +68,9 @@ export function createServices(d: CoreDeps): Services {
   const chatDeps = { database: d.database, events, clock: d.clock, presence: d.presence, webhooks, limits, editWindowMs: d.config.chat.editWindowMs };
   const conversations = new ConversationsService(chatDeps);
   const messages = new MessagesService(chatDeps, conversations);
-  const support = new SupportService({ database: d.database, events, clock: d.clock, log: d.log, config: d.config.support, conversations, messages });
+  const supportDeps = { database: d.database, events, clock: d.clock, log: d.log, config: d.config.support, conversations, messages, metrics: createSupportMetrics(d.metrics.registry, d.database.db) };
+  const support = new SupportService(supportDeps);
+  const supportDesk = new SupportDeskService(supportDeps, support);
   messages.onSent((m) => void support.onMessage(m).catch((err) => d.log.warn({ err: (err as Error).message }, 'support message hook failed')));
   // ---- media ----
   const clamav = d.config.media.clamav ? new ClamAv(d.config.media.clamav) : null;
@@ -80,6 +85,7 @@ export function createServices(d: CoreDeps): Services {
     conversations,
     messages,
     support,
+    supportDesk,
     webhooks,
     limits,
   };

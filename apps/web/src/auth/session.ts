@@ -19,7 +19,7 @@ export interface DemoUser {
   id: string;
   name: string;
   roles: string[];
-  role: 'buyer' | 'seller' | 'operator';
+  role: 'buyer' | 'seller' | 'operator' | 'supervisor';
 }
 
 /** The users `seedDemo` creates on the server (packages/server/src/demo/demo.seed.ts). */
@@ -27,6 +27,8 @@ export const DEMO_USERS: DemoUser[] = [
   { id: 'aysel', name: 'Aysel Məmmədova', roles: [], role: 'buyer' },
   { id: 'rashad', name: 'Rəşad Əliyev', roles: [], role: 'seller' },
   { id: 'operator', name: 'Operator', roles: ['operator'], role: 'operator' },
+  { id: 'operator2', name: 'Leyla Operator', roles: ['operator'], role: 'operator' },
+  { id: 'supervisor', name: 'Supervisor', roles: ['operator', 'admin'], role: 'supervisor' },
 ];
 
 const SESSION_KEY = 'sohbet.session';

@@ -15,6 +15,7 @@ interface Props {
   replyTo: { m: UiMessage; name: string } | null;
   editing: UiMessage | null;
   disabled: boolean;
+  insertText?: { text: string; n: number } | null;
   onSent(): void;
   onCancel(): void;
 }
@@ -26,7 +27,7 @@ const TYPING_EVERY_MS = 3000;
  * Sending is optimistic: the SDK shows the message at once and its outbox delivers it (also after
  * going offline); here we only clear the field.
  */
-export function Composer({ conversationId, myId, replyTo, editing, disabled, onSent, onCancel }: Props) {
+export function Composer({ conversationId, myId, replyTo, editing, disabled, insertText, onSent, onCancel }: Props) {
   const { t } = useI18n();
   const client = useChatClient();
   const toast = useToast();
@@ -59,6 +60,15 @@ export function Composer({ conversationId, myId, replyTo, editing, disabled, onS
   useEffect(() => {
     if (replyTo) area.current?.focus();
   }, [replyTo]);
+
+  // Inserted text (a canned response) joins the draft, and the operator can edit it before sending.
+  const insertedN = useRef(insertText?.n); // what was there at mount is not new
+  useEffect(() => {
+    if (!insertText || insertText.n === insertedN.current) return;
+    insertedN.current = insertText.n;
+    setText((cur) => (cur.trim() ? `${cur.trimEnd()} ${insertText.text}` : insertText.text));
+    area.current?.focus();
+  }, [insertText]);
 
   useEffect(() => {
     if (!editing) saveDraft(myId, conversationId, text);

@@ -7,6 +7,7 @@ import { useChatClient, useConversationList, usePresenceMap } from '../sdk.ts';
 import { Avatar } from './Avatar.tsx';
 import { ListingCard } from './ListingCard.tsx';
 import { conversationName, memberName, peerOf } from './names.ts';
+import { systemText } from './notices.ts';
 
 interface Props {
   myId: string;
@@ -32,7 +33,7 @@ export function ConversationList({ myId, selectedId, onSelect, onNewChat }: Prop
   const shown = useMemo(() => {
     const list = conversations.filter((c) => (q ? true : c.archived === archived));
     const filtered = q
-      ? list.filter((c) => conversationName(c, myId).toLocaleLowerCase().includes(q) || (c.context?.title ?? '').toLocaleLowerCase().includes(q))
+      ? list.filter((c) => conversationName(c, myId, t).toLocaleLowerCase().includes(q) || (c.context?.title ?? '').toLocaleLowerCase().includes(q))
       : list;
     return [...filtered].sort((a, b) => (b.lastMessageAt ?? b.createdAt).localeCompare(a.lastMessageAt ?? a.createdAt));
   }, [conversations, archived, q, myId]);
@@ -117,7 +118,7 @@ export function ConversationList({ myId, selectedId, onSelect, onNewChat }: Prop
                     <button type="button" className="conv-row result" onClick={() => onSelect(m.conversationId, m.seq)}>
                       <span className="conv-main">
                         <span className="conv-top">
-                          <span className="conv-name">{c ? conversationName(c, myId) : m.conversationId}</span>
+                          <span className="conv-name">{c ? conversationName(c, myId, t) : m.conversationId}</span>
                         </span>
                         <span className="conv-preview">{m.text}</span>
                       </span>
@@ -136,13 +137,13 @@ export function ConversationList({ myId, selectedId, onSelect, onNewChat }: Prop
 function ConversationRow({ c, myId, selected, online, onSelect }: { c: ConversationDTO; myId: string; selected: boolean; online?: boolean; onSelect(id: string): void }) {
   const { t, listTime, number } = useI18n();
   const client = useChatClient();
-  const name = conversationName(c, myId);
+  const name = conversationName(c, myId, t);
   const peer = peerOf(c, myId);
   const last = c.lastMessage;
   let preview = t('list.noMessages');
   if (last) {
     const media = last.kind === 'image' ? `📷 ${t('media.photo')}` : last.kind === 'voice' ? `🎤 ${t('media.voice')}` : last.kind === 'file' ? `📎 ${t('media.file')}` : null;
-    const body = last.deletedAt ? t('msg.deleted') : last.kind === 'system' ? (last.text ?? t('msg.system')) : (last.text ?? media ?? (last.payload && 'title' in last.payload ? last.payload.title : ''));
+    const body = last.deletedAt ? t('msg.deleted') : last.kind === 'system' ? systemText(t, last) : (last.text ?? media ?? (last.payload && 'title' in last.payload ? last.payload.title : ''));
     preview = last.senderId === myId ? `${t('list.you')}: ${body}` : c.kind === 'group' && last.senderId ? `${memberName(c, last.senderId)}: ${body}` : body;
   }
   return (

@@ -21,10 +21,12 @@ interface Props {
   myId: string;
   focusSeq?: number;
   onBack(): void;
+  /** Text to add to the composer (the support console's canned responses); a new `n` inserts again. */
+  insertText?: { text: string; n: number } | null;
 }
 
 /** One conversation: header with listing and presence, windowed history, typing, composer. */
-export function ConversationView({ conversationId, myId, focusSeq, onBack }: Props) {
+export function ConversationView({ conversationId, myId, focusSeq, onBack, insertText }: Props) {
   const { t, day, ago } = useI18n();
   const client = useChatClient();
   const toast = useToast();
@@ -43,7 +45,7 @@ export function ConversationView({ conversationId, myId, focusSeq, onBack }: Pro
   const [pendingJump, setPendingJump] = useState<number | null>(focusSeq ?? null);
 
   const me = conv?.members.find((m) => m.userId === myId);
-  const name = conv ? conversationName(conv, myId) : '';
+  const name = conv ? conversationName(conv, myId, t) : '';
 
   // The first unread message when the conversation was opened; it keeps its "new messages" line.
   const [firstUnread, setFirstUnread] = useState<number | null | undefined>(undefined);
@@ -290,6 +292,7 @@ export function ConversationView({ conversationId, myId, focusSeq, onBack }: Pro
         replyTo={replyTo ? { m: replyTo, name: replyTo.senderId === myId ? t('msg.you') : memberName(conv, replyTo.senderId) } : null}
         editing={editing}
         disabled={!!conv?.blocked}
+        insertText={insertText}
         onSent={() => {
           setReplyTo(null);
           setEditing(null);

@@ -7,6 +7,7 @@ import type { UiMessage } from '../sdk.ts';
 import { ListingCard } from './ListingCard.tsx';
 import { MessageAttachments } from '../media/Attachments.tsx';
 import { memberName } from './names.ts';
+import { systemText } from './notices.ts';
 import type { Delivery } from './receipts.ts';
 
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
@@ -41,7 +42,7 @@ export const MessageItem = memo(function MessageItem({ m, mine, conversation, de
   if (m.kind === 'system') {
     return (
       <div className="system-msg" data-testid="message" data-seq={m.seq}>
-        {m.text ?? t('msg.system')}
+        {systemText(t, m)}
       </div>
     );
   }

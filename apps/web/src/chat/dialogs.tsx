@@ -68,7 +68,7 @@ export function ForwardDialog({ myId, onClose, onPick }: { myId: string; onClose
         {conversations
           .filter((c) => !c.blocked)
           .map((c) => {
-            const name = conversationName(c, myId);
+            const name = conversationName(c, myId, t);
             return (
               <li key={c.id}>
                 <button type="button" className="pick-row" onClick={() => onPick(c.id)}>

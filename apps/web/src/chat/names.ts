@@ -1,7 +1,10 @@
 import type { ConversationDTO } from '@sohbet/protocol';
+import type { I18n } from '../i18n/i18n.tsx';
+import { codedText } from './notices.ts';
 
-/** What to call a conversation: the group title, or the other member's name. */
-export function conversationName(c: ConversationDTO, myId: string): string {
+/** What to call a conversation: a server-made title in the UI language, the group title, or the other member's name. */
+export function conversationName(c: ConversationDTO, myId: string, t?: I18n['t']): string {
+  if (c.titleCode && t) return codedText(t, c.titleCode, c.title ?? '');
   if (c.kind === 'group') return c.title ?? c.members.map((m) => m.name).join(', ');
   const peer = c.members.find((m) => m.userId !== myId);
   return peer?.name ?? c.peerId ?? c.title ?? '?';

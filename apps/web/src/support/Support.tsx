@@ -4,15 +4,14 @@ import type { MessageKey } from '../i18n/strings.ts';
 import { ConversationView } from '../chat/ConversationView.tsx';
 import { Icon } from '../ui/Dialog.tsx';
 import { useToast } from '../ui/Toast.tsx';
-import { errorCode, newClientId, useChatClient, useMySupportChats, useOperatorData, type OperatorStatus, type SupportChatDTO } from '../sdk.ts';
+import { errorCode, newClientId, useChatClient, useConversationList, useMySupportChats, useOperatorData, type OperatorStatus, type SupportChatDTO } from '../sdk.ts';
+import { ChatSidebar, ChatToolbar } from './ChatTools.tsx';
+import { SUPPORT_TOPICS, topicLabel } from './labels.ts';
+import { Rating } from './Rating.tsx';
+import { SupervisorView } from './Supervisor.tsx';
 
-/** The fixed list of topics a customer can pick (ids are what the server routes on). */
-export const SUPPORT_TOPICS = ['order', 'payment', 'delivery', 'account', 'other'] as const;
+export { SUPPORT_TOPICS };
 const STATUSES: OperatorStatus[] = ['available', 'away', 'offline'];
-
-function topicLabel(t: (k: MessageKey) => string, topic: string): string {
-  return (SUPPORT_TOPICS as readonly string[]).includes(topic) ? t(`support.topic.${topic}` as MessageKey) : topic;
-}
 
 /** Re-renders every 30 s, for waiting times. */
 function useNow(): number {
@@ -31,8 +30,9 @@ function useFail(): (err: unknown) => void {
 }
 
 /** State line above a customer's support chat: queue place and wait, operator joined, resolved. */
-function SupportStatus({ chat }: { chat: SupportChatDTO }) {
+function SupportStatus({ chat, onRated }: { chat: SupportChatDTO; onRated(): void }) {
   const { t, number } = useI18n();
+  const fail = useFail();
   const waiting = chat.state === 'queued' || chat.state === 'offered';
   return (
     <div className={`support-status state-${chat.state}`} role="status" aria-live="polite" data-testid="support-status" data-state={chat.state}>
@@ -54,9 +54,12 @@ function SupportStatus({ chat }: { chat: SupportChatDTO }) {
         </div>
       )}
       {chat.state === 'resolved' && (
-        <div className="support-sub" data-testid="support-resolved">
-          {t('support.resolvedNote')}
-        </div>
+        <>
+          <div className="support-sub" data-testid="support-resolved">
+            {t('support.resolvedNote')}
+          </div>
+          <Rating chat={chat} fail={fail} onRated={onRated} />
+        </>
       )}
     </div>
   );
@@ -115,7 +118,8 @@ export function CustomerSupport({ myId, onClose }: { myId: string; onClose(): vo
       </header>
       {current ? (
         <div className="support-chat">
-          <SupportStatus chat={current} />
+          <SupportStatus chat={current} onRated={refresh} />
+          {/* Attachments: support chats are ordinary conversations, so the chat composer's attach button (media feature) serves them here too. */}
           <ConversationView key={current.conversationId} conversationId={current.conversationId} myId={myId} onBack={() => setSelected(null)} />
         </div>
       ) : (
@@ -164,14 +168,22 @@ export function CustomerSupport({ myId, onClose }: { myId: string; onClose(): vo
 }
 
 /** Operator: status, offers, the queue, own chats; the selected chat with transfer and resolve. */
-export function OperatorConsole({ myId, onClose }: { myId: string; onClose(): void }) {
+export function OperatorConsole({ myId, supervisor = false, onClose }: { myId: string; supervisor?: boolean; onClose(): void }) {
   const { t, number } = useI18n();
   const client = useChatClient();
   const fail = useFail();
   const now = useNow();
   const { me, queue, myChats, operators, loading, refresh } = useOperatorData();
   const [selected, setSelected] = useState<string | null>(null);
-  const [transferTo, setTransferTo] = useState('');
+  const [insert, setInsert] = useState<{ text: string; n: number } | null>(null);
+  const toast = useToast();
+  // Unread counts of my chats come from the conversations (the same seq numbers as everywhere, G4).
+  const { conversations } = useConversationList();
+  const unread = new Map(conversations.map((c) => [c.id, c.unreadCount]));
+  useEffect(
+    () => client.on('event', (ev) => void (ev.type === 'support.sla.warning' && toast(t('support.slaWarning', { topic: topicLabel(t, ev.data.topic) }), 'error'))),
+    [client, toast, t],
+  );
   // The chosen status shows at once; the server's answer (or an error) settles it.
   const [chosen, setChosen] = useState<OperatorStatus | null>(null);
   const status = chosen ?? me?.status;
@@ -200,7 +212,6 @@ export function OperatorConsole({ myId, onClose }: { myId: string; onClose(): vo
   const offers = myChats.filter((c) => c.state === 'offered' && c.offeredTo === myId);
   const mine = myChats.filter((c) => c.state !== 'offered' && c.state !== 'resolved' && c.operator?.id === myId);
   const current = selected ? myChats.find((c) => c.id === selected && c.operator?.id === myId && c.state !== 'resolved') : undefined;
-  const others = operators.filter((o) => o.userId !== myId);
   const waited = (c: SupportChatDTO) => t('support.minutes', { count: number(Math.max(0, Math.floor((now - Date.parse(c.queuedAt)) / 60_000))) });
 
   return (
@@ -278,6 +289,8 @@ export function OperatorConsole({ myId, onClose }: { myId: string; onClose(): vo
           )}
         </section>
 
+        {supervisor && <SupervisorView operators={operators} fail={fail} />}
+
         <section aria-label={t('support.myChats')} className="console-section">
           <h3>{t('support.myChats')}</h3>
           {mine.length === 0 ? (
@@ -295,6 +308,11 @@ export function OperatorConsole({ myId, onClose }: { myId: string; onClose(): vo
                     data-testid="support-my-chat"
                   >
                     <strong>{c.customer.name}</strong> · {topicLabel(t, c.topic)} <span className={`badge state-${c.state}`}>{t(`support.state.${c.state}` as MessageKey)}</span>
+                    {(unread.get(c.conversationId) ?? 0) > 0 && (
+                      <span className="badge unread" aria-label={t('list.unread', { count: unread.get(c.conversationId)! })} data-testid="support-unread">
+                        {number(unread.get(c.conversationId)!)}
+                      </span>
+                    )}
                     <span className="muted row-sub">{c.firstMessage}</span>
                   </button>
                 </li>
@@ -307,39 +325,12 @@ export function OperatorConsole({ myId, onClose }: { myId: string; onClose(): vo
       <div className="console-main">
         {current ? (
           <>
-            <div className="console-toolbar" role="toolbar" aria-label={current.customer.name}>
-              <strong>{current.customer.name}</strong>
-              <span className="muted"> · {topicLabel(t, current.topic)}</span>
-              <span className="spacer" />
-              <label className="sr-only" htmlFor="transfer-to">
-                {t('support.transferTo')}
-              </label>
-              <select id="transfer-to" value={transferTo} onChange={(e) => setTransferTo(e.target.value)} data-testid="support-transfer-to" disabled={others.length === 0}>
-                <option value="">{others.length === 0 ? t('support.noOperators') : t('support.transferTo')}</option>
-                {others.map((o) => (
-                  <option key={o.userId} value={o.userId}>
-                    {o.name} ({t(`support.status.${o.status}` as MessageKey)})
-                  </option>
-                ))}
-              </select>
-              <button
-                type="button"
-                disabled={!transferTo}
-                onClick={() =>
-                  run(client.support.transfer({ chatId: current.id, toOperatorId: transferTo }), () => {
-                    setTransferTo('');
-                    setSelected(null);
-                  })
-                }
-                data-testid="support-transfer"
-              >
-                {t('support.transfer')}
-              </button>
-              <button type="button" className="primary" onClick={() => run(client.support.resolve(current.id), () => setSelected(null))} data-testid="support-resolve">
-                {t('support.resolve')}
-              </button>
+            <ChatToolbar chat={current} myId={myId} operators={operators} run={run} onLeave={() => setSelected(null)} />
+            <div className="console-chat">
+              {/* Attachments: support chats are ordinary conversations, so the chat composer's attach button (media feature) serves them here too. */}
+              <ConversationView key={current.conversationId} conversationId={current.conversationId} myId={myId} onBack={() => setSelected(null)} insertText={insert} />
+              <ChatSidebar chat={current} fail={fail} onInsert={(text) => setInsert((x) => ({ text, n: (x?.n ?? 0) + 1 }))} />
             </div>
-            <ConversationView key={current.conversationId} conversationId={current.conversationId} myId={myId} onBack={() => setSelected(null)} />
           </>
         ) : (
           <div className="empty-pane">

@@ -8,6 +8,7 @@ import type { Presence } from '../realtime/presence.ts';
 import { directKey } from './chat.domain.ts';
 import { conversationDTO, messageDTO } from './chat.dto.ts';
 import { chatRepo as repo, type MemberRow } from './chat.repo.ts';
+import { supportRepo } from '../support/support.repo.ts';
 import type { WebhookOutbox } from '../webhooks/webhooks.service.ts';
 import { reports } from '../db/schema.ts';
 import type { LimitsService } from '../abuse/limits.service.ts';
@@ -200,13 +201,16 @@ export class ConversationsService {
     const users = new Map((await repo.usersByIds(ex, [...new Set(allMembers.map((m) => m.userId))])).map((u) => [u.id, u]));
     const lastBy = new Map(lasts.map((m) => [m.conversationId, m]));
     const blockedSet = new Set(blocked);
+    const supportTopics = await supportRepo.topicsByConversation(ex, ids);
     return convs.map((c) => {
       const ms = allMembers.filter((m) => m.conversationId === c.id);
       const peer = c.kind === 'direct' ? ms.find((m) => m.userId !== viewerId)?.userId : undefined;
       const last = lastBy.get(c.id);
       const me = ms.find((m) => m.userId === viewerId);
       const visibleLast = last && me && last.seq > me.joinedSeq ? messageDTO(last) : null;
-      return conversationDTO(viewerId, c, ms, users, visibleLast, peer ? blockedSet.has(peer) : false);
+      const dto = conversationDTO(viewerId, c, ms, users, visibleLast, peer ? blockedSet.has(peer) : false);
+      const topic = supportTopics.get(c.id);
+      return topic === undefined ? dto : { ...dto, titleCode: { code: 'support.title', params: { topic } } };
     });
   }
 

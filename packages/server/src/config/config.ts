@@ -65,6 +65,9 @@ const envSchema = z.object({
   MEDIA_SWEEP_MS: z.coerce.number().int().min(50).max(3_600_000).default(60_000),
   CLAMAV_SOCKET: optionalString,
   // ---- end media ----
+  SUPPORT_SLA_WAIT_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(300),
+  SUPPORT_SLA_FIRST_RESPONSE_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(120),
+  SUPPORT_INACTIVITY_CLOSE_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(86_400),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -87,9 +90,11 @@ export interface Config {
   webhooks: { url: string; secret: string } | null;
   chat: { editWindowMs: number; eventRetentionDays: number };
   realtime: { maxQueue: number };
-  support: { offerTimeoutMs: number; operatorGraceMs: number; reopenWindowMs: number; agingMs: number; defaultMaxChats: number; sweepMs: number };
   /** Abuse limits per action (null = off); shared across instances through Redis when REDIS_URL is set. */
   limits: Record<LimitAction, Policy | null>;
+  support: { offerTimeoutMs: number; operatorGraceMs: number; reopenWindowMs: number; agingMs: number; defaultMaxChats: number; sweepMs: number;
+    /** 0 turns a timer off. */
+    slaWaitMs: number; slaFirstResponseMs: number; inactivityCloseMs: number };
   shutdownGraceMs: number;
   media: MediaConfig;
 }
@@ -185,6 +190,9 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
       agingMs: e.SUPPORT_AGING_SECONDS * 1000,
       defaultMaxChats: e.SUPPORT_DEFAULT_MAX_CHATS,
       sweepMs: e.SUPPORT_SWEEP_MS,
+      slaWaitMs: e.SUPPORT_SLA_WAIT_SECONDS * 1000,
+      slaFirstResponseMs: e.SUPPORT_SLA_FIRST_RESPONSE_SECONDS * 1000,
+      inactivityCloseMs: e.SUPPORT_INACTIVITY_CLOSE_SECONDS * 1000,
     },
     limits: limits.policies,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

@@ -178,6 +178,8 @@ export const webhookOutbox = pgTable(
   (t) => [index('webhook_outbox_due').on(t.nextAttemptAt).where(sql`delivered_at is null and failed_at is null`)],
 );
 
+// ---- support ----
+
 /**
  * Support operators: status chosen by the operator, connectivity from their sockets, capacity.
  * `active_chats` counts chats offered to or owned by the operator; it only moves inside the same
@@ -195,6 +197,12 @@ export const supportOperators = pgTable(
     lastAssignedAt: ts('last_assigned_at'),
     /** Set when the operator's last socket closed; the grace timer is due at this + grace (durable). */
     disconnectedAt: ts('disconnected_at'),
+    /**
+     * Durable last-seen: refreshed by the heartbeat of whichever instance holds the operator's
+     * sockets. When it goes stale with no disconnect recorded (that instance crashed), the sweeper
+     * starts the grace timer from it.
+     */
+    seenAt: ts('seen_at'),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   (t) => [index('support_operators_gone').on(t.disconnectedAt).where(sql`disconnected_at is not null`)],
@@ -222,6 +230,17 @@ export const supportChats = pgTable(
     assignedAt: ts('assigned_at'),
     firstResponseAt: ts('first_response_at'),
     resolvedAt: ts('resolved_at'),
+    /** Customer satisfaction after resolve: 1-5, once. */
+    csatScore: integer('csat_score'),
+    csatComment: text('csat_comment'),
+    csatAt: ts('csat_at'),
+    /** Last message by either side: the inactivity auto-close timer is due at this + the limit. */
+    lastActivityAt: ts('last_activity_at'),
+    /** Operators whose offer expired or who handed the chat to a team: asked again only when nobody else can take it. */
+    skippedBy: text('skipped_by').array().notNull().default(sql`'{}'::text[]`),
+    /** SLA warnings fired (once each; durable so a restart or a second instance never repeats them). */
+    slaWaitWarnedAt: ts('sla_wait_warned_at'),
+    slaResponseWarnedAt: ts('sla_response_warned_at'),
     version: integer('version').notNull().default(0),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
@@ -300,3 +319,29 @@ export const mediaHeard = pgTable(
   (t) => [primaryKey({ columns: [t.conversationId, t.seq, t.userId] })],
 );
 // ---- end media ----
+/** Internal notes on a support chat: operators only, never delivered to the customer. */
+export const supportNotes = pgTable(
+  'support_notes',
+  {
+    id: text('id').primaryKey(),
+    chatId: text('chat_id').notNull().references(() => supportChats.id, { onDelete: 'cascade' }),
+    authorId: text('author_id').notNull(),
+    text: text('text').notNull(),
+    createdAt: ts('created_at').notNull(),
+  },
+  (t) => [index('support_notes_chat').on(t.chatId, t.createdAt)],
+);
+
+/** Canned responses: shared by a team (topic), personal to an operator, or global (both null). */
+export const supportCanned = pgTable(
+  'support_canned',
+  {
+    id: text('id').primaryKey(),
+    topic: text('topic'),
+    ownerId: text('owner_id'),
+    title: text('title').notNull(),
+    text: text('text').notNull(),
+    createdAt: ts('created_at').notNull(),
+  },
+  (t) => [index('support_canned_owner').on(t.ownerId), index('support_canned_topic').on(t.topic)],
+);

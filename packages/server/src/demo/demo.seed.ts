@@ -2,8 +2,8 @@ import type { ConversationContext } from '@sohbet/protocol';
 import type { Services } from '../services.ts';
 
 /**
- * Demo data for the web app's demo sign-in (`sohbet start --demo`): a buyer, a seller and an
- * operator, and one listing conversation with two messages. Safe to run on every start: users are
+ * Demo data for the web app's demo sign-in (`sohbet start --demo`): a buyer, a seller, two
+ * operators and a supervisor, and one listing conversation with two messages. Safe to run on every start: users are
  * upserted, the direct conversation is unique per pair and listing, and the messages carry fixed
  * clientIds, so a second run returns the stored messages instead of adding new ones (G2).
  */
@@ -11,6 +11,9 @@ export const DEMO_USERS = [
   { id: 'aysel', name: 'Aysel Məmmədova', avatarUrl: null, roles: [] as string[] },
   { id: 'rashad', name: 'Rəşad Əliyev', avatarUrl: null, roles: [] as string[] },
   { id: 'operator', name: 'Operator', avatarUrl: null, roles: ['operator'] },
+  // A second operator (transfers between operators) and a supervisor (operator + admin: the supervisor view).
+  { id: 'operator2', name: 'Leyla Operator', avatarUrl: null, roles: ['operator'] },
+  { id: 'supervisor', name: 'Supervisor', avatarUrl: null, roles: ['operator', 'admin'] },
 ] as const;
 
 export const DEMO_LISTING: ConversationContext = {

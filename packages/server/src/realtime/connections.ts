@@ -77,9 +77,7 @@ export class ConnectionRegistry {
 
   /** Presence heartbeats and event-log pruning: periodic, idempotent sweeps. */
   startMaintenance(): void {
-    const beat = setInterval(() => {
-      this.s.presence.heartbeat([...this.conns.values()].map((c) => ({ userId: c.userId, connId: c.id }))).catch(() => {});
-    }, PRESENCE_TTL_MS / 3);
+    const beat = setInterval(() => void this.heartbeat(), PRESENCE_TTL_MS / 3);
     const prune = setInterval(() => void this.prune(), 3600_000);
     // Durable support timers (offers, operator grace) are due times in the database; any instance may fire them.
     const support = setInterval(() => void this.s.support.sweep().catch((err) => this.s.log.warn({ err: (err as Error).message }, 'support sweep failed')), this.s.config.support.sweepMs);
@@ -87,6 +85,14 @@ export class ConnectionRegistry {
     prune.unref();
     support.unref();
     this.timers.push(beat, prune, support);
+  }
+
+  /** Keeps this instance's connections alive in shared presence, and its operators' durable last-seen. */
+  async heartbeat(): Promise<void> {
+    const conns = [...this.conns.values()];
+    await this.s.presence.heartbeat(conns.map((c) => ({ userId: c.userId, connId: c.id }))).catch(() => {});
+    // If this instance dies, the staleness of this last-seen starts its operators' grace (support).
+    await this.s.support.heartbeat([...new Set(conns.filter((c) => c.operator).map((c) => c.userId))]).catch(() => {});
   }
 
   async prune(): Promise<number> {

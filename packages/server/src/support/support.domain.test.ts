@@ -105,6 +105,47 @@ describe('support routing choice', () => {
     expect(chooseOperator({ topic: 't', declinedBy: [] }, [op('x', { lastAssignedAt: at(1) }), op('w')]).winner).toBe('w');
   });
 
+  it('asks operators whose offer expired again only when nobody else can take the chat (an expiry never strands it); a decline is final', () => {
+    const d = chooseOperator({ topic: 't', declinedBy: [], skippedBy: ['x', 'y'] }, [op('x', { activeChats: 1 }), op('y'), op('z', { status: 'away' })]);
+    expect(d.winner).toBe('y');
+    expect(d.candidates).toEqual(['y', 'x']);
+    expect(d.excluded).toEqual([{ operatorId: 'z', reason: 'status_away' }]);
+    const other = chooseOperator({ topic: 't', declinedBy: [], skippedBy: ['x'] }, [op('x'), op('w', { activeChats: 2 })]);
+    expect(other.winner).toBe('w');
+    expect(other.excluded).toEqual([{ operatorId: 'x', reason: 'skipped' }]);
+    expect(chooseOperator({ topic: 't', declinedBy: ['x'] }, [op('x')]).winner).toBeNull();
+  });
+
+  it('never picks an operator who is away, offline, disconnected, full, off-topic or declined, and always picks someone when anyone is eligible (property)', () => {
+    const arbOp = fc.record({
+      userId: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'),
+      status: fc.constantFrom('available', 'away', 'offline' as const),
+      connected: fc.boolean(),
+      maxChats: fc.integer({ min: 0, max: 4 }),
+      activeChats: fc.integer({ min: 0, max: 4 }),
+      topics: fc.subarray(['t', 'u']),
+      lastAssignedAt: fc.option(fc.integer({ min: 0, max: 100 }).map(at), { nil: null }),
+    });
+    fc.assert(
+      fc.property(fc.uniqueArray(arbOp, { selector: (o) => o.userId, maxLength: 6 }), fc.subarray(['a', 'b', 'c']), fc.subarray(['d', 'e']), (ops, declinedBy, skippedBy) => {
+        const d = chooseOperator({ topic: 't', declinedBy, skippedBy }, ops as OperatorLoad[]);
+        const ok = (o: (typeof ops)[number]) => o.status === 'available' && o.connected && (o.topics.length === 0 || o.topics.includes('t')) && o.activeChats < o.maxChats && !declinedBy.includes(o.userId);
+        const eligible = ops.filter(ok);
+        if (eligible.length === 0) {
+          expect(d.winner).toBeNull();
+          return;
+        }
+        const w = ops.find((o) => o.userId === d.winner)!;
+        expect(ok(w)).toBe(true);
+        // Least loaded among those not skipped (or among the skipped when they are all that is left).
+        const pool = eligible.some((o) => !skippedBy.includes(o.userId)) ? eligible.filter((o) => !skippedBy.includes(o.userId)) : eligible;
+        expect(pool.map((o) => o.userId)).toContain(w.userId);
+        expect(w.activeChats).toBe(Math.min(...pool.map((o) => o.activeChats)));
+        expect(new Set([...d.candidates, ...d.excluded.map((x) => x.operatorId)])).toEqual(new Set(ops.map((o) => o.userId)));
+      }),
+    );
+  });
+
   it('has no winner when nobody can serve', () => {
     expect(chooseOperator({ topic: 't', declinedBy: [] }, [op('a', { maxChats: 0 })]).winner).toBeNull();
   });

@@ -13,6 +13,8 @@ export const TRANSITIONS: Record<string, { from: readonly SupportState[]; to: Su
   offer_expired: { from: ['offered'], to: 'queued' },
   pick: { from: ['queued', 'offered'], to: 'assigned' },
   transfer: { from: ['assigned', 'pending', 'snoozed'], to: 'assigned' },
+  /** To a team: back to the queue under the new topic, keeping the original queued_at. */
+  transfer_team: { from: ['assigned', 'pending', 'snoozed'], to: 'queued' },
   park: { from: ['assigned', 'pending', 'snoozed'], to: 'pending' },
   snooze: { from: ['assigned', 'pending', 'snoozed'], to: 'snoozed' },
   resume: { from: ['assigned', 'pending', 'snoozed'], to: 'assigned' },
@@ -38,6 +40,8 @@ export interface QueuedChat {
   priority: SupportPriority;
   queuedAt: Date;
   declinedBy: readonly string[];
+  /** Soft exclusions (offer expired, handed to a team): used only when nobody else is eligible. */
+  skippedBy?: readonly string[];
 }
 
 /**
@@ -69,7 +73,7 @@ export interface OperatorLoad {
   lastAssignedAt: Date | null;
 }
 
-export type ExclusionReason = 'status_away' | 'status_offline' | 'disconnected' | 'topic' | 'capacity' | 'declined';
+export type ExclusionReason = 'status_away' | 'status_offline' | 'disconnected' | 'topic' | 'capacity' | 'declined' | 'skipped';
 
 export interface RoutingDecision {
   candidates: string[];
@@ -85,10 +89,14 @@ export function serves(op: Pick<OperatorLoad, 'topics'>, topic: string): boolean
  * Picks the operator for a chat: available, connected, serving the topic, with free capacity and
  * who has not declined it; least loaded first, ties to the one assigned least recently (never
  * assigned counts as longest ago), then by id for determinism. Records why everyone else lost.
+ * A decline is final for this queue stay (the chat waits for someone else or a manual pick); an
+ * expired offer only steers the chat elsewhere: when nobody else can take it, that operator is
+ * asked again rather than the chat waiting while they have room.
  */
-export function chooseOperator(chat: Pick<QueuedChat, 'topic' | 'declinedBy'>, operators: readonly OperatorLoad[]): RoutingDecision {
+export function chooseOperator(chat: Pick<QueuedChat, 'topic' | 'declinedBy' | 'skippedBy'>, operators: readonly OperatorLoad[]): RoutingDecision {
   const excluded: RoutingDecision['excluded'] = [];
   const eligible: OperatorLoad[] = [];
+  const skipped: OperatorLoad[] = [];
   for (const op of operators) {
     const reason: ExclusionReason | null =
       op.status === 'away' ? 'status_away'
@@ -99,16 +107,23 @@ export function chooseOperator(chat: Pick<QueuedChat, 'topic' | 'declinedBy'>, o
       : chat.declinedBy.includes(op.userId) ? 'declined'
       : null;
     if (reason) excluded.push({ operatorId: op.userId, reason });
+    else if (chat.skippedBy?.includes(op.userId)) skipped.push(op);
     else eligible.push(op);
   }
-  eligible.sort((a, b) => {
+  const pool = eligible.length > 0 ? eligible : skipped;
+  if (eligible.length > 0 && skipped.length > 0) {
+    for (const op of skipped) excluded.push({ operatorId: op.userId, reason: 'skipped' });
+    const at = (id: string) => operators.findIndex((o) => o.userId === id);
+    excluded.sort((x, y) => at(x.operatorId) - at(y.operatorId));
+  }
+  pool.sort((a, b) => {
     if (a.activeChats !== b.activeChats) return a.activeChats - b.activeChats;
     const ta = a.lastAssignedAt?.getTime() ?? -Infinity;
     const tb = b.lastAssignedAt?.getTime() ?? -Infinity;
     if (ta !== tb) return ta < tb ? -1 : 1;
     return a.userId < b.userId ? -1 : 1;
   });
-  return { candidates: eligible.map((o) => o.userId), excluded, winner: eligible[0]?.userId ?? null };
+  return { candidates: pool.map((o) => o.userId), excluded, winner: pool[0]?.userId ?? null };
 }
 
 /** True when a customer message at `at` reopens a chat resolved at `resolvedAt`. */

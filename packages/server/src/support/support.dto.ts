@@ -28,6 +28,7 @@ export function supportChatDTO(
     version: c.version,
     position: waiting.position,
     waitEstimate: waiting.waitEstimate,
+    csat: c.csatScore !== null && c.csatAt ? { score: c.csatScore, comment: c.csatComment, at: c.csatAt.toISOString() } : null,
   };
 }
 

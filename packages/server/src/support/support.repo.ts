@@ -23,7 +23,7 @@ export const supportRepo = {
     return ex.select().from(supportOperators).orderBy(asc(supportOperators.userId));
   },
 
-  async updateOperator(ex: Executor, userId: string, set: Partial<Pick<OperatorRow, 'status' | 'maxChats' | 'topics' | 'disconnectedAt'>>, now: Date): Promise<OperatorRow | null> {
+  async updateOperator(ex: Executor, userId: string, set: Partial<Pick<OperatorRow, 'status' | 'maxChats' | 'topics' | 'disconnectedAt' | 'seenAt'>>, now: Date): Promise<OperatorRow | null> {
     const r = await ex.update(supportOperators).set({ ...set, updatedAt: now }).where(eq(supportOperators.userId, userId)).returning();
     return r[0] ?? null;
   },
@@ -120,6 +120,11 @@ export const supportRepo = {
     return ex.select().from(supportChats).where(inArray(supportChats.state, ['queued', 'offered'])).orderBy(asc(supportChats.queuedAt)).limit(limit);
   },
 
+  /** Every chat not resolved (the supervisor view). */
+  async open(ex: Executor, limit = 500): Promise<SupportChatRow[]> {
+    return ex.select().from(supportChats).where(ne(supportChats.state, 'resolved')).orderBy(asc(supportChats.queuedAt)).limit(limit);
+  },
+
   /** Chats offered to or owned by an operator. */
   async heldBy(ex: Executor, userId: string): Promise<SupportChatRow[]> {
     return ex
@@ -169,6 +174,72 @@ export const supportRepo = {
     );
     const v = (r as unknown as { rows: Array<{ ms: number | null }> }).rows[0]?.ms;
     return v === null || v === undefined ? null : Number(v);
+  },
+
+  /** Conversation id → topic, for the conversations that are support chats (their translated title). */
+  async topicsByConversation(ex: Executor, conversationIds: string[]): Promise<Map<string, string>> {
+    if (conversationIds.length === 0) return new Map();
+    const r = await ex.select({ c: supportChats.conversationId, topic: supportChats.topic }).from(supportChats).where(inArray(supportChats.conversationId, conversationIds));
+    return new Map(r.map((x) => [x.c, x.topic]));
+  },
+
+  async touchActivity(ex: Executor, id: string, at: Date): Promise<void> {
+    await ex.update(supportChats).set({ lastActivityAt: at }).where(eq(supportChats.id, id));
+  },
+
+  /** Heartbeat of the instance holding these operators' sockets: the durable last-seen. */
+  async markSeen(ex: Executor, userIds: string[], at: Date): Promise<void> {
+    if (userIds.length) await ex.update(supportOperators).set({ seenAt: at }).where(inArray(supportOperators.userId, [...new Set(userIds)]));
+  },
+
+  /**
+   * Operators marked connected whose last-seen went stale: the instance holding their sockets died
+   * without recording a disconnect. Their grace timer starts from the last heartbeat (one UPDATE,
+   * so only one instance does it).
+   */
+  async markStaleDisconnected(ex: Executor, staleBefore: Date): Promise<string[]> {
+    const r = await ex
+      .update(supportOperators)
+      .set({ disconnectedAt: sql`${supportOperators.seenAt}` })
+      .where(and(sql`${supportOperators.disconnectedAt} is null`, isNotNull(supportOperators.seenAt), lte(supportOperators.seenAt, staleBefore)))
+      .returning({ id: supportOperators.userId });
+    return r.map((x) => x.id);
+  },
+
+  /**
+   * SLA warnings: marks chats past a threshold as warned and returns them. A conditional UPDATE on
+   * a null column fires each warning once, whichever instance gets there first.
+   */
+  async claimSlaWait(ex: Executor, queuedBefore: Date, at: Date): Promise<SupportChatRow[]> {
+    return ex
+      .update(supportChats)
+      .set({ slaWaitWarnedAt: at })
+      .where(and(inArray(supportChats.state, ['queued', 'offered']), lte(supportChats.queuedAt, queuedBefore), sql`${supportChats.slaWaitWarnedAt} is null`))
+      .returning();
+  },
+
+  async claimSlaFirstResponse(ex: Executor, assignedBefore: Date, at: Date): Promise<SupportChatRow[]> {
+    return ex
+      .update(supportChats)
+      .set({ slaResponseWarnedAt: at })
+      .where(
+        and(
+          inArray(supportChats.state, ['assigned', 'pending']),
+          lte(supportChats.assignedAt, assignedBefore),
+          sql`${supportChats.firstResponseAt} is null`,
+          sql`${supportChats.slaResponseWarnedAt} is null`,
+        ),
+      )
+      .returning();
+  },
+
+  /** Owned chats with no message from either side since `before` (inactivity auto-close). */
+  async inactive(ex: Executor, before: Date, limit: number): Promise<SupportChatRow[]> {
+    return ex
+      .select()
+      .from(supportChats)
+      .where(and(inArray(supportChats.state, ['assigned', 'pending']), lte(sql`coalesce(${supportChats.lastActivityAt}, ${supportChats.assignedAt})`, before)))
+      .limit(limit);
   },
 
   async people(ex: Executor, ids: string[]): Promise<Array<{ id: string; name: string; avatarUrl: string | null }>> {

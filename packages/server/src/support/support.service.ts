@@ -7,22 +7,24 @@ import type { Config } from '../config/config.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
-import type { Tx } from '../db/db.ts';
+import type { Executor, Tx } from '../db/db.ts';
 import type { Emit } from '../realtime/event-log.ts';
-import {
-  chooseOperator, orderQueue, reopensAt, serves, TRANSITIONS, waitEstimate, OWNED_STATES,
-  type OperatorLoad, type RoutingDecision, type TransitionKind,
-} from './support.domain.ts';
+import { chooseOperator, orderQueue, reopensAt, TRANSITIONS, OWNED_STATES, type RoutingDecision, type TransitionKind } from './support.domain.ts';
 import { operatorDTO, supportChatDTO } from './support.dto.ts';
 import { supportEvents } from './support.events.ts';
-import { supportRepo as repo, type ChatPatch, type OperatorRow, type SupportChatRow } from './support.repo.ts';
 import type { ErrorCode } from '@sohbet/protocol';
+import { secondsBetween, type SupportMetrics } from './support.metrics.ts';
+import { SupportNotices } from './support.notices.ts';
+import { supportRepo as repo, type ChatPatch, type SupportChatRow } from './support.repo.ts';
+import { SupportTimers } from './support.timers.ts';
+import { chatViews, loadOf, peopleMap } from './support.views.ts';
 
 export interface SupportDeps extends Pick<ChatDeps, 'database' | 'events' | 'clock'> {
   log: Logger;
   config: Config['support'];
   conversations: ConversationsService;
   messages: MessagesService;
+  metrics: SupportMetrics;
 }
 
 interface Move {
@@ -42,7 +44,12 @@ interface Move {
  * version) and a conditional capacity claim; if either matches no row, all of it rolls back (G5).
  */
 export class SupportService {
-  constructor(private readonly d: SupportDeps) {}
+  private readonly timers: SupportTimers;
+  private readonly notices: SupportNotices;
+  constructor(private readonly d: SupportDeps) {
+    this.timers = new SupportTimers(this, d);
+    this.notices = new SupportNotices(d);
+  }
 
   private get db() {
     return this.d.database.db;
@@ -53,7 +60,8 @@ export class SupportService {
 
   // ---- the one atomic state change (G5) ----
 
-  private async move(tx: Tx, emit: Emit, chat: SupportChatRow, kind: TransitionKind, patch: ChatPatch, m: Move, decision?: RoutingDecision): Promise<SupportChatRow> {
+  /** Internal to the support feature (timers, desk): the one atomic state change. */
+  async move(tx: Tx, emit: Emit, chat: SupportChatRow, kind: TransitionKind, patch: ChatPatch, m: Move, decision?: RoutingDecision): Promise<SupportChatRow> {
     const t = TRANSITIONS[kind]!;
     const updated = await repo.updateChat(tx, chat.id, t.from, chat.version, { ...patch, state: patch.state ?? t.to });
     if (!updated) throw new AppError(m.stale, 'the support chat changed; reload it');
@@ -74,7 +82,7 @@ export class SupportService {
   }
 
   /** Runs a state change; deadlocks and serialization failures between instances are retried. */
-  private async write<T>(fn: (tx: Tx, emit: Emit) => Promise<T>): Promise<T> {
+  async write<T>(fn: (tx: Tx, emit: Emit) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.d.events.write(fn);
@@ -86,7 +94,7 @@ export class SupportService {
     }
   }
 
-  private async setMembership(tx: Tx, emit: Emit, chat: SupportChatRow, add: string | null, remove: string | null): Promise<void> {
+  async setMembership(tx: Tx, emit: Emit, chat: SupportChatRow, add: string | null, remove: string | null): Promise<void> {
     if (remove && remove !== add) {
       if (await chatRepo.removeMember(tx, chat.conversationId, remove)) emit([remove], 'chat.conversation.removed', { conversationId: chat.conversationId });
     }
@@ -147,7 +155,15 @@ export class SupportService {
     if (!m.senderId) return;
     const chat = await repo.chatByConversation(this.db, m.conversationId);
     if (!chat) return;
-    if (m.senderId === chat.operatorId && OWNED_STATES.includes(chat.state)) return repo.markFirstResponse(this.db, chat.id, new Date(m.createdAt));
+    if (OWNED_STATES.includes(chat.state)) await repo.touchActivity(this.db, chat.id, new Date(m.createdAt));
+    if (m.senderId === chat.operatorId && OWNED_STATES.includes(chat.state)) {
+      if (!chat.firstResponseAt) {
+        await repo.markFirstResponse(this.db, chat.id, new Date(m.createdAt));
+        const s = secondsBetween(chat.assignedAt, new Date(m.createdAt));
+        if (s !== null) this.d.metrics.timeToFirstResponse.observe({ topic: chat.topic, priority: chat.priority }, s);
+      }
+      return;
+    }
     if (m.senderId !== chat.customerId || chat.state !== 'resolved') return;
     if (!reopensAt(chat.resolvedAt, new Date(m.createdAt), this.d.config.reopenWindowMs)) return;
     const prev = chat.operatorId;
@@ -156,7 +172,7 @@ export class SupportService {
       if (!prev) throw new AppError('support.capacity');
       await this.write(async (tx, emit) => {
         const decision = { candidates: [prev], excluded: [], winner: prev };
-        await this.move(tx, emit, chat, 'reopen', { state: 'assigned', resolvedAt: null, assignedAt: this.now(), declinedBy: [] }, { claim: prev, stale: 'support.invalid_state' }, decision);
+        await this.move(tx, emit, chat, 'reopen', { state: 'assigned', resolvedAt: null, assignedAt: this.now(), declinedBy: [], skippedBy: [] }, { claim: prev, stale: 'support.invalid_state' }, decision);
       });
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
@@ -164,7 +180,7 @@ export class SupportService {
         const fresh = (await repo.chat(tx, chat.id))!;
         if (fresh.state !== 'resolved') return;
         const decision = { candidates: [], excluded: prev ? [{ operatorId: prev, reason: 'capacity' as const }] : [], winner: null };
-        const moved = await this.move(tx, emit, fresh, 'reopen', { operatorId: null, resolvedAt: null, assignedAt: null, queuedAt: this.now(), declinedBy: [] }, { stale: 'support.invalid_state' }, decision);
+        const moved = await this.move(tx, emit, fresh, 'reopen', { operatorId: null, resolvedAt: null, assignedAt: null, queuedAt: this.now(), declinedBy: [], skippedBy: [] }, { stale: 'support.invalid_state' }, decision);
         await this.setMembership(tx, emit, moved, null, prev);
       }).catch((e) => this.d.log.warn({ err: (e as Error).message, chatId: chat.id }, 'support reopen failed'));
       await this.drain();
@@ -198,7 +214,7 @@ export class SupportService {
       supportEvents.operatorUpdated(emit, operatorDTO(r, await this.people(tx, [userId])));
       return r;
     });
-    if (set.status === 'offline') await this.requeueHeld([userId], 'operator_gone');
+    if (set.status === 'offline') await this.timers.requeueHeld([userId]);
     await this.drain();
     this.notifyQueue('*');
     return this.operatorState(row.userId);
@@ -223,9 +239,10 @@ export class SupportService {
     if (chat.state === 'queued') return this.pick(operatorId, chatId);
     if (chat.state !== 'offered' || chat.offeredTo !== operatorId) throw new AppError(chat.state === 'resolved' ? 'support.invalid_state' : 'support.already_assigned', 'this chat is not offered to you');
     await this.write(async (tx, emit) => {
-      const moved = await this.move(tx, emit, chat, 'accept', { operatorId, offeredTo: null, offerExpiresAt: null, assignedAt: this.now() }, { stale: 'support.already_assigned' });
+      const moved = await this.move(tx, emit, chat, 'accept', { operatorId, offeredTo: null, offerExpiresAt: null, assignedAt: this.now(), lastActivityAt: this.now() }, { stale: 'support.already_assigned' });
       await this.setMembership(tx, emit, moved, operatorId, null);
     });
+    this.observeAssigned(chat);
     await this.joined(chat, operatorId);
     this.notifyQueue(chat.topic);
     return this.view(operatorId, chatId, true);
@@ -247,28 +264,52 @@ export class SupportService {
     const chat = await this.chatOr404(chatId);
     if (!['queued', 'offered'].includes(chat.state)) throw new AppError(chat.state === 'resolved' ? 'support.invalid_state' : 'support.already_assigned', 'this chat is not waiting');
     await this.write(async (tx, emit) => {
-      const decision = { candidates: [operatorId], excluded: [], winner: operatorId };
-      const moved = await this.move(tx, emit, chat, 'pick', { state: 'assigned', operatorId, offeredTo: null, offerExpiresAt: null, assignedAt: this.now() },
+      const decision = { candidates: [operatorId], excluded: [], winner: operatorId, by: operatorId };
+      const moved = await this.move(tx, emit, chat, 'pick', { state: 'assigned', operatorId, offeredTo: null, offerExpiresAt: null, assignedAt: this.now(), lastActivityAt: this.now() },
         { claim: operatorId, release: chat.state === 'offered' ? chat.offeredTo : null, stale: 'support.already_assigned', full: 'support.capacity' }, decision);
       await this.setMembership(tx, emit, moved, operatorId, null);
     });
+    this.observeAssigned(chat);
     await this.joined(chat, operatorId);
     this.notifyQueue(chat.topic);
     return this.view(operatorId, chatId, true);
   }
 
-  async transfer(operatorId: string, input: { chatId: string; toOperatorId: string; note?: string }): Promise<SupportChatDTO> {
+  /** Transfer to an operator (who must be available with room) or to a team: back to the queue for `toTopic`, at its original place. */
+  async transfer(operatorId: string, input: { chatId: string; toOperatorId?: string; toTopic?: string; note?: string }): Promise<SupportChatDTO> {
     const chat = await this.owned(operatorId, input.chatId);
-    if (input.toOperatorId === operatorId) throw new AppError('input.invalid', 'you already own this chat');
+    return this.handOver(operatorId, chat, input);
+  }
+
+  /** Transfer by the owner or reassignment by a supervisor: the owner's slot is released, the target's claimed (G5). */
+  async handOver(actorId: string, chat: SupportChatRow, input: { toOperatorId?: string; toTopic?: string; note?: string }): Promise<SupportChatDTO> {
+    const from = chat.operatorId;
+    if (input.toOperatorId !== undefined && input.toOperatorId === from) throw new AppError('input.invalid', 'the operator already owns this chat');
+    const to = input.toOperatorId;
+    // One open chat per customer and topic: moving to a team where this customer already waits would make two.
+    const clash = input.toTopic && input.toTopic !== chat.topic ? await repo.openChat(this.db, chat.customerId, input.toTopic) : null;
+    if (clash) throw new AppError('support.topic_conflict', 'the customer already has an open chat on that topic');
     await this.write(async (tx, emit) => {
-      const decision = { candidates: [input.toOperatorId], excluded: [], winner: input.toOperatorId, note: input.note ?? null } as RoutingDecision;
-      const moved = await this.move(tx, emit, chat, 'transfer', { state: 'assigned', operatorId: input.toOperatorId, assignedAt: this.now() },
-        { claim: input.toOperatorId, release: operatorId, stale: 'support.already_assigned', full: 'support.operator_unavailable' }, decision);
-      await this.setMembership(tx, emit, moved, input.toOperatorId, operatorId);
+      if (to) {
+        const decision = { candidates: [to], excluded: [], winner: to, by: actorId, note: input.note ?? null };
+        const moved = await this.move(tx, emit, chat, 'transfer', { state: 'assigned', operatorId: to, assignedAt: this.now(), lastActivityAt: this.now() },
+          { claim: to, release: from, stale: 'support.already_assigned', full: 'support.operator_unavailable' }, decision);
+        await this.setMembership(tx, emit, moved, to, from);
+      } else {
+        const decision = { candidates: [], excluded: [], winner: null, by: actorId, note: input.note ?? null, toTopic: input.toTopic ?? null };
+        const moved = await this.move(tx, emit, chat, 'transfer_team', { topic: input.toTopic!, operatorId: null, assignedAt: null, declinedBy: [], skippedBy: from ? [from] : [] },
+          { release: from, stale: 'support.already_assigned' }, decision).catch((err: unknown) => {
+          const pg = (err as { cause?: { code?: string }; code?: string }).cause?.code ?? (err as { code?: string }).code;
+          throw pg === '23505' ? new AppError('support.topic_conflict', 'the customer already has an open chat on that topic') : err;
+        });
+        await this.setMembership(tx, emit, moved, null, from);
+      }
     });
-    await this.joined(chat, input.toOperatorId);
+    if (to) await this.joined(chat, to);
+    else await this.notice(chat, 'support.transferred_team', `Transferred to ${input.toTopic}`, { topic: input.toTopic! });
     await this.drain();
-    return this.view(operatorId, input.chatId, true);
+    this.notifyQueue(input.toTopic ?? chat.topic);
+    return this.view(actorId, chat.id, true);
   }
 
   async setState(operatorId: string, input: { chatId: string; state: 'assigned' | 'pending' | 'snoozed' }): Promise<SupportChatDTO> {
@@ -283,10 +324,20 @@ export class SupportService {
     const chat = await this.chatOr404(chatId);
     if (OWNED_STATES.includes(chat.state) && chat.operatorId !== operatorId) throw new AppError('support.already_assigned', 'another operator owns this chat');
     const holder = chat.state === 'offered' ? chat.offeredTo : OWNED_STATES.includes(chat.state) ? chat.operatorId : null;
-    await this.write((tx, emit) => this.move(tx, emit, chat, 'resolve', { resolvedAt: this.now(), offeredTo: null, offerExpiresAt: null }, { release: holder, stale: 'support.invalid_state' }));
+    await this.close(chat, holder, { by: operatorId });
+    return this.view(operatorId, chatId, true);
+  }
+
+  /** Resolves (an operator, or the inactivity timer): the holder's slot freed, a "resolved" notice, the queue drained. */
+  async close(chat: SupportChatRow, holder: string | null, why: { by?: string; reason?: string }): Promise<void> {
+    const now = this.now();
+    const decision = { candidates: [], excluded: [], winner: null, by: why.by ?? null, reason: why.reason ?? null };
+    await this.write((tx, emit) => this.move(tx, emit, chat, 'resolve', { resolvedAt: now, offeredTo: null, offerExpiresAt: null }, { release: holder, stale: 'support.invalid_state' }, decision));
+    const handle = secondsBetween(chat.assignedAt, now);
+    if (handle !== null && OWNED_STATES.includes(chat.state)) this.d.metrics.handleTime.observe({ topic: chat.topic, priority: chat.priority }, handle);
+    await this.notice(chat, 'support.resolved', why.reason === 'inactivity' ? 'Resolved after inactivity' : 'Resolved', why.reason ? { reason: why.reason } : {});
     await this.drain();
     this.notifyQueue(chat.topic);
-    return this.view(operatorId, chatId, true);
   }
 
   /** Operators and the host backend (server API) change a chat's priority; the queue is re-ordered. */
@@ -305,52 +356,22 @@ export class SupportService {
 
   /** The operator's last socket closed: the grace timer starts (stored, so any instance can fire it). */
   async onDisconnected(userId: string, at: Date): Promise<void> {
-    await repo.updateOperator(this.db, userId, { disconnectedAt: at }, at);
+    await repo.updateOperator(this.db, userId, { disconnectedAt: at, seenAt: at }, at);
   }
 
   async onConnected(userId: string): Promise<void> {
-    const r = await repo.updateOperator(this.db, userId, { disconnectedAt: null }, this.now());
+    const r = await repo.updateOperator(this.db, userId, { disconnectedAt: null, seenAt: this.now() }, this.now());
     if (r?.status === 'available') await this.drain();
   }
 
-  /**
-   * Fires due timers: expired offers go back to the queue (and on to the next operator), chats of
-   * operators offline past the grace are re-queued at their original place, then the queue drains.
-   * Rows are claimed with FOR UPDATE SKIP LOCKED, so several instances can sweep at once.
-   */
-  async sweep(): Promise<void> {
-    const now = this.now();
-    for (;;) {
-      const n = await this.write(async (tx, emit) => {
-        const due = await repo.claimDueOffers(tx, now, 20);
-        for (const chat of due) {
-          const decision = { candidates: [], excluded: [{ operatorId: chat.offeredTo!, reason: 'declined' as const }], winner: null };
-          await this.move(tx, emit, chat, 'offer_expired', { offeredTo: null, offerExpiresAt: null, declinedBy: [...chat.declinedBy, chat.offeredTo!] }, { release: chat.offeredTo, stale: 'support.invalid_state' }, decision);
-        }
-        return due.length;
-      });
-      if (n < 20) break;
-    }
-    const cutoff = new Date(now.getTime() - this.d.config.operatorGraceMs);
-    const gone = (await repo.operators(this.db)).filter((o) => o.disconnectedAt && o.disconnectedAt <= cutoff && o.activeChats > 0).map((o) => o.userId);
-    if (gone.length) await this.requeueHeld(gone, 'operator_gone');
-    await this.drain();
+  /** This instance still holds these operators' sockets (the durable last-seen a crash leaves stale). */
+  async heartbeat(operatorIds: string[]): Promise<void> {
+    await repo.markSeen(this.db, operatorIds, this.now());
   }
 
-  /** Puts every chat held by these operators back in the queue with its original queued_at. */
-  private async requeueHeld(operatorIds: string[], kind: 'operator_gone'): Promise<void> {
-    for (const op of operatorIds) {
-      for (const chat of await repo.heldBy(this.db, op)) {
-        await this.write(async (tx, emit) => {
-          const holder = chat.state === 'offered' ? chat.offeredTo : chat.operatorId;
-          const decision = { candidates: [], excluded: [{ operatorId: op, reason: 'disconnected' as const }], winner: null };
-          const moved = await this.move(tx, emit, chat, kind, { operatorId: null, offeredTo: null, offerExpiresAt: null, assignedAt: null }, { release: holder, stale: 'support.invalid_state' }, decision);
-          if (chat.state !== 'offered') await this.setMembership(tx, emit, moved, null, op);
-        }).catch((err) => {
-          if (!(err instanceof AppError)) throw err; // changed meanwhile (resolved, transferred): nothing to re-queue
-        });
-      }
-    }
+  /** Fires due timers (offers, grace, crashed instances, SLA, inactivity); see SupportTimers. */
+  sweep(): Promise<void> {
+    return this.timers.sweep();
   }
 
   private running: Promise<void> | null = null;
@@ -400,7 +421,7 @@ export class SupportService {
 
   // ---- reading ----
 
-  private async chatOr404(chatId: string): Promise<SupportChatRow> {
+  async chatOr404(chatId: string): Promise<SupportChatRow> {
     const chat = await repo.chat(this.db, chatId);
     if (!chat) throw new AppError('support.not_found', 'no such support chat');
     return chat;
@@ -413,52 +434,33 @@ export class SupportService {
     return chat;
   }
 
-  private async people(ex: Tx | typeof this.db, ids: Array<string | null | undefined>) {
-    const list = await repo.people(ex, ids.filter((x): x is string => !!x));
-    return new Map(list.map((p) => [p.id, p]));
+  people(ex: Executor, ids: Array<string | null | undefined>) {
+    return peopleMap(ex, ids);
   }
 
-  private async dtos(list: SupportChatRow[]): Promise<SupportChatDTO[]> {
-    const people = await this.people(this.db, list.flatMap((c) => [c.customerId, c.operatorId]));
-    const needsQueue = list.some((c) => c.state === 'queued' || c.state === 'offered');
-    const now = this.now();
-    const queue = needsQueue ? orderQueue(await repo.waiting(this.db), now, this.d.config.agingMs) : [];
-    const operators = needsQueue ? (await repo.operators(this.db)).map(loadOf) : [];
-    const out: SupportChatDTO[] = [];
-    const order = new Map(queue.map((c, i) => [c.id, i]));
-    for (const c of list) {
-      if (c.state !== 'queued') {
-        out.push(supportChatDTO(c, people));
-        continue;
-      }
-      const position = queue.filter((q) => q.state === 'queued' && q.topic === c.topic && (order.get(q.id) ?? 0) <= (order.get(c.id) ?? 0)).length;
-      const slots = operators.filter((o) => o.status === 'available' && o.connected && serves(o, c.topic)).reduce((s, o) => s + o.maxChats, 0);
-      out.push(supportChatDTO(c, people, { position, waitEstimate: waitEstimate(position, await repo.meanHandleMs(this.db, c.topic), slots) }));
-    }
-    if (!needsQueue) return out;
-    // Operators see the queue in routing order.
-    return list.every((c) => c.state === 'queued' || c.state === 'offered') ? out.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0)) : out;
+  dtos(list: SupportChatRow[]): Promise<SupportChatDTO[]> {
+    return chatViews(this.db, this.now(), this.d.config.agingMs, list);
   }
 
-  /** "Operator joined" notice in the conversation, with the operator's name (idempotent per assignment). */
-  private async joined(chat: SupportChatRow, operatorId: string): Promise<void> {
-    const [p] = await repo.people(this.db, [operatorId]);
-    const fresh = await repo.chat(this.db, chat.id);
-    await this.d.messages
-      .sendSystem(chat.conversationId, { clientId: `support-join-${chat.id.slice(-20)}-${fresh?.version ?? 0}`, text: `${p?.name ?? operatorId} joined`, code: 'support.operator_joined', params: { name: p?.name ?? operatorId, userId: operatorId } })
-      .catch((err) => this.d.log.warn({ err: (err as Error).message }, 'support join notice failed'));
+  /** Time to assign, observed by the instance that made the assignment. */
+  private observeAssigned(chat: SupportChatRow): void {
+    const s = secondsBetween(chat.queuedAt, this.now());
+    if (s !== null) this.d.metrics.timeToAssign.observe({ topic: chat.topic, priority: chat.priority }, s);
+  }
+
+  notice(chat: SupportChatRow, code: string, text: string, params: Record<string, string>): Promise<void> {
+    return this.notices.notice(chat, code, text, params);
+  }
+
+  private joined(chat: SupportChatRow, operatorId: string): Promise<void> {
+    return this.notices.joined(chat, operatorId);
   }
 
   /** Tells operators and waiting customers the queue moved (ephemeral; they re-read it). */
-  private notifyQueue(topic: string): void {
+  notifyQueue(topic: string): void {
     void (async () => {
       const [ops, waiting] = await Promise.all([repo.operators(this.db), repo.waiting(this.db)]);
       supportEvents.queueChanged(this.d.events, [...ops.map((o) => o.userId), ...waiting.map((c) => c.customerId)], topic);
     })().catch(() => {});
   }
 }
-
-function loadOf(o: OperatorRow): OperatorLoad {
-  return { userId: o.userId, status: o.status, connected: o.disconnectedAt === null, maxChats: o.maxChats, activeChats: o.activeChats, topics: o.topics, lastAssignedAt: o.lastAssignedAt };
-}
-

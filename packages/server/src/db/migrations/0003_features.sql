@@ -1,0 +1,65 @@
+CREATE TABLE "media_heard" (
+	"conversation_id" text NOT NULL,
+	"seq" bigint NOT NULL,
+	"user_id" text NOT NULL,
+	"heard_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "media_heard_conversation_id_seq_user_id_pk" PRIMARY KEY("conversation_id","seq","user_id")
+);
+--> statement-breakpoint
+CREATE TABLE "media_objects" (
+	"id" text PRIMARY KEY NOT NULL,
+	"owner_id" text NOT NULL,
+	"conversation_id" text NOT NULL,
+	"kind" text NOT NULL,
+	"state" text DEFAULT 'pending' NOT NULL,
+	"name" text NOT NULL,
+	"declared_mime" text NOT NULL,
+	"declared_size" bigint NOT NULL,
+	"mime" text,
+	"size" bigint,
+	"storage_key" text NOT NULL,
+	"thumb_key" text,
+	"width" integer,
+	"height" integer,
+	"placeholder" text,
+	"duration_ms" integer,
+	"waveform" jsonb,
+	"message_seq" bigint,
+	"due_at" timestamp with time zone,
+	"created_at" timestamp with time zone NOT NULL,
+	"finalized_at" timestamp with time zone
+);
+--> statement-breakpoint
+CREATE TABLE "support_canned" (
+	"id" text PRIMARY KEY NOT NULL,
+	"topic" text,
+	"owner_id" text,
+	"title" text NOT NULL,
+	"text" text NOT NULL,
+	"created_at" timestamp with time zone NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "support_notes" (
+	"id" text PRIMARY KEY NOT NULL,
+	"chat_id" text NOT NULL,
+	"author_id" text NOT NULL,
+	"text" text NOT NULL,
+	"created_at" timestamp with time zone NOT NULL
+);
+--> statement-breakpoint
+ALTER TABLE "support_chats" ADD COLUMN "csat_score" integer;--> statement-breakpoint
+ALTER TABLE "support_chats" ADD COLUMN "csat_comment" text;--> statement-breakpoint
+ALTER TABLE "support_chats" ADD COLUMN "csat_at" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "support_chats" ADD COLUMN "last_activity_at" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "support_chats" ADD COLUMN "skipped_by" text[] DEFAULT '{}'::text[] NOT NULL;--> statement-breakpoint
+ALTER TABLE "support_chats" ADD COLUMN "sla_wait_warned_at" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "support_chats" ADD COLUMN "sla_response_warned_at" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "support_operators" ADD COLUMN "seen_at" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "media_objects" ADD CONSTRAINT "media_objects_conversation_id_conversations_id_fk" FOREIGN KEY ("conversation_id") REFERENCES "public"."conversations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "support_notes" ADD CONSTRAINT "support_notes_chat_id_support_chats_id_fk" FOREIGN KEY ("chat_id") REFERENCES "public"."support_chats"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "media_objects_due" ON "media_objects" USING btree ("due_at") WHERE due_at is not null;--> statement-breakpoint
+CREATE INDEX "media_objects_owner" ON "media_objects" USING btree ("owner_id");--> statement-breakpoint
+CREATE INDEX "media_objects_message" ON "media_objects" USING btree ("conversation_id","message_seq") WHERE message_seq is not null;--> statement-breakpoint
+CREATE INDEX "support_canned_owner" ON "support_canned" USING btree ("owner_id");--> statement-breakpoint
+CREATE INDEX "support_canned_topic" ON "support_canned" USING btree ("topic");--> statement-breakpoint
+CREATE INDEX "support_notes_chat" ON "support_notes" USING btree ("chat_id","created_at");

@@ -1,0 +1,40 @@
+import type { SupportChatDTO } from '@sohbet/protocol';
+import type { Executor } from '../db/db.ts';
+import { orderQueue, serves, waitEstimate, type OperatorLoad } from './support.domain.ts';
+import { supportChatDTO } from './support.dto.ts';
+import { supportRepo as repo, type OperatorRow, type SupportChatRow } from './support.repo.ts';
+
+/** Names and avatars of the people on support chats, by id. */
+export async function peopleMap(ex: Executor, ids: Array<string | null | undefined>) {
+  const list = await repo.people(ex, ids.filter((x): x is string => !!x));
+  return new Map(list.map((p) => [p.id, p]));
+}
+
+export function loadOf(o: OperatorRow): OperatorLoad {
+  return { userId: o.userId, status: o.status, connected: o.disconnectedAt === null, maxChats: o.maxChats, activeChats: o.activeChats, topics: o.topics, lastAssignedAt: o.lastAssignedAt };
+}
+
+/**
+ * Chats as customers and operators see them: waiting ones with their 1-based place among chats of
+ * the same topic and a wait estimate from the measured handle time and the serving operators'
+ * slots. A list of only waiting chats (the operators' queue) comes back in routing order.
+ */
+export async function chatViews(db: Executor, now: Date, agingMs: number, list: SupportChatRow[]): Promise<SupportChatDTO[]> {
+  const people = await peopleMap(db, list.flatMap((c) => [c.customerId, c.operatorId]));
+  const needsQueue = list.some((c) => c.state === 'queued' || c.state === 'offered');
+  const queue = needsQueue ? orderQueue(await repo.waiting(db), now, agingMs) : [];
+  const operators = needsQueue ? (await repo.operators(db)).map(loadOf) : [];
+  const out: SupportChatDTO[] = [];
+  const order = new Map(queue.map((c, i) => [c.id, i]));
+  for (const c of list) {
+    if (c.state !== 'queued') {
+      out.push(supportChatDTO(c, people));
+      continue;
+    }
+    const position = queue.filter((q) => q.state === 'queued' && q.topic === c.topic && (order.get(q.id) ?? 0) <= (order.get(c.id) ?? 0)).length;
+    const slots = operators.filter((o) => o.status === 'available' && o.connected && serves(o, c.topic)).reduce((s, o) => s + o.maxChats, 0);
+    out.push(supportChatDTO(c, people, { position, waitEstimate: waitEstimate(position, await repo.meanHandleMs(db, c.topic), slots) }));
+  }
+  if (!needsQueue) return out;
+  return list.every((c) => c.state === 'queued' || c.state === 'offered') ? out.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0)) : out;
+}
