@@ -11,6 +11,9 @@ import { EventLog } from './realtime/event-log.ts';
 import type { Presence } from './realtime/presence.ts';
 import { StreamService } from './realtime/stream.ts';
 import { SupportService } from './support/support.service.ts';
+import { CallsService } from './calls/calls.service.ts';
+import { createCallMetrics } from './calls/calls.metrics.ts';
+import { P2pProvider } from './calls/calls.providers.ts';
 import { WebhookOutbox } from './webhooks/webhooks.service.ts';
 
 /** Everything the procedures use, built once from explicit dependencies. */
@@ -28,6 +31,7 @@ export interface Services {
   conversations: ConversationsService;
   messages: MessagesService;
   support: SupportService;
+  calls: CallsService;
   webhooks: WebhookOutbox | null;
 }
 
@@ -53,8 +57,13 @@ export function createServices(d: CoreDeps): Services {
   const messages = new MessagesService(chatDeps, conversations);
   const support = new SupportService({ database: d.database, events, clock: d.clock, log: d.log, config: d.config.support, conversations, messages });
   messages.onSent((m) => void support.onMessage(m).catch((err) => d.log.warn({ err: (err as Error).message }, 'support message hook failed')));
+  const calls = new CallsService({
+    database: d.database, events, clock: d.clock, log: d.log, config: d.config.calls, conversations,
+    provider: new P2pProvider(d.config.calls.ice), metrics: createCallMetrics(d.metrics.registry),
+  });
   return {
     ...d,
+    calls,
     events,
     stream: new StreamService({ database: d.database, bus: d.bus, events, maxQueue: d.config.realtime.maxQueue }),
     conversations,

@@ -48,6 +48,16 @@ const envSchema = z.object({
   SUPPORT_AGING_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   SUPPORT_DEFAULT_MAX_CHATS: z.coerce.number().int().min(1).max(100).default(3),
   SUPPORT_SWEEP_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  // ---- calls ----
+  CALL_RING_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(600).default(45),
+  CALL_CONNECT_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(600).default(30),
+  CALL_RECONNECT_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(30),
+  CALL_MAX_DURATION_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(4 * 3600),
+  CALL_SWEEP_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  TURN_URLS: optionalString,
+  TURN_SECRET: optionalString,
+  TURN_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(86_400),
+  STUN_URLS: optionalString,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -71,6 +81,15 @@ export interface Config {
   chat: { editWindowMs: number; eventRetentionDays: number };
   realtime: { maxQueue: number };
   support: { offerTimeoutMs: number; operatorGraceMs: number; reopenWindowMs: number; agingMs: number; defaultMaxChats: number; sweepMs: number };
+  calls: {
+    ringMs: number;
+    connectMs: number;
+    graceMs: number;
+    maxDurationMs: number;
+    sweepMs: number;
+    /** STUN servers and coturn (shared-secret scheme) for p2p media. */
+    ice: { stunUrls: string[]; turn: { urls: string[]; secret: string; ttlSec: number } | null };
+  };
   shutdownGraceMs: number;
 }
 
@@ -112,6 +131,9 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
     if (e.DEV_LOGIN) problems.push('DEV_LOGIN: the demo sign-in can never be enabled when NODE_ENV=production');
   }
   if (e.WEBHOOK_URL && !e.WEBHOOK_SECRET) problems.push('WEBHOOK_SECRET: required when WEBHOOK_URL is set (deliveries are HMAC-signed with it)');
+  if (e.TURN_URLS && !e.TURN_SECRET) problems.push("TURN_SECRET: required when TURN_URLS is set (coturn's static-auth-secret, used to mint time-limited credentials)");
+  const turnUrls = (e.TURN_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+  for (const u of turnUrls) if (!/^turns?:/.test(u)) problems.push(`TURN_URLS: ${u} must start with turn: or turns:`);
   if (problems.length) throw new ConfigError(problems);
 
   const dataDir = path.resolve(e.DATA_DIR);
@@ -147,6 +169,17 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
       agingMs: e.SUPPORT_AGING_SECONDS * 1000,
       defaultMaxChats: e.SUPPORT_DEFAULT_MAX_CHATS,
       sweepMs: e.SUPPORT_SWEEP_MS,
+    },
+    calls: {
+      ringMs: e.CALL_RING_TIMEOUT_SECONDS * 1000,
+      connectMs: e.CALL_CONNECT_TIMEOUT_SECONDS * 1000,
+      graceMs: e.CALL_RECONNECT_GRACE_SECONDS * 1000,
+      maxDurationMs: e.CALL_MAX_DURATION_SECONDS * 1000,
+      sweepMs: e.CALL_SWEEP_MS,
+      ice: {
+        stunUrls: (e.STUN_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
+        turn: turnUrls.length && e.TURN_SECRET ? { urls: turnUrls, secret: e.TURN_SECRET, ttlSec: e.TURN_TTL_SECONDS } : null,
+      },
     },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
