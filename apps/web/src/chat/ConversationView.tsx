@@ -11,6 +11,7 @@ import { ConfirmDialog, ForwardDialog } from './dialogs.tsx';
 import { ListingCard } from './ListingCard.tsx';
 import { MessageItem, type MessageActions } from './MessageItem.tsx';
 import { conversationName, memberName, peerOf } from './names.ts';
+import { CallButtons } from '../calls/CallProvider.tsx';
 import { deliveryOf } from './receipts.ts';
 import { VirtualList, type VirtualListHandle } from './VirtualList.tsx';
 
@@ -217,6 +218,7 @@ export function ConversationView({ conversationId, myId, focusSeq, onBack }: Pro
             {subtitle}
           </p>
         </div>
+        {peer && conv?.kind === 'direct' && <CallButtons conversationId={conversationId} disabled={!!conv.blocked} />}
         {headerMenu.length > 0 && <Menu label={t('conv.menu')} items={headerMenu} testId="conv-menu" />}
       </header>
       {conv?.context && (

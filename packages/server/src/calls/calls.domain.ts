@@ -183,7 +183,8 @@ export function historyEntry(c: { media: CallMedia; endReason: CallEndReason | n
   }
   if (c.endReason === 'missed' || c.endReason === 'busy') return { code: 'call.missed', text: video ? 'Missed video call' : 'Missed call', params };
   if (c.endReason === 'declined') return { code: 'call.declined', text: video ? 'Declined video call' : 'Declined call', params };
-  if (c.endReason === 'cancelled') return { code: 'call.cancelled', text: video ? 'Cancelled video call' : 'Cancelled call', params };
+  // Hung up after answering but before media flowed: nothing was said, like a cancelled call.
+  if (c.endReason === 'cancelled' || c.endReason === 'completed') return { code: 'call.cancelled', text: video ? 'Cancelled video call' : 'Cancelled call', params };
   return { code: 'call.failed', text: video ? 'Video call failed' : 'Call failed', params };
 }
 
