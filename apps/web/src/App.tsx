@@ -102,6 +102,11 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
     setRoute({ id: null, support: true });
   }, []);
 
+  const openCalls = useCallback(() => {
+    if (location.hash !== '#/calls') location.hash = '#/calls';
+    setRoute({ id: null, calls: true });
+  }, []);
+
   const select = useCallback((id: string | null, seq?: number) => {
     const hash = id ? `#/c/${encodeURIComponent(id)}${seq ? `/${seq}` : ''}` : '#/';
     if (location.hash !== hash) location.hash = hash;
@@ -127,26 +132,13 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
           >
             {t('support.open')}
           </button>
-          <button
-            type="button"
-            className={route.calls ? 'icon-btn active' : 'icon-btn'}
-            onClick={() => {
-              location.hash = '#/calls';
-              setRoute({ id: null, calls: true });
-            }}
-            aria-label={t('call.history')}
-            title={t('call.history')}
-            data-testid="calls-open"
-          >
-            <Icon name="phone" />
-          </button>
           <LanguageSwitch />
           <button type="button" className="icon-btn" onClick={onSignOut} aria-label={t('signin.signOut')} title={t('signin.signOut')} data-testid="sign-out">
             <Icon name="back" />
           </button>
         </header>
         <StatusBanner />
-        <ConversationList myId={session.userId} selectedId={route.id} onSelect={(id, seq) => select(id, seq)} onNewChat={() => setNewChat(true)} />
+        <ConversationList myId={session.userId} selectedId={route.id} onSelect={(id, seq) => select(id, seq)} onNewChat={() => setNewChat(true)} onOpenCalls={openCalls} />
       </aside>
       <main className="main">
         {route.calls ? (

@@ -42,7 +42,7 @@ export interface WebApp {
 }
 
 /** Call inside a describe: builds the app, starts the server and the browser before the suite, stops them after. */
-export function useWebApp(): WebApp {
+export function useWebApp(opts: { chromiumArgs?: string[] } = {}): WebApp {
   let server: TestServer;
   let browser: Browser;
   let outDir: string;
@@ -63,7 +63,7 @@ export function useWebApp(): WebApp {
     // playwright gives each launch a fresh temporary profile (user-data dir).
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...(opts.chromiumArgs ?? [])],
     });
     mkdirSync(shots, { recursive: true });
   }, 180_000);
