@@ -25,6 +25,7 @@ import { streamFrameEncoder } from './realtime/frame-encoder.ts';
 import { corkPerTick } from './realtime/tick-cork.ts';
 import { InProcessPresence, RedisPresence, type Presence } from './realtime/presence.ts';
 import { RedisBus } from './realtime/redis-bus.ts';
+import { registerLiveKitWebhook } from './calls/calls.webhook.ts';
 import { appRouter } from './router.ts';
 import { createServices, type Services } from './services.ts';
 
@@ -118,6 +119,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
     corkPerTick(socket);
     onConnection(socket, req.raw);
   });
+
+  if (config.calls.livekit) await registerLiveKitWebhook(http as unknown as FastifyInstance, { config: config.calls.livekit, calls: services.calls, database, log });
 
   http.get('/healthz', async () => ({ ok: true }));
   http.get('/readyz', async (_req, reply) => {

@@ -14,6 +14,7 @@ import { SupportService } from './support/support.service.ts';
 import { CallsService } from './calls/calls.service.ts';
 import { createCallMetrics } from './calls/calls.metrics.ts';
 import { P2pProvider } from './calls/calls.providers.ts';
+import { LiveKitProvider } from './calls/calls.livekit.ts';
 import { WebhookOutbox } from './webhooks/webhooks.service.ts';
 
 /** Everything the procedures use, built once from explicit dependencies. */
@@ -59,7 +60,7 @@ export function createServices(d: CoreDeps): Services {
   messages.onSent((m) => void support.onMessage(m).catch((err) => d.log.warn({ err: (err as Error).message }, 'support message hook failed')));
   const calls = new CallsService({
     database: d.database, events, clock: d.clock, log: d.log, config: d.config.calls, conversations,
-    provider: new P2pProvider(d.config.calls.ice), metrics: createCallMetrics(d.metrics.registry),
+    provider: d.config.calls.livekit ? new LiveKitProvider(d.config.calls.livekit, d.config.calls.recordingS3) : new P2pProvider(d.config.calls.ice), metrics: createCallMetrics(d.metrics.registry),
   });
   return {
     ...d,

@@ -44,7 +44,9 @@ export type CallCommand =
   /** A party stayed away past the grace. */
   | { type: 'grace_expired' }
   /** The media provider failed (room creation, webhook said the room died). */
-  | { type: 'fail'; reason: 'failed' | 'connection_lost' };
+  | { type: 'fail'; reason: 'failed' | 'connection_lost' }
+  /** The provider closed the call's room (LiveKit `room_finished`): everyone left. */
+  | { type: 'room_finished' };
 
 export type CallPatch = Partial<Pick<CallSnapshot, 'state' | 'media' | 'answeredByDevice' | 'acceptedAt' | 'activeAt' | 'endedAt' | 'dueAt' | 'callerGoneAt' | 'calleeGoneAt'>> & {
   endReason?: CallEndReason;
@@ -130,6 +132,10 @@ export function decide(c: CallSnapshot, cmd: CallCommand, now: Date, t: CallTime
     }
     case 'fail':
       return isLive(c.state) ? end(cmd.reason, now) : { kind: 'same' };
+    case 'room_finished':
+      // Rooms are made on accept, so a ringing call has none to finish.
+      if (c.state === 'active') return end('completed', now);
+      return c.state === 'accepted' ? end('failed', now) : { kind: 'same' };
   }
 }
 

@@ -8,8 +8,8 @@ import type { Config } from '../config/config.ts';
  */
 export interface MediaProvider {
   readonly name: 'p2p' | 'livekit';
-  /** Called once when a call is accepted (a LiveKit room is created here). */
-  prepare(call: { id: string }): Promise<void>;
+  /** Called once when a call is accepted (a LiveKit room, and its recording, start here). */
+  prepare(call: { id: string; recording: boolean }): Promise<{ recordingRef?: string }>;
   /** What `userId` needs to connect media for this call. */
   join(call: { id: string }, userId: string, now: Date): Promise<CallJoinInfo>;
   /** Called once when a call ended (a LiveKit room is deleted here). */
@@ -26,7 +26,9 @@ export class P2pProvider implements MediaProvider {
   readonly name = 'p2p' as const;
   constructor(private readonly ice: Config['calls']['ice']) {}
 
-  async prepare(): Promise<void> {}
+  async prepare(): Promise<{ recordingRef?: string }> {
+    return {};
+  }
   async release(): Promise<void> {}
 
   async join(_call: { id: string }, userId: string, now: Date): Promise<CallJoinInfo> {

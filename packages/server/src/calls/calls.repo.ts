@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, lt, lte, ne, or, sql } from 'drizzle-orm';
 import type { Executor } from '../db/db.ts';
-import { callLines, calls } from '../db/schema.ts';
+import { callLines, calls, callWebhookEvents } from '../db/schema.ts';
 import type { CallPatch, LiveCall } from './calls.domain.ts';
 
 export type CallRow = typeof calls.$inferSelect;
@@ -57,6 +57,16 @@ export const callsRepo = {
       .where(and(eq(calls.id, id), eq(calls.version, version)))
       .returning();
     return r[0] ?? null;
+  },
+
+  async setRecordingRef(ex: Executor, id: string, ref: string): Promise<void> {
+    await ex.update(calls).set({ recordingRef: ref }).where(eq(calls.id, id));
+  },
+
+  /** Records a webhook delivery; false when it was seen before (a duplicate to ignore). */
+  async firstDelivery(ex: Executor, id: string): Promise<boolean> {
+    const r = await ex.insert(callWebhookEvents).values({ id }).onConflictDoNothing().returning({ id: callWebhookEvents.id });
+    return r.length === 1;
   },
 
   async setQuality(ex: Executor, id: string, quality: unknown): Promise<void> {

@@ -157,10 +157,15 @@ export class CallsService {
 
   private async afterCommit(before: CallRow, after: CallRow): Promise<CallDTO> {
     if (before.state === 'ringing' && after.state === 'accepted') {
-      await this.d.provider.prepare(after).catch(async (err: Error) => {
+      await this.d.provider.prepare(after).then(
+        async (r) => {
+          if (r.recordingRef) await repo.setRecordingRef(this.db, after.id, r.recordingRef);
+        },
+        async (err: Error) => {
         this.d.log.warn({ err: err.message, callId: after.id }, 'media provider could not prepare the call');
         await this.act(null, after.id, { type: 'fail', reason: 'failed' }).catch(() => {});
-      });
+        },
+      );
     }
     if (after.state === 'ended' && before.state !== 'ended') {
       this.d.metrics.ended.inc({ reason: after.endReason ?? 'unknown' });

@@ -58,6 +58,15 @@ const envSchema = z.object({
   TURN_SECRET: optionalString,
   TURN_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(86_400),
   STUN_URLS: optionalString,
+  LIVEKIT_URL: optionalUrl(['wss://', 'ws://', 'https://', 'http://']),
+  LIVEKIT_API_KEY: optionalString,
+  LIVEKIT_API_SECRET: optionalString,
+  LIVEKIT_EMPTY_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(3600).default(60),
+  CALL_RECORDING_S3_BUCKET: optionalString,
+  CALL_RECORDING_S3_REGION: optionalString,
+  CALL_RECORDING_S3_ACCESS_KEY: optionalString,
+  CALL_RECORDING_S3_SECRET: optionalString,
+  CALL_RECORDING_S3_ENDPOINT: optionalUrl(['https://', 'http://']),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -89,6 +98,10 @@ export interface Config {
     sweepMs: number;
     /** STUN servers and coturn (shared-secret scheme) for p2p media. */
     ice: { stunUrls: string[]; turn: { urls: string[]; secret: string; ttlSec: number } | null };
+    /** Set when LIVEKIT_URL/_API_KEY/_API_SECRET are: calls use LiveKit rooms instead of p2p. */
+    livekit: { url: string; apiUrl: string; apiKey: string; apiSecret: string; emptyTimeoutSec: number } | null;
+    /** LiveKit Egress uploads recordings here. */
+    recordingS3: { bucket: string; region: string; accessKey: string; secret: string; endpoint: string | undefined } | null;
   };
   shutdownGraceMs: number;
 }
@@ -132,6 +145,10 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
   }
   if (e.WEBHOOK_URL && !e.WEBHOOK_SECRET) problems.push('WEBHOOK_SECRET: required when WEBHOOK_URL is set (deliveries are HMAC-signed with it)');
   if (e.TURN_URLS && !e.TURN_SECRET) problems.push("TURN_SECRET: required when TURN_URLS is set (coturn's static-auth-secret, used to mint time-limited credentials)");
+  const lk = [e.LIVEKIT_URL, e.LIVEKIT_API_KEY, e.LIVEKIT_API_SECRET];
+  if (lk.some(Boolean) && !lk.every(Boolean)) problems.push('LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET: set all three (or none, for peer-to-peer calls)');
+  const s3 = [e.CALL_RECORDING_S3_BUCKET, e.CALL_RECORDING_S3_REGION, e.CALL_RECORDING_S3_ACCESS_KEY, e.CALL_RECORDING_S3_SECRET];
+  if (s3.some(Boolean) && !s3.every(Boolean)) problems.push('CALL_RECORDING_S3_BUCKET, _REGION, _ACCESS_KEY, _SECRET: set all four (or none)');
   const turnUrls = (e.TURN_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean);
   for (const u of turnUrls) if (!/^turns?:/.test(u)) problems.push(`TURN_URLS: ${u} must start with turn: or turns:`);
   if (problems.length) throw new ConfigError(problems);
@@ -180,6 +197,14 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
         stunUrls: (e.STUN_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
         turn: turnUrls.length && e.TURN_SECRET ? { urls: turnUrls, secret: e.TURN_SECRET, ttlSec: e.TURN_TTL_SECONDS } : null,
       },
+      livekit:
+        e.LIVEKIT_URL && e.LIVEKIT_API_KEY && e.LIVEKIT_API_SECRET
+          ? { url: e.LIVEKIT_URL, apiUrl: e.LIVEKIT_URL.replace(/^ws(s?):\/\//, 'http$1://'), apiKey: e.LIVEKIT_API_KEY, apiSecret: e.LIVEKIT_API_SECRET, emptyTimeoutSec: e.LIVEKIT_EMPTY_TIMEOUT_SECONDS }
+          : null,
+      recordingS3:
+        e.CALL_RECORDING_S3_BUCKET && e.CALL_RECORDING_S3_REGION && e.CALL_RECORDING_S3_ACCESS_KEY && e.CALL_RECORDING_S3_SECRET
+          ? { bucket: e.CALL_RECORDING_S3_BUCKET, region: e.CALL_RECORDING_S3_REGION, accessKey: e.CALL_RECORDING_S3_ACCESS_KEY, secret: e.CALL_RECORDING_S3_SECRET, endpoint: e.CALL_RECORDING_S3_ENDPOINT }
+          : null,
     },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };

@@ -271,6 +271,8 @@ export const calls = pgTable(
     answeredByDevice: text('answered_by_device'),
     callerDevice: text('caller_device'),
     recording: boolean('recording').notNull().default(false),
+    /** The provider's handle of the recording (LiveKit egress id), once it started. */
+    recordingRef: text('recording_ref'),
     dueAt: ts('due_at'),
     callerGoneAt: ts('caller_gone_at'),
     calleeGoneAt: ts('callee_gone_at'),
@@ -288,6 +290,12 @@ export const calls = pgTable(
     index('calls_callee').on(t.calleeId, t.createdAt),
   ],
 );
+
+/** LiveKit webhook deliveries already applied (LiveKit retries; a duplicate is ignored). */
+export const callWebhookEvents = pgTable('call_webhook_events', {
+  id: text('id').primaryKey(),
+  receivedAt: ts('received_at').notNull().defaultNow(),
+});
 
 /** The line each user holds while in a live call: the primary key makes "one live call per user" atomic (busy). */
 export const callLines = pgTable('call_lines', {

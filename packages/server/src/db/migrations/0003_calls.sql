@@ -3,6 +3,11 @@ CREATE TABLE "call_lines" (
 	"call_id" text NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "call_webhook_events" (
+	"id" text PRIMARY KEY NOT NULL,
+	"received_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "calls" (
 	"id" text PRIMARY KEY NOT NULL,
 	"conversation_id" text NOT NULL,
@@ -16,6 +21,7 @@ CREATE TABLE "calls" (
 	"answered_by_device" text,
 	"caller_device" text,
 	"recording" boolean DEFAULT false NOT NULL,
+	"recording_ref" text,
 	"due_at" timestamp with time zone,
 	"caller_gone_at" timestamp with time zone,
 	"callee_gone_at" timestamp with time zone,
