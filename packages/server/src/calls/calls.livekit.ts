@@ -29,7 +29,7 @@ export class LiveKitProvider implements MediaProvider {
     this.egress = new EgressClient(lk.apiUrl, lk.apiKey, lk.apiSecret);
   }
 
-  async prepare(call: { id: string; recording: boolean }): Promise<{ recordingRef?: string }> {
+  async prepare(call: { id: string; recording: boolean }): Promise<{ recordingRef?: string; recordingError?: string }> {
     await this.rooms.createRoom({ name: roomOf(call.id), maxParticipants: 2, emptyTimeout: this.lk.emptyTimeoutSec, departureTimeout: 20 });
     if (!call.recording || !this.s3) return {};
     const file = new EncodedFileOutput({
@@ -40,8 +40,13 @@ export class LiveKitProvider implements MediaProvider {
         value: new S3Upload({ bucket: this.s3.bucket, region: this.s3.region, accessKey: this.s3.accessKey, secret: this.s3.secret, endpoint: this.s3.endpoint ?? '', forcePathStyle: !!this.s3.endpoint }),
       },
     });
-    const info = await this.egress.startRoomCompositeEgress(roomOf(call.id), { file }, { layout: 'speaker' });
-    return { recordingRef: info.egressId };
+    // A recording that cannot start must not stop the call itself.
+    try {
+      const info = await this.egress.startRoomCompositeEgress(roomOf(call.id), { file }, { layout: 'speaker' });
+      return { recordingRef: info.egressId };
+    } catch (err) {
+      return { recordingError: (err as Error).message };
+    }
   }
 
   async join(call: { id: string }, userId: string): Promise<CallJoinInfo> {

@@ -9,7 +9,7 @@ import type { Config } from '../config/config.ts';
 export interface MediaProvider {
   readonly name: 'p2p' | 'livekit';
   /** Called once when a call is accepted (a LiveKit room, and its recording, start here). */
-  prepare(call: { id: string; recording: boolean }): Promise<{ recordingRef?: string }>;
+  prepare(call: { id: string; recording: boolean }): Promise<{ recordingRef?: string; recordingError?: string }>;
   /** What `userId` needs to connect media for this call. */
   join(call: { id: string }, userId: string, now: Date): Promise<CallJoinInfo>;
   /** Called once when a call ended (a LiveKit room is deleted here). */

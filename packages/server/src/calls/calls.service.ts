@@ -160,6 +160,7 @@ export class CallsService {
       await this.d.provider.prepare(after).then(
         async (r) => {
           if (r.recordingRef) await repo.setRecordingRef(this.db, after.id, r.recordingRef);
+          if (r.recordingError) this.d.log.warn({ err: r.recordingError, callId: after.id }, 'call recording could not start');
         },
         async (err: Error) => {
         this.d.log.warn({ err: err.message, callId: after.id }, 'media provider could not prepare the call');
