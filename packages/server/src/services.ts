@@ -15,6 +15,9 @@ import { CallsService } from './calls/calls.service.ts';
 import { createCallMetrics } from './calls/calls.metrics.ts';
 import { P2pProvider } from './calls/calls.providers.ts';
 import { LiveKitProvider } from './calls/calls.livekit.ts';
+import { CallRecorder, LocalRecordingStore } from './calls/calls.recorder.ts';
+import { embeddedJwtSecret } from './auth/embedded-secret.ts';
+import path from 'node:path';
 import { WebhookOutbox } from './webhooks/webhooks.service.ts';
 
 /** Everything the procedures use, built once from explicit dependencies. */
@@ -33,6 +36,8 @@ export interface Services {
   messages: MessagesService;
   support: SupportService;
   calls: CallsService;
+  /** Call recordings on local disk (the lead may swap in the shared object storage). */
+  callRecordings: LocalRecordingStore;
   webhooks: WebhookOutbox | null;
 }
 
@@ -58,13 +63,19 @@ export function createServices(d: CoreDeps): Services {
   const messages = new MessagesService(chatDeps, conversations);
   const support = new SupportService({ database: d.database, events, clock: d.clock, log: d.log, config: d.config.support, conversations, messages });
   messages.onSent((m) => void support.onMessage(m).catch((err) => d.log.warn({ err: (err as Error).message }, 'support message hook failed')));
+  // Download URLs are signed with a key derived from the deployment's secret, never the secret itself.
+  const recordingKey = `recordings:${d.config.auth.jwtSecret ?? embeddedJwtSecret(d.config.dataDir)}`;
+  const callRecordings = new LocalRecordingStore(path.join(d.config.dataDir, 'recordings'), recordingKey);
+  const recorder = d.config.calls.livekit ? null : new CallRecorder({ workDir: path.join(d.config.dataDir, 'recorder'), host: d.config.calls.recorderHost, log: d.log });
   const calls = new CallsService({
+    recorder, recordings: callRecordings,
     database: d.database, events, clock: d.clock, log: d.log, config: d.config.calls, conversations,
     provider: d.config.calls.livekit ? new LiveKitProvider(d.config.calls.livekit, d.config.calls.recordingS3) : new P2pProvider(d.config.calls.ice), metrics: createCallMetrics(d.metrics.registry),
   });
   return {
     ...d,
     calls,
+    callRecordings,
     events,
     stream: new StreamService({ database: d.database, bus: d.bus, events, maxQueue: d.config.realtime.maxQueue }),
     conversations,

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, lt, lte, ne, or, sql } from 'drizzle-orm';
 import type { Executor } from '../db/db.ts';
-import { callLines, calls, callWebhookEvents } from '../db/schema.ts';
+import { callLines, callRecordings, calls, callWebhookEvents } from '../db/schema.ts';
 import type { CallPatch, LiveCall } from './calls.domain.ts';
 
 export type CallRow = typeof calls.$inferSelect;
@@ -67,6 +67,14 @@ export const callsRepo = {
   async firstDelivery(ex: Executor, id: string): Promise<boolean> {
     const r = await ex.insert(callWebhookEvents).values({ id }).onConflictDoNothing().returning({ id: callWebhookEvents.id });
     return r.length === 1;
+  },
+
+  async insertRecording(ex: Executor, row: typeof callRecordings.$inferInsert): Promise<void> {
+    await ex.insert(callRecordings).values(row).onConflictDoNothing();
+  },
+
+  async recordings(ex: Executor, callId: string): Promise<Array<typeof callRecordings.$inferSelect>> {
+    return ex.select().from(callRecordings).where(eq(callRecordings.callId, callId)).orderBy(asc(callRecordings.createdAt));
   },
 
   async setQuality(ex: Executor, id: string, quality: unknown): Promise<void> {

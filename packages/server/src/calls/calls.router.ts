@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { callDeviceRef, callHistoryInput, callQualityInput, callRef, callSignalInput, callStartInput } from '@sohbet/protocol';
 import { router, userProcedure } from '../core/trpc.ts';
 
@@ -13,5 +14,9 @@ export const callsRouter = router({
   signal: userProcedure.input(callSignalInput).mutation(({ ctx, input }) => ctx.services.calls.signal(ctx.user.id, input)),
   quality: userProcedure.input(callQualityInput).mutation(({ ctx, input }) => ctx.services.calls.quality(ctx.user.id, input)),
   get: userProcedure.input(callRef).query(({ ctx, input }) => ctx.services.calls.get(ctx.user.id, input.callId)),
+  recorderOffer: userProcedure
+    .input(callDeviceRef.extend({ sdp: z.string().max(128 * 1024) }))
+    .mutation(({ ctx, input }) => ctx.services.calls.recorderOffer(ctx.user.id, input)),
+  recordings: userProcedure.input(callRef).query(({ ctx, input }) => ctx.services.calls.listRecordings(ctx.user.id, input.callId, ctx.user.roles.includes('admin'))),
   history: userProcedure.input(callHistoryInput).query(({ ctx, input }) => ctx.services.calls.history(ctx.user.id, input)),
 });

@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import type { CallDTO, CallJoinInfo, CallQualityReport, CallSignal } from '@sohbet/protocol';
 import { qualityBars } from '@sohbet/protocol';
 import { messageDTO } from '../chat/chat.dto.ts';
@@ -15,6 +16,7 @@ import { callDTO } from './calls.dto.ts';
 import { callEvents } from './calls.events.ts';
 import type { CallMetrics } from './calls.metrics.ts';
 import type { MediaProvider } from './calls.providers.ts';
+import type { CallRecorder, RecordingStore } from './calls.recorder.ts';
 import { callsRepo as repo, type CallRow } from './calls.repo.ts';
 
 export interface CallsDeps {
@@ -26,6 +28,9 @@ export interface CallsDeps {
   conversations: ConversationsService;
   provider: MediaProvider;
   metrics: CallMetrics;
+  /** The server-side recording peer of p2p calls, and where its files go. */
+  recorder: CallRecorder | null;
+  recordings: RecordingStore;
 }
 
 /** A transaction lost a race (line claimed, row changed): re-read and decide again. */
@@ -170,6 +175,7 @@ export class CallsService {
     }
     if (after.state === 'ended' && before.state !== 'ended') {
       this.d.metrics.ended.inc({ reason: after.endReason ?? 'unknown' });
+      if (after.recording) await this.finishRecording(after.id);
       if (before.state !== 'ringing') await this.d.provider.release(after).catch((err: Error) => this.d.log.warn({ err: err.message, callId: after.id }, 'media provider release failed'));
     }
     return callDTO((await repo.get(this.db, after.id)) ?? after);
@@ -188,6 +194,52 @@ export class CallsService {
     };
     await chatRepo.insertMessages(tx, [row]);
     emit([call.callerId, call.calleeId], 'chat.message.created', { message: messageDTO(row) });
+  }
+
+  async close(): Promise<void> {
+    await this.d.recorder?.close();
+  }
+
+  // ---- recording (p2p: a server-side peer per party) ----
+
+  /** A party's send-only offer to the recorder; the answer SDP comes back (no trickle ICE). */
+  async recorderOffer(actorId: string, input: { callId: string; deviceId: string; sdp: string }): Promise<{ sdp: string }> {
+    const row = await this.party(actorId, input.callId);
+    if (!row.recording || row.provider !== 'p2p' || !this.d.recorder) throw new AppError('call.invalid_state', 'this call is not recorded by the server');
+    if (row.state !== 'accepted' && row.state !== 'active') throw new AppError('call.invalid_state', 'the call is not connected');
+    if ((actorId === row.callerId ? row.callerDevice : row.answeredByDevice) !== input.deviceId) throw new AppError('call.wrong_device', 'this device is not in the call');
+    const problem = signalProblem({ kind: 'description', type: 'offer', sdp: input.sdp });
+    if (problem) throw new AppError('call.invalid_signal', problem);
+    return { sdp: await this.d.recorder.answer(row.id, actorId, input.sdp) };
+  }
+
+  /** Closes this instance's recorder legs of an ended call and stores their files (idempotent). */
+  private async finishRecording(callId: string): Promise<void> {
+    if (!this.d.recorder) return;
+    try {
+      for (const f of await this.d.recorder.stop(callId)) {
+        const key = `calls/${callId}/${f.userId}.webm`;
+        await this.d.recordings.put(key, createReadStream(f.file), { contentType: 'video/webm' });
+        await repo.insertRecording(this.db, { id: `${callId}-${f.userId}`.slice(0, 200), callId, userId: f.userId, storageKey: key, contentType: 'video/webm', sizeBytes: f.size });
+      }
+    } catch (err) {
+      this.d.log.warn({ err: (err as Error).message, callId }, 'storing the call recording failed');
+    }
+  }
+
+  /** The recordings of a call with signed download URLs: for its parties and admins. */
+  async listRecordings(actorId: string, callId: string, isAdmin: boolean): Promise<Array<{ userId: string; url: string; sizeBytes: number; contentType: string; createdAt: string }>> {
+    if (!isAdmin) await this.party(actorId, callId);
+    const list = await repo.recordings(this.db, callId);
+    return Promise.all(
+      list.map(async (r) => ({
+        userId: r.userId,
+        sizeBytes: r.sizeBytes,
+        contentType: r.contentType,
+        createdAt: r.createdAt.toISOString(),
+        url: await this.d.recordings.downloadUrl(r.storageKey, { filename: `call-${callId}-${r.userId}.webm`, contentType: r.contentType, expiresInSec: 3600 }),
+      })),
+    );
   }
 
   // ---- media: join info, signaling relay, quality ----
@@ -289,6 +341,8 @@ export class CallsService {
       fired += ended.length;
       if (n < 20) break;
     }
+    // Recorder legs on this instance whose call was ended by another instance.
+    for (const id of this.d.recorder?.callIds ?? []) if ((await repo.get(this.db, id))?.state === 'ended') await this.finishRecording(id);
     this.d.metrics.live.set(await repo.countLive(this.db));
     return fired;
   }

@@ -58,6 +58,7 @@ const envSchema = z.object({
   TURN_SECRET: optionalString,
   TURN_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(86_400),
   STUN_URLS: optionalString,
+  CALL_RECORDER_HOST: optionalString.refine((v) => v === undefined || /^\d{1,3}(\.\d{1,3}){3}$/.test(v), { message: 'an IPv4 address, e.g. 10.0.0.5' }),
   LIVEKIT_URL: optionalUrl(['wss://', 'ws://', 'https://', 'http://']),
   LIVEKIT_API_KEY: optionalString,
   LIVEKIT_API_SECRET: optionalString,
@@ -100,6 +101,8 @@ export interface Config {
     ice: { stunUrls: string[]; turn: { urls: string[]; secret: string; ttlSec: number } | null };
     /** Set when LIVEKIT_URL/_API_KEY/_API_SECRET are: calls use LiveKit rooms instead of p2p. */
     livekit: { url: string; apiUrl: string; apiKey: string; apiSecret: string; emptyTimeoutSec: number } | null;
+    /** IPv4 address the server-side recording peer offers ICE candidates on (all interfaces when unset). */
+    recorderHost: string | null;
     /** LiveKit Egress uploads recordings here. */
     recordingS3: { bucket: string; region: string; accessKey: string; secret: string; endpoint: string | undefined } | null;
   };
@@ -197,6 +200,7 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
         stunUrls: (e.STUN_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
         turn: turnUrls.length && e.TURN_SECRET ? { urls: turnUrls, secret: e.TURN_SECRET, ttlSec: e.TURN_TTL_SECONDS } : null,
       },
+      recorderHost: e.CALL_RECORDER_HOST ?? null,
       livekit:
         e.LIVEKIT_URL && e.LIVEKIT_API_KEY && e.LIVEKIT_API_SECRET
           ? { url: e.LIVEKIT_URL, apiUrl: e.LIVEKIT_URL.replace(/^ws(s?):\/\//, 'http$1://'), apiKey: e.LIVEKIT_API_KEY, apiSecret: e.LIVEKIT_API_SECRET, emptyTimeoutSec: e.LIVEKIT_EMPTY_TIMEOUT_SECONDS }

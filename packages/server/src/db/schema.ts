@@ -291,6 +291,22 @@ export const calls = pgTable(
   ],
 );
 
+/** Recordings of a call: one WebM per party on the embedded default (server-side werift peer). */
+export const callRecordings = pgTable(
+  'call_recordings',
+  {
+    id: text('id').primaryKey(),
+    callId: text('call_id').notNull().references(() => calls.id, { onDelete: 'cascade' }),
+    /** Whose media the file holds. */
+    userId: text('user_id').notNull(),
+    storageKey: text('storage_key').notNull(),
+    contentType: text('content_type').notNull(),
+    sizeBytes: integer('size_bytes').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('call_recordings_call').on(t.callId)],
+);
+
 /** LiveKit webhook deliveries already applied (LiveKit retries; a duplicate is ignored). */
 export const callWebhookEvents = pgTable('call_webhook_events', {
   id: text('id').primaryKey(),
