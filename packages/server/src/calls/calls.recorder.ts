@@ -100,7 +100,10 @@ export class CallRecorder {
         video: [new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] })],
       },
       iceUseIpv6: false,
-      ...(this.d.host ? { iceInterfaceAddresses: { udp4: this.d.host } } : {}),
+      // Pinned to one address (e.g. a private interface, or loopback in tests): bind, advertise and pair only there.
+      ...(this.d.host
+        ? { iceInterfaceAddresses: { udp4: this.d.host }, iceAdditionalHostAddresses: [this.d.host], iceFilterCandidatePair: (p: { remoteCandidate: { host: string } }) => p.remoteCandidate.host === this.d.host }
+        : {}),
     });
     const dir = path.join(this.d.workDir, callId);
     await mkdir(dir, { recursive: true });
@@ -122,7 +125,8 @@ export class CallRecorder {
     });
     await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
     await pc.setLocalDescription(await pc.createAnswer());
-    if (pc.iceGatheringState !== 'complete') await new Promise<void>((r) => pc.iceGatheringStateChange.watch((s) => s === 'complete').then(() => r()));
+    // Full gathering (no trickle to the recorder); host candidates only, so this is quick.
+    for (let i = 0; i < 100 && pc.iceGatheringState !== 'complete'; i++) await new Promise((r) => setTimeout(r, 20));
     return pc.localDescription!.sdp;
   }
 
