@@ -42,7 +42,7 @@ export interface WebApp {
 }
 
 /** Call inside a describe: builds the app, starts the server and the browser before the suite, stops them after. */
-export function useWebApp(opts: { chromiumArgs?: string[] } = {}): WebApp {
+export function useWebApp(opts: { chromiumArgs?: string[]; env?: Record<string, string> } = {}): WebApp {
   let server: TestServer;
   let browser: Browser;
   let outDir: string;
@@ -58,7 +58,7 @@ export function useWebApp(opts: { chromiumArgs?: string[] } = {}): WebApp {
     } finally {
       process.env.NODE_ENV = nodeEnv;
     }
-    server = await startTestServer({ env: { WEB_DIST_DIR: outDir } });
+    server = await startTestServer({ env: { WEB_DIST_DIR: outDir, ...(opts.env ?? {}) } });
     await seedDemo(server.app.services);
     // playwright gives each launch a fresh temporary profile (user-data dir).
     browser = await chromium.launch({

@@ -3,7 +3,10 @@
  * buyer aysel and the seller rashad) with fake camera and microphone. ICE stays on loopback: no
  * STUN/TURN servers configured, host candidates only, loopback allowed in peer connections.
  */
-import { writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -23,19 +26,21 @@ const TRACK_PCS = `(() => {
 /** Bytes received over the page's live peer connection, by media kind. */
 async function received(page: Page): Promise<{ audio: number; video: number; state: string }> {
   return page.evaluate(async () => {
+    // The call's own connection (a recorded call adds a send-only one to the server's recorder).
     const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((p) => p.connectionState !== 'closed');
-    const pc = pcs.at(-1);
-    if (!pc) return { audio: 0, video: 0, state: 'none' };
-    const out = { audio: 0, video: 0, state: pc.connectionState as string };
-    (await pc.getStats()).forEach((r: { type: string; kind?: string; bytesReceived?: number }) => {
-      if (r.type === 'inbound-rtp' && (r.kind === 'audio' || r.kind === 'video')) out[r.kind] += r.bytesReceived ?? 0;
-    });
+    const out = { audio: 0, video: 0, state: pcs[0]?.connectionState ?? 'none' };
+    for (const pc of pcs) {
+      (await pc.getStats()).forEach((r: { type: string; kind?: string; bytesReceived?: number }) => {
+        if (r.type === 'inbound-rtp' && (r.kind === 'audio' || r.kind === 'video')) out[r.kind] += r.bytesReceived ?? 0;
+      });
+    }
     return out;
   });
 }
 
 describe.runIf(haveChromium)('calls end-to-end', () => {
-  const web = useWebApp({ chromiumArgs: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--allow-loopback-in-peer-connection', '--auto-select-desktop-capture-source=Entire screen'] });
+  // The server's recording peer offers loopback only, like the browsers' peer connections here.
+  const web = useWebApp({ env: { CALL_RECORDER_HOST: '127.0.0.1' }, chromiumArgs: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--allow-loopback-in-peer-connection', '--auto-select-desktop-capture-source=Entire screen'] });
   const { open, signIn } = web;
 
   async function party(userId: string) {
@@ -124,4 +129,39 @@ describe.runIf(haveChromium)('calls end-to-end', () => {
     await expect.poll(() => buyer.page.getByTestId('call-screen').count(), { timeout: 10_000 }).toBe(0);
     await buyer.page.getByTestId('message').filter({ hasText: /^Declined call$/ }).first().waitFor({ timeout: 10_000 });
   }, 60_000);
+
+  it('a recorded video call shows the recording indicator on both sides and yields a WebM per party with audio and video tracks', async () => {
+    const seller = await party('rashad');
+    const buyer = await party('aysel');
+    await buyer.page.getByTestId('conversation').filter({ hasText: 'iPhone 13 Pro' }).first().locator('.conv-row').click();
+    await buyer.page.getByTestId('conv-menu').click();
+    await buyer.page.getByTestId('call-video-recorded').click();
+    await seller.page.getByTestId('incoming-call').waitFor({ timeout: 10_000 });
+    await seller.page.getByTestId('call-accept').click();
+    await expect.poll(async () => (await received(buyer.page)).video > 0 && (await received(seller.page)).video > 0, { timeout: 15_000 }).toBe(true);
+    await seller.page.screenshot({ path: path.join(shots, 'call-recorded-seller.png') });
+    await buyer.page.screenshot({ path: path.join(shots, 'call-recorded-buyer.png') });
+    await buyer.page.getByText('Recording', { exact: true }).waitFor({ timeout: 15_000 });
+    await seller.page.getByText('Recording', { exact: true }).waitFor({ timeout: 15_000 });
+    await new Promise((r) => setTimeout(r, 4000));
+    await buyer.page.getByTestId('call-hangup').click();
+    await expect.poll(() => seller.page.getByTestId('call-screen').count(), { timeout: 10_000 }).toBe(0);
+
+    const services = web.server.app.services;
+    const [call] = await services.calls.history('aysel', { limit: 1 });
+    expect(call!.recording).toBe(true);
+    let files: Awaited<ReturnType<typeof services.calls.listRecordings>> = [];
+    await expect.poll(async () => (files = await services.calls.listRecordings('rashad', call!.id, false)).length, { timeout: 15_000 }).toBe(2);
+    const run = promisify(execFile);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sohbet-rec-e2e-'));
+    for (const f of files) {
+      const res = await fetch(`${web.server.url}${f.url}`);
+      expect(res.status).toBe(200);
+      const file = path.join(dir, `${f.userId}.webm`);
+      writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+      const probe = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'json', file]);
+      const kinds = (JSON.parse(probe.stdout) as { streams: Array<{ codec_type: string }> }).streams.map((s) => s.codec_type).sort();
+      expect({ party: f.userId, kinds }).toEqual({ party: f.userId, kinds: ['audio', 'video'] });
+    }
+  }, 150_000);
 });

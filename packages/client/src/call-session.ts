@@ -38,6 +38,8 @@ export interface SessionDeps {
   quality(callId: string, report: CallQualityReport): Promise<unknown>;
   hangup(callId: string): Promise<unknown>;
   upgrade(callId: string): Promise<unknown>;
+  /** Sends this device's send-only offer to the server's recorder, gets the answer. */
+  recorderOffer(callId: string, sdp: string): Promise<{ sdp: string }>;
   statsIntervalMs?: number;
 }
 
@@ -49,6 +51,7 @@ export interface SessionDeps {
 export class CallSession {
   private readonly events = new Emitter<CallSessionEvents>();
   private pc: RTCPeerConnection | null = null;
+  private recorderPc: RTCPeerConnection | null = null;
   private pending: CallSignal[] = [];
   private makingOffer = false;
   private ignoreOffer = false;
@@ -144,6 +147,7 @@ export class CallSession {
         this.reportedConnected = true;
         void this.d.connected(this.call.id).catch((err) => this.events.emit('error', err as Error));
         this.startStats();
+        if (this.call.recording) void this.startRecorderLeg(info).catch((err) => this.events.emit('error', err as Error));
       }
       // Network change: the caller restarts ICE (a new offer); the server relays it like any offer.
       if (pc.connectionState === 'failed' && this.isCaller) pc.restartIce();
@@ -154,6 +158,26 @@ export class CallSession {
     const queued = this.pending;
     this.pending = [];
     for (const s of queued) await this.onSignal(s);
+  }
+
+  /**
+   * Recorded p2p calls: a second, send-only peer connection to the server's recorder carries this
+   * device's microphone and camera (full ICE gathering, one offer/answer round trip).
+   */
+  private async startRecorderLeg(info: CallJoinInfo): Promise<void> {
+    if (info.provider !== 'p2p' || this.recorderPc || !this.localStream) return;
+    const pc = new this.d.env.RTCPeerConnection({ iceServers: info.iceServers });
+    this.recorderPc = pc;
+    for (const t of this.localStream.getTracks()) pc.addTransceiver(t, { direction: 'sendonly', streams: [this.localStream] });
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise<void>((resolve) => {
+      if (pc.iceGatheringState === 'complete') return resolve();
+      const timer = setTimeout(resolve, 3000);
+      pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && (clearTimeout(timer), resolve());
+    });
+    const answer = await this.d.recorderOffer(this.call.id, pc.localDescription!.sdp);
+    if (this.closed) return pc.close();
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer.sdp });
   }
 
   private async negotiate(): Promise<void> {
@@ -332,6 +356,8 @@ export class CallSession {
     this.screen?.stop();
     this.pc?.close();
     this.pc = null;
+    this.recorderPc?.close();
+    this.recorderPc = null;
     this.events.emit('ended', this.call);
   }
 }

@@ -25,7 +25,7 @@ export interface CallsApi {
    * A retry with the same `callId` is safe. If the other person is calling you at this moment,
    * this answers their call instead (one call, not two).
    */
-  start(input: { userId?: string; conversationId?: string; video?: boolean; callId?: string }): Promise<CallSession>;
+  start(input: { userId?: string; conversationId?: string; video?: boolean; callId?: string; record?: boolean }): Promise<CallSession>;
   /** Answers an incoming call on this device; the first device to answer wins (`call.already_answered` for the others). */
   accept(callId: string): Promise<CallSession>;
   /** Declines an incoming call (every device stops ringing). */
@@ -37,6 +37,8 @@ export interface CallsApi {
   history(input?: { limit?: number; before?: string }): Promise<CallDTO[]>;
   /** ICE servers (p2p) or a LiveKit URL and token for a call you are in. */
   join(callId: string): Promise<CallJoinInfo>;
+  /** A recorded call's files (one WebM per party on p2p) with signed download URLs valid one hour (parties and admins). */
+  recordings(callId: string): Promise<Array<{ userId: string; url: string; sizeBytes: number; contentType: string; createdAt: string }>>;
 }
 
 type Call = <T>(f: (t: SohbetTRPC) => Promise<T>) => Promise<T>;
@@ -82,6 +84,7 @@ export function createCallsApi(d: CallsDeps): CallsApi & { onCallUpdated(call: C
       quality: (callId, report) => d.call((t) => t.calls.quality.mutate({ callId, deviceId, report })),
       hangup: (callId) => d.call((t) => t.calls.hangup.mutate({ callId })),
       upgrade: (callId) => d.call((t) => t.calls.upgrade.mutate({ callId })),
+      recorderOffer: (callId, sdp) => d.call((t) => t.calls.recorderOffer.mutate({ callId, deviceId, sdp })),
       statsIntervalMs: d.statsIntervalMs,
     });
     s.on('ended', () => {
@@ -111,7 +114,7 @@ export function createCallsApi(d: CallsDeps): CallsApi & { onCallUpdated(call: C
     },
     async start(input) {
       const callId = input.callId ?? `c${newClientId()}`;
-      const call = await d.call((t) => t.calls.start.mutate({ callId, deviceId, userId: input.userId, conversationId: input.conversationId, video: input.video ?? false }));
+      const call = await d.call((t) => t.calls.start.mutate({ callId, deviceId, userId: input.userId, conversationId: input.conversationId, video: input.video ?? false, record: input.record ?? false }));
       const me = await d.me();
       // Glare: the server answered the other person's call for us.
       if (call.calleeId === me && call.answeredByDevice === deviceId) return answered(call);
@@ -143,6 +146,7 @@ export function createCallsApi(d: CallsDeps): CallsApi & { onCallUpdated(call: C
     get: (callId) => d.call((t) => t.calls.get.query({ callId })),
     history: (input) => d.call((t) => t.calls.history.query({ limit: input?.limit ?? 50, before: input?.before })),
     join: (callId) => d.call((t) => t.calls.join.query({ callId })),
+    recordings: (callId) => d.call((t) => t.calls.recordings.query({ callId })),
 
     onCallUpdated(call) {
       void d.me().then((me) => {

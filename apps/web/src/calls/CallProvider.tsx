@@ -12,7 +12,7 @@ interface CallsContextValue {
   session: CallSession | null;
   /** True while a start is on its way to the server ("Calling…"). */
   dialing: boolean;
-  start(input: { conversationId: string; video: boolean }): void;
+  start(input: { conversationId: string; video: boolean; record?: boolean }): void;
 }
 
 const CallsContext = createContext<CallsContextValue>({ session: null, dialing: false, start: () => {} });
@@ -72,7 +72,7 @@ export function CallProvider({ myId, children }: { myId: string; children: React
   }, []);
 
   const start = useCallback(
-    (input: { conversationId: string; video: boolean }) => {
+    (input: { conversationId: string; video: boolean; record?: boolean }) => {
       if (sessionRef.current) return;
       setDialing(true);
       client.calls

@@ -198,6 +198,7 @@ export const az = {
   // ---- calls ----
   'call.audio': 'Səsli zəng',
   'call.video': 'Görüntülü zəng',
+  'call.videoRecorded': 'Yazılan görüntülü zəng',
   'call.incomingAudio': '{name} sizə zəng edir',
   'call.incomingVideo': '{name} sizə görüntülü zəng edir',
   'call.accept': 'Cavab ver',
@@ -441,6 +442,7 @@ export const en = {
   // ---- calls ----
   'call.audio': 'Voice call',
   'call.video': 'Video call',
+  'call.videoRecorded': 'Recorded video call',
   'call.incomingAudio': '{name} is calling you',
   'call.incomingVideo': '{name} is video calling you',
   'call.accept': 'Answer',
