@@ -7,6 +7,8 @@ import { ConversationList } from './chat/ConversationList.tsx';
 import { ConversationView } from './chat/ConversationView.tsx';
 import { NewChatDialog } from './chat/dialogs.tsx';
 import { CustomerSupport, OperatorConsole } from './support/Support.tsx';
+import { CallHistory } from './calls/CallHistory.tsx';
+import { CallProvider } from './calls/CallProvider.tsx';
 import { Icon } from './ui/Dialog.tsx';
 import { ToastProvider } from './ui/Toast.tsx';
 import { ChatProvider, createChatClient, useConnection, useOutboxItems } from './sdk.ts';
@@ -45,8 +47,9 @@ export function App() {
   return <ToastProvider>{session ? <Chat key={session.userId} session={session} onSignOut={signOut} /> : <SignIn devLogin={devLogin} onSession={start} />}</ToastProvider>;
 }
 
-function parseHash(): { id: string | null; seq?: number; support?: boolean } {
+function parseHash(): { id: string | null; seq?: number; support?: boolean; calls?: boolean } {
   if (location.hash.startsWith('#/support')) return { id: null, support: true };
+  if (location.hash.startsWith('#/calls')) return { id: null, calls: true };
   const m = /^#\/c\/([^/?]+)(?:\/(\d+))?/.exec(location.hash);
   return m ? { id: decodeURIComponent(m[1]!), seq: m[2] ? Number(m[2]) : undefined } : { id: null };
 }
@@ -75,7 +78,9 @@ function Chat({ session, onSignOut }: { session: Session; onSignOut(): void }) {
   }, [client]);
   return (
     <ChatProvider client={client}>
-      <ChatLayout session={session} onSignOut={onSignOut} />
+      <CallProvider myId={session.userId}>
+        <ChatLayout session={session} onSignOut={onSignOut} />
+      </CallProvider>
     </ChatProvider>
   );
 }
@@ -97,6 +102,11 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
     setRoute({ id: null, support: true });
   }, []);
 
+  const openCalls = useCallback(() => {
+    if (location.hash !== '#/calls') location.hash = '#/calls';
+    setRoute({ id: null, calls: true });
+  }, []);
+
   const select = useCallback((id: string | null, seq?: number) => {
     const hash = id ? `#/c/${encodeURIComponent(id)}${seq ? `/${seq}` : ''}` : '#/';
     if (location.hash !== hash) location.hash = hash;
@@ -104,7 +114,7 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
   }, []);
 
   return (
-    <div className={route.id || route.support ? 'layout has-selection' : 'layout'}>
+    <div className={route.id || route.support || route.calls ? 'layout has-selection' : 'layout'}>
       <aside className="sidebar">
         <header className="me-bar">
           <Avatar name={session.name} id={session.userId} size={36} />
@@ -128,10 +138,12 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
           </button>
         </header>
         <StatusBanner />
-        <ConversationList myId={session.userId} selectedId={route.id} onSelect={(id, seq) => select(id, seq)} onNewChat={() => setNewChat(true)} />
+        <ConversationList myId={session.userId} selectedId={route.id} onSelect={(id, seq) => select(id, seq)} onNewChat={() => setNewChat(true)} onOpenCalls={openCalls} />
       </aside>
       <main className="main">
-        {route.support ? (
+        {route.calls ? (
+          <CallHistory myId={session.userId} onOpen={(id) => select(id)} onClose={() => select(null)} />
+        ) : route.support ? (
           isOperator ? (
             <OperatorConsole myId={session.userId} supervisor={session.roles.includes('admin')} onClose={() => select(null)} />
           ) : (

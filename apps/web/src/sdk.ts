@@ -2,7 +2,7 @@
  * The one place the web app touches the SDK (@sohbet/client). Components import these names, so
  * a change in the SDK's surface is adapted here only.
  */
-import { createClient, type SohbetClient } from '@sohbet/client';
+import { createClient, type CallSession, type SohbetClient } from '@sohbet/client';
 import { SohbetProvider, useConnectionStatus, useConversations, useMessages, useOperatorConsole, useOutbox, usePresence, useSohbet, useSupportChats, useTyping } from '@sohbet/client/react';
 import type {
   CannedResponseDTO, ConversationDTO, MessageDTO, OperatorDTO, OperatorStatus, PresenceDTO, RoutingDecisionDTO, SupportChatDTO, SupportMetricsDTO, SupportNoteDTO, SupportPriority,
@@ -10,6 +10,7 @@ import type {
 import { createElement, useEffect, useMemo, useState, type ReactNode } from 'react';
 
 export type ChatClient = SohbetClient;
+export type { CallSession };
 
 /** A message as the list shows it: stored, or still in the outbox (pending / failed). */
 export type UiMessage = MessageDTO & { localState?: 'pending' | 'failed' | 'sent'; localId?: string };

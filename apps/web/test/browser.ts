@@ -42,7 +42,7 @@ export interface WebApp {
 }
 
 /** Call inside a describe: builds the app, starts the server and the browser before the suite, stops them after. */
-export function useWebApp(opts: { chromiumArgs?: string[] } = {}): WebApp {
+export function useWebApp(opts: { chromiumArgs?: string[]; env?: Record<string, string> } = {}): WebApp {
   let server: TestServer;
   let browser: Browser;
   let outDir: string;
@@ -59,7 +59,7 @@ export function useWebApp(opts: { chromiumArgs?: string[] } = {}): WebApp {
       process.env.NODE_ENV = nodeEnv;
     }
     // The suites seed long histories through the send path, faster than the per-user message limit allows.
-    server = await startTestServer({ env: { WEB_DIST_DIR: outDir, RATE_LIMITS: 'message=1000/1m' } });
+    server = await startTestServer({ env: { WEB_DIST_DIR: outDir, RATE_LIMITS: 'message=1000/1m', ...(opts.env ?? {}) } });
     await seedDemo(server.app.services);
     // playwright gives each launch a fresh temporary profile (user-data dir).
     browser = await chromium.launch({

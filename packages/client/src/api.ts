@@ -4,6 +4,8 @@ import type { ClientEventMap, ClientEventName, ClientStatus } from './events.ts'
 import type { OutboxItem, SendOptions } from './outbox.ts';
 import type { SupportApi } from './support.ts';
 import type { MediaApi } from './media.ts';
+import type { CallsApi } from './calls.ts';
+import type { WebRtcEnv } from './call-session.ts';
 import type { KeyValueStorage, WebStorageLike } from './storage.ts';
 
 /** Options of {@link createClient}. */
@@ -22,6 +24,13 @@ export interface CreateClientOptions {
   storageKey?: string;
   /** Delay before reconnect attempt `n` (0-based). Default: jittered exponential backoff capped at ~10 s. */
   reconnectDelayMs?: (attempt: number) => number;
+  /**
+   * WebRTC for calls. Browsers: omit (globals are used). React Native: pass
+   * `{ RTCPeerConnection, mediaDevices }` from `react-native-webrtc`.
+   */
+  webrtc?: Partial<WebRtcEnv>;
+  /** How often a call in progress measures and reports its quality. Default 3000 ms. */
+  callStatsIntervalMs?: number;
 }
 
 /** Conversations and messages. Every method rejects with a {@link SohbetError}. */
@@ -130,5 +139,7 @@ export interface SohbetClient {
   readonly support: SupportApi;
   /** Attachments: upload with progress and cancel, download URLs, voice "heard". */
   readonly media: MediaApi;
+  /** Audio and video calls: start, accept, decline, hang up, media controls, history. */
+  readonly calls: CallsApi;
   readonly outbox: OutboxApi;
 }

@@ -10,6 +10,7 @@ import { DeliveredReceipts } from './receipts.ts';
 import { asKeyValueStorage, PersistedValue } from './storage.ts';
 import { createSupportApi } from './support.ts';
 import { createMediaApi } from './media.ts';
+import { createCallsApi } from './calls.ts';
 
 const TYPING_THROTTLE_MS = 3000;
 
@@ -81,6 +82,14 @@ export function createClient(options: CreateClientOptions): SohbetClient {
     outbox.restored,
   ]).then(() => undefined);
 
+  const calls = createCallsApi({
+    call: (f) => call(f),
+    me: async () => (await users.me()).id,
+    webrtc: options.webrtc,
+    statsIntervalMs: options.callStatsIntervalMs,
+    emit: { incoming: (c) => emitter.emit('call.incoming', c), call: (c) => emitter.emit('call', c), ended: (c) => emitter.emit('call.ended', c) },
+  });
+
   function dispatch(ev: StreamEvent): void {
     switch (ev.type) {
       case 'chat.message.created': {
@@ -124,6 +133,15 @@ export function createClient(options: CreateClientOptions): SohbetClient {
         break;
       case 'media.voice.heard':
         emitter.emit('voice.heard', ev.data);
+        break;
+      case 'call.updated':
+        calls.onCallUpdated(ev.data.call);
+        break;
+      case 'call.signal':
+        calls.onSignal(ev.data);
+        break;
+      case 'call.quality':
+        calls.onQuality(ev.data);
         break;
     }
     emitter.emit('event', ev);
@@ -251,6 +269,7 @@ export function createClient(options: CreateClientOptions): SohbetClient {
     chat,
     users,
     support: createSupportApi(call),
+    calls,
     outbox: outboxApi,
   };
 }

@@ -1,4 +1,4 @@
-import type { ConversationDTO, EventMap, MessageDTO, StreamEvent } from '@sohbet/protocol';
+import type { CallDTO, ConversationDTO, EventMap, MessageDTO, StreamEvent } from '@sohbet/protocol';
 import type { OutboxItem } from './outbox.ts';
 
 /**
@@ -39,6 +39,12 @@ export interface ClientEventMap {
   ready: EventMap['sync.ready'];
   /** Every stream event, raw, after the typed events above. */
   event: StreamEvent;
+  /** A call rings for you (on every device): show the incoming-call screen. */
+  'call.incoming': CallDTO;
+  /** Any change of one of your calls (accepted, active, upgraded, ended; `answeredByDevice` ≠ `client.calls.deviceId` = answered elsewhere). */
+  call: CallDTO;
+  /** One of your calls ended (`endReason`: completed, declined, busy, cancelled, missed, failed, connection_lost). */
+  'call.ended': CallDTO;
   /** The outbox changed; the listener gets the new items. */
   outbox: readonly OutboxItem[];
 }

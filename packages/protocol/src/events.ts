@@ -1,5 +1,5 @@
 import type { ConversationDTO, MessageDTO, ReactionDTO } from './chat.ts';
-import type { CallDTO } from './calls.ts';
+import type { CallDTO, CallQualityReport, CallSignal } from './calls.ts';
 import type { OperatorDTO, SupportChatDTO, SupportNoteDTO } from './support.ts';
 
 /**
@@ -43,6 +43,10 @@ export interface EphemeralEventMap {
   'sync.resync': { cursor: string; reason: 'retention' | 'unknown_cursor' };
   /** The support queue moved: operators refresh the queue, waiting customers their position. */
   'support.queue.changed': { topic: string };
+  /** WebRTC signaling from the other party of a call (never stored). `toDevice` null = every device of the recipient. */
+  'call.signal': { callId: string; fromUserId: string; fromDevice: string; toDevice: string | null; signal: CallSignal };
+  /** The other party's latest connection quality report (and its bars, 0..4). */
+  'call.quality': { callId: string; userId: string; report: CallQualityReport; bars: number };
 }
 
 export type EventMap = DurableEventMap & EphemeralEventMap;

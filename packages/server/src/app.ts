@@ -27,6 +27,7 @@ import { streamFrameEncoder } from './realtime/frame-encoder.ts';
 import { corkPerTick } from './realtime/tick-cork.ts';
 import { InProcessPresence, RedisPresence, type Presence } from './realtime/presence.ts';
 import { RedisBus } from './realtime/redis-bus.ts';
+import { registerLiveKitWebhook, registerRecordingDownloads } from './calls/calls.http.ts';
 import { appRouter } from './router.ts';
 import { createServices, type Services } from './services.ts';
 import { createHmac } from 'node:crypto';
@@ -149,6 +150,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   });
 
   if (storage instanceof LocalDiskStorage) await localStorageRoutes(http as unknown as FastifyInstance, storage, urlSigner);
+  if (config.calls.livekit) await registerLiveKitWebhook(http as unknown as FastifyInstance, { config: config.calls.livekit, calls: services.calls, database, log });
+  registerRecordingDownloads(http as unknown as FastifyInstance, services.callRecordings);
 
   http.get('/healthz', async () => ({ ok: true }));
   http.get('/readyz', async (_req, reply) => {
@@ -189,6 +192,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
       await connections.drain(config.shutdownGraceMs);
       await services.webhooks?.stop();
       services.media.stop();
+      await services.calls.close();
       await http.close();
       await Promise.allSettled([bus.close(), presence.close(), limiter.close()]);
       if (!opts.database) await database.close();

@@ -5,6 +5,7 @@ import { router } from './core/trpc.ts';
 import { mediaRouter } from './media/media.router.ts';
 import { syncRouter } from './realtime/sync.router.ts';
 import { supportRouter } from './support/support.router.ts';
+import { callsRouter } from './calls/calls.router.ts';
 
 export const appRouter = router({
   auth: authRouter,
@@ -14,6 +15,7 @@ export const appRouter = router({
   server: serverApiRouter,
   support: supportRouter,
   media: mediaRouter,
+  calls: callsRouter,
 });
 
 /** The router type the SDK and host apps import (`import type { AppRouter } from '@sohbet/server/router'`). */

@@ -18,6 +18,13 @@ import { MediaService } from './media/media.service.ts';
 import type { ObjectStorage } from './storage/object-storage.ts';
 import { SupportDeskService } from './support/support-desk.service.ts';
 import { createSupportMetrics } from './support/support.metrics.ts';
+import { CallsService } from './calls/calls.service.ts';
+import { createCallMetrics } from './calls/calls.metrics.ts';
+import { P2pProvider } from './calls/calls.providers.ts';
+import { LiveKitProvider } from './calls/calls.livekit.ts';
+import { CallRecorder, LocalRecordingStore } from './calls/calls.recorder.ts';
+import { embeddedJwtSecret } from './auth/embedded-secret.ts';
+import path from 'node:path';
 import { WebhookOutbox } from './webhooks/webhooks.service.ts';
 
 /** Everything the procedures use, built once from explicit dependencies. */
@@ -36,6 +43,9 @@ export interface Services {
   messages: MessagesService;
   support: SupportService;
   supportDesk: SupportDeskService;
+  calls: CallsService;
+  /** Call recordings on local disk (the lead may swap in the shared object storage). */
+  callRecordings: LocalRecordingStore;
   webhooks: WebhookOutbox | null;
   limits: LimitsService;
   /** Object storage (local disk or S3/MinIO): attachments, thumbnails, call recordings. */
@@ -77,9 +87,20 @@ export function createServices(d: CoreDeps): Services {
   const media = new MediaService({ database: d.database, events, clock: d.clock, log: d.log, storage: d.storage, config: d.config.media, conversations, clamav, ffmpeg: d.ffmpeg });
   messages.useAttachments(media);
   // ---- end media ----
+  // Download URLs are signed with a key derived from the deployment's secret, never the secret itself.
+  const recordingKey = `recordings:${d.config.auth.jwtSecret ?? embeddedJwtSecret(d.config.dataDir)}`;
+  const callRecordings = new LocalRecordingStore(path.join(d.config.dataDir, 'recordings'), recordingKey);
+  const recorder = d.config.calls.livekit ? null : new CallRecorder({ workDir: path.join(d.config.dataDir, 'recorder'), host: d.config.calls.recorderHost, log: d.log });
+  const calls = new CallsService({
+    recorder, recordings: callRecordings,
+    database: d.database, events, clock: d.clock, log: d.log, config: d.config.calls, conversations,
+    provider: d.config.calls.livekit ? new LiveKitProvider(d.config.calls.livekit, d.config.calls.recordingS3) : new P2pProvider(d.config.calls.ice), metrics: createCallMetrics(d.metrics.registry),
+  });
   return {
     ...d,
     media,
+    calls,
+    callRecordings,
     events,
     stream: new StreamService({ database: d.database, bus: d.bus, events, maxQueue: d.config.realtime.maxQueue }),
     conversations,

@@ -14,10 +14,12 @@ interface Props {
   selectedId: string | null;
   onSelect(id: string, seq?: number): void;
   onNewChat(): void;
+  /** Opens the call history (shown when given). */
+  onOpenCalls?(): void;
 }
 
 /** Conversations, newest first: search, archive view, per-row mute/archive menu. */
-export function ConversationList({ myId, selectedId, onSelect, onNewChat }: Props) {
+export function ConversationList({ myId, selectedId, onSelect, onNewChat, onOpenCalls }: Props) {
   const { t } = useI18n();
   const client = useChatClient();
   const { conversations, loading } = useConversationList();
@@ -77,6 +79,11 @@ export function ConversationList({ myId, selectedId, onSelect, onNewChat }: Prop
         <button type="button" className="icon-btn" onClick={() => setArchived((a) => !a)} aria-pressed={archived} aria-label={archived ? t('list.showInbox') : t('list.showArchived')} title={archived ? t('list.showInbox') : t('list.showArchived')} data-testid="toggle-archived">
           <Icon name={archived ? 'back' : 'archive'} />
         </button>
+        {onOpenCalls && (
+          <button type="button" className="icon-btn" onClick={onOpenCalls} aria-label={t('call.history')} title={t('call.history')} data-testid="calls-open">
+            <Icon name="phone" />
+          </button>
+        )}
         <button type="button" className="icon-btn accent" onClick={onNewChat} aria-label={t('list.newChat')} title={t('list.newChat')} data-testid="new-chat">
           <Icon name="plus" />
         </button>

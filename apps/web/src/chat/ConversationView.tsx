@@ -11,6 +11,7 @@ import { ConfirmDialog, ForwardDialog } from './dialogs.tsx';
 import { ListingCard } from './ListingCard.tsx';
 import { MessageItem, type MessageActions } from './MessageItem.tsx';
 import { conversationName, memberName, peerOf } from './names.ts';
+import { CallButtons, useCalls } from '../calls/CallProvider.tsx';
 import { deliveryOf } from './receipts.ts';
 import { VirtualList, type VirtualListHandle } from './VirtualList.tsx';
 
@@ -35,6 +36,7 @@ export function ConversationView({ conversationId, myId, focusSeq, onBack, inser
   const { messages, hasMore, loadOlder, loading } = useConversationMessages(conversationId);
   const typing = useTypingUsers(conversationId).filter((u) => u !== myId);
   const peer = conv ? peerOf(conv, myId) : null;
+  const calls = useCalls();
   const presence = usePresenceMap(peer ? [peer.userId] : []).get(peer?.userId ?? '');
   const list = useRef<VirtualListHandle>(null);
   const [atBottom, setAtBottom] = useState(true);
@@ -170,6 +172,9 @@ export function ConversationView({ conversationId, myId, focusSeq, onBack, inser
     headerMenu.push({ label: conv.muted ? t('list.unmute') : t('list.mute'), onSelect: () => client.chat.setMuted({ conversationId, muted: !conv.muted }).catch(fail) });
     headerMenu.push({ label: conv.archived ? t('list.unarchive') : t('list.archive'), onSelect: () => client.chat.setArchived({ conversationId, archived: !conv.archived }).catch(fail) });
   }
+  if (peer && conv?.kind === 'direct' && !conv.blocked) {
+    headerMenu.push({ label: t('call.videoRecorded'), onSelect: () => calls.start({ conversationId, video: true, record: true }), testId: 'call-video-recorded' });
+  }
   if (peer) {
     headerMenu.push(
       conv?.blocked
@@ -219,6 +224,7 @@ export function ConversationView({ conversationId, myId, focusSeq, onBack, inser
             {subtitle}
           </p>
         </div>
+        {peer && conv?.kind === 'direct' && <CallButtons conversationId={conversationId} disabled={!!conv.blocked} />}
         {headerMenu.length > 0 && <Menu label={t('conv.menu')} items={headerMenu} testId="conv-menu" />}
       </header>
       {conv?.context && (

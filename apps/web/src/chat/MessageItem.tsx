@@ -1,4 +1,5 @@
 import { memo } from 'react';
+import { systemEntryText } from '../calls/entries.ts';
 import type { ConversationDTO } from '@sohbet/protocol';
 import { useI18n } from '../i18n/i18n.tsx';
 import { Icon } from '../ui/Dialog.tsx';
@@ -42,7 +43,7 @@ export const MessageItem = memo(function MessageItem({ m, mine, conversation, de
   if (m.kind === 'system') {
     return (
       <div className="system-msg" data-testid="message" data-seq={m.seq}>
-        {systemText(t, m)}
+        {systemEntryText(t, m.payload) ?? systemText(t, m)}
       </div>
     );
   }

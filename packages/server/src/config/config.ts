@@ -68,6 +68,26 @@ const envSchema = z.object({
   SUPPORT_SLA_WAIT_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(300),
   SUPPORT_SLA_FIRST_RESPONSE_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(120),
   SUPPORT_INACTIVITY_CLOSE_SECONDS: z.coerce.number().int().min(0).max(30 * 86_400).default(86_400),
+  // ---- calls ----
+  CALL_RING_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(600).default(45),
+  CALL_CONNECT_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(600).default(30),
+  CALL_RECONNECT_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(30),
+  CALL_MAX_DURATION_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(4 * 3600),
+  CALL_SWEEP_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  TURN_URLS: optionalString,
+  TURN_SECRET: optionalString,
+  TURN_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(86_400),
+  STUN_URLS: optionalString,
+  CALL_RECORDER_HOST: optionalString.refine((v) => v === undefined || /^\d{1,3}(\.\d{1,3}){3}$/.test(v), { message: 'an IPv4 address, e.g. 10.0.0.5' }),
+  LIVEKIT_URL: optionalUrl(['wss://', 'ws://', 'https://', 'http://']),
+  LIVEKIT_API_KEY: optionalString,
+  LIVEKIT_API_SECRET: optionalString,
+  LIVEKIT_EMPTY_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(3600).default(60),
+  CALL_RECORDING_S3_BUCKET: optionalString,
+  CALL_RECORDING_S3_REGION: optionalString,
+  CALL_RECORDING_S3_ACCESS_KEY: optionalString,
+  CALL_RECORDING_S3_SECRET: optionalString,
+  CALL_RECORDING_S3_ENDPOINT: optionalUrl(['https://', 'http://']),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -95,6 +115,21 @@ export interface Config {
   support: { offerTimeoutMs: number; operatorGraceMs: number; reopenWindowMs: number; agingMs: number; defaultMaxChats: number; sweepMs: number;
     /** 0 turns a timer off. */
     slaWaitMs: number; slaFirstResponseMs: number; inactivityCloseMs: number };
+  calls: {
+    ringMs: number;
+    connectMs: number;
+    graceMs: number;
+    maxDurationMs: number;
+    sweepMs: number;
+    /** STUN servers and coturn (shared-secret scheme) for p2p media. */
+    ice: { stunUrls: string[]; turn: { urls: string[]; secret: string; ttlSec: number } | null };
+    /** Set when LIVEKIT_URL/_API_KEY/_API_SECRET are: calls use LiveKit rooms instead of p2p. */
+    livekit: { url: string; apiUrl: string; apiKey: string; apiSecret: string; emptyTimeoutSec: number } | null;
+    /** IPv4 address the server-side recording peer offers ICE candidates on (all interfaces when unset). */
+    recorderHost: string | null;
+    /** LiveKit Egress uploads recordings here. */
+    recordingS3: { bucket: string; region: string; accessKey: string; secret: string; endpoint: string | undefined } | null;
+  };
   shutdownGraceMs: number;
   media: MediaConfig;
 }
@@ -155,6 +190,13 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
   if (e.WEBHOOK_URL && !e.WEBHOOK_SECRET) problems.push('WEBHOOK_SECRET: required when WEBHOOK_URL is set (deliveries are HMAC-signed with it)');
   const s3Keys = [e.AWS_ACCESS_KEY_ID, e.AWS_SECRET_ACCESS_KEY, e.AWS_BUCKET_NAME];
   if (s3Keys.some(Boolean) && !s3Keys.every(Boolean)) problems.push('AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_BUCKET_NAME: set all three for S3/MinIO storage, or none for local disk');
+  if (e.TURN_URLS && !e.TURN_SECRET) problems.push("TURN_SECRET: required when TURN_URLS is set (coturn's static-auth-secret, used to mint time-limited credentials)");
+  const lk = [e.LIVEKIT_URL, e.LIVEKIT_API_KEY, e.LIVEKIT_API_SECRET];
+  if (lk.some(Boolean) && !lk.every(Boolean)) problems.push('LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET: set all three (or none, for peer-to-peer calls)');
+  const s3 = [e.CALL_RECORDING_S3_BUCKET, e.CALL_RECORDING_S3_REGION, e.CALL_RECORDING_S3_ACCESS_KEY, e.CALL_RECORDING_S3_SECRET];
+  if (s3.some(Boolean) && !s3.every(Boolean)) problems.push('CALL_RECORDING_S3_BUCKET, _REGION, _ACCESS_KEY, _SECRET: set all four (or none)');
+  const turnUrls = (e.TURN_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+  for (const u of turnUrls) if (!/^turns?:/.test(u)) problems.push(`TURN_URLS: ${u} must start with turn: or turns:`);
   if (problems.length) throw new ConfigError(problems);
 
   const dataDir = path.resolve(e.DATA_DIR);
@@ -195,6 +237,26 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
       inactivityCloseMs: e.SUPPORT_INACTIVITY_CLOSE_SECONDS * 1000,
     },
     limits: limits.policies,
+    calls: {
+      ringMs: e.CALL_RING_TIMEOUT_SECONDS * 1000,
+      connectMs: e.CALL_CONNECT_TIMEOUT_SECONDS * 1000,
+      graceMs: e.CALL_RECONNECT_GRACE_SECONDS * 1000,
+      maxDurationMs: e.CALL_MAX_DURATION_SECONDS * 1000,
+      sweepMs: e.CALL_SWEEP_MS,
+      ice: {
+        stunUrls: (e.STUN_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean),
+        turn: turnUrls.length && e.TURN_SECRET ? { urls: turnUrls, secret: e.TURN_SECRET, ttlSec: e.TURN_TTL_SECONDS } : null,
+      },
+      recorderHost: e.CALL_RECORDER_HOST ?? null,
+      livekit:
+        e.LIVEKIT_URL && e.LIVEKIT_API_KEY && e.LIVEKIT_API_SECRET
+          ? { url: e.LIVEKIT_URL, apiUrl: e.LIVEKIT_URL.replace(/^ws(s?):\/\//, 'http$1://'), apiKey: e.LIVEKIT_API_KEY, apiSecret: e.LIVEKIT_API_SECRET, emptyTimeoutSec: e.LIVEKIT_EMPTY_TIMEOUT_SECONDS }
+          : null,
+      recordingS3:
+        e.CALL_RECORDING_S3_BUCKET && e.CALL_RECORDING_S3_REGION && e.CALL_RECORDING_S3_ACCESS_KEY && e.CALL_RECORDING_S3_SECRET
+          ? { bucket: e.CALL_RECORDING_S3_BUCKET, region: e.CALL_RECORDING_S3_REGION, accessKey: e.CALL_RECORDING_S3_ACCESS_KEY, secret: e.CALL_RECORDING_S3_SECRET, endpoint: e.CALL_RECORDING_S3_ENDPOINT }
+          : null,
+    },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     media: {
       storage:

@@ -345,3 +345,73 @@ export const supportCanned = pgTable(
   },
   (t) => [index('support_canned_owner').on(t.ownerId), index('support_canned_topic').on(t.topic)],
 );
+// ---- calls ----
+
+/**
+ * Audio/video calls (server-authoritative state). `due_at` is the durable deadline of the current
+ * state (ring timeout, connect timeout, max duration) and `*_gone_at` start the reconnect grace;
+ * any instance's sweeper claims due rows with FOR UPDATE SKIP LOCKED. Every change is a
+ * conditional update on `version`, so concurrent accepts and cancels resolve to one outcome (G5).
+ */
+export const calls = pgTable(
+  'calls',
+  {
+    id: text('id').primaryKey(),
+    conversationId: text('conversation_id').notNull().references(() => conversations.id, { onDelete: 'cascade' }),
+    callerId: text('caller_id').notNull(),
+    calleeId: text('callee_id').notNull(),
+    media: text('media', { enum: ['audio', 'video'] }).notNull(),
+    provider: text('provider', { enum: ['p2p', 'livekit'] }).notNull(),
+    state: text('state', { enum: ['ringing', 'accepted', 'active', 'ended'] }).notNull(),
+    endReason: text('end_reason', { enum: ['completed', 'declined', 'busy', 'cancelled', 'missed', 'failed', 'connection_lost'] }),
+    endedBy: text('ended_by'),
+    answeredByDevice: text('answered_by_device'),
+    callerDevice: text('caller_device'),
+    recording: boolean('recording').notNull().default(false),
+    /** The provider's handle of the recording (LiveKit egress id), once it started. */
+    recordingRef: text('recording_ref'),
+    dueAt: ts('due_at'),
+    callerGoneAt: ts('caller_gone_at'),
+    calleeGoneAt: ts('callee_gone_at'),
+    quality: jsonb('quality'),
+    version: integer('version').notNull().default(0),
+    createdAt: ts('created_at').notNull(),
+    acceptedAt: ts('accepted_at'),
+    activeAt: ts('active_at'),
+    endedAt: ts('ended_at'),
+  },
+  (t) => [
+    index('calls_due').on(t.dueAt).where(sql`state <> 'ended'`),
+    index('calls_gone').on(t.callerGoneAt, t.calleeGoneAt).where(sql`state <> 'ended' and (caller_gone_at is not null or callee_gone_at is not null)`),
+    index('calls_caller').on(t.callerId, t.createdAt),
+    index('calls_callee').on(t.calleeId, t.createdAt),
+  ],
+);
+
+/** Recordings of a call: one WebM per party on the embedded default (server-side werift peer). */
+export const callRecordings = pgTable(
+  'call_recordings',
+  {
+    id: text('id').primaryKey(),
+    callId: text('call_id').notNull().references(() => calls.id, { onDelete: 'cascade' }),
+    /** Whose media the file holds. */
+    userId: text('user_id').notNull(),
+    storageKey: text('storage_key').notNull(),
+    contentType: text('content_type').notNull(),
+    sizeBytes: integer('size_bytes').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('call_recordings_call').on(t.callId)],
+);
+
+/** LiveKit webhook deliveries already applied (LiveKit retries; a duplicate is ignored). */
+export const callWebhookEvents = pgTable('call_webhook_events', {
+  id: text('id').primaryKey(),
+  receivedAt: ts('received_at').notNull().defaultNow(),
+});
+
+/** The line each user holds while in a live call: the primary key makes "one live call per user" atomic (busy). */
+export const callLines = pgTable('call_lines', {
+  userId: text('user_id').primaryKey(),
+  callId: text('call_id').notNull(),
+});

@@ -45,6 +45,8 @@ export class ConnectionRegistry {
       if (await this.s.presence.connect(user.id, id)) await this.announce(user.id, true, null);
       // Operators: connectivity (not their chosen status) cancels a running grace timer.
       if (conn.operator) await this.s.support.onConnected(user.id);
+      // A call leg that came back within the reconnect grace stays up.
+      await this.s.calls.onConnected(user.id);
     } catch (err) {
       this.s.log.warn({ err: (err as Error).message, userId: user.id }, 'presence update on connect failed');
     }
@@ -60,6 +62,8 @@ export class ConnectionRegistry {
         await this.announce(conn.userId, false, at);
         // Starts the operator's grace timer (stored in the database; the support sweeper fires it).
         if (conn.operator) await this.s.support.onDisconnected(conn.userId, at);
+        // Starts the reconnect grace of the user's live calls (stored; the calls sweeper fires it).
+        await this.s.calls.onDisconnected(conn.userId);
       }
     } catch (err) {
       this.s.log.warn({ err: (err as Error).message, userId: conn.userId }, 'presence update on disconnect failed');
@@ -81,10 +85,13 @@ export class ConnectionRegistry {
     const prune = setInterval(() => void this.prune(), 3600_000);
     // Durable support timers (offers, operator grace) are due times in the database; any instance may fire them.
     const support = setInterval(() => void this.s.support.sweep().catch((err) => this.s.log.warn({ err: (err as Error).message }, 'support sweep failed')), this.s.config.support.sweepMs);
+    // Durable call timers (ring, connect, max duration, reconnect grace), likewise.
+    const calls = setInterval(() => void this.s.calls.sweep().catch((err) => this.s.log.warn({ err: (err as Error).message }, 'calls sweep failed')), this.s.config.calls.sweepMs);
     beat.unref();
     prune.unref();
     support.unref();
-    this.timers.push(beat, prune, support);
+    calls.unref();
+    this.timers.push(beat, prune, support, calls);
   }
 
   /** Keeps this instance's connections alive in shared presence, and its operators' durable last-seen. */

@@ -1,0 +1,67 @@
+import type { FastifyInstance } from 'fastify';
+import { WebhookReceiver } from 'livekit-server-sdk';
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Database } from '../db/db.ts';
+import { callIdOfRoom } from './calls.livekit.ts';
+import { callsRepo } from './calls.repo.ts';
+import type { CallsService } from './calls.service.ts';
+import type { LocalRecordingStore } from './calls.recorder.ts';
+
+/** Recording downloads from local disk: only through a signed, unexpired URL (see LocalRecordingStore). */
+export function registerRecordingDownloads(http: FastifyInstance, store: LocalRecordingStore): void {
+  http.get('/calls/recordings/*', async (req, reply) => {
+    const key = decodeURIComponent((req.params as { '*': string })['*']);
+    const q = req.query as { exp?: string; sig?: string; name?: string };
+    if (!q.sig || !q.name || !store.verify(key, Number(q.exp), q.name, q.sig)) return reply.code(403).send({ code: 'auth.forbidden' });
+    const stream = store.open(key);
+    stream.on('error', () => reply.code(404).send({ code: 'call.not_found' }));
+    return reply.type('video/webm').header('content-disposition', `attachment; filename="${q.name.replace(/[^A-Za-z0-9._-]/g, '_')}"`).send(stream);
+  });
+}
+
+/**
+ * LiveKit's webhook: the signature (a JWT whose sha256 claim is the hash of the raw body) is
+ * checked on the exact bytes received, so this route parses the body itself. Deliveries are
+ * deduplicated by event id; each one reconciles the call record: a party joining the room makes
+ * the call active, leaving starts the reconnect grace, the room finishing ends the call.
+ */
+export async function registerLiveKitWebhook(http: FastifyInstance, deps: { config: NonNullable<Config['calls']['livekit']>; calls: CallsService; database: Database; log: Logger }): Promise<void> {
+  const receiver = new WebhookReceiver(deps.config.apiKey, deps.config.apiSecret);
+  await http.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 256 * 1024 }, (_req, body, done) => done(null, body));
+    scope.post('/webhooks/livekit', async (req, reply) => {
+      const raw = typeof req.body === 'string' ? req.body : '';
+      const auth = (req.headers.authorization ?? req.headers.authorize) as string | undefined;
+      let event;
+      try {
+        event = await receiver.receive(raw, auth?.replace(/^Bearer\s+/i, ''));
+      } catch (err) {
+        deps.log.warn({ err: (err as Error).message }, 'livekit webhook refused');
+        return reply.code(401).send({ code: 'call.webhook_invalid' });
+      }
+      const callId = event.room?.name ? callIdOfRoom(event.room.name) : null;
+      if (!callId) return reply.send({ ok: true, ignored: 'not a call room' });
+      if (event.id && !(await callsRepo.firstDelivery(deps.database.db, event.id))) return reply.send({ ok: true, duplicate: true });
+      const call = await callsRepo.get(deps.database.db, callId);
+      if (!call) return reply.send({ ok: true, ignored: 'unknown call' });
+      const who = event.participant?.identity;
+      const act = (cmd: Parameters<CallsService['act']>[2]) => deps.calls.act(null, callId, cmd).catch((err: Error) => deps.log.info({ err: err.message, callId, event: event.event }, 'livekit webhook: nothing to change'));
+      switch (event.event) {
+        case 'participant_joined':
+          if (!who) break;
+          await act({ type: 'party_back', userId: who });
+          if (call.state === 'accepted') await act({ type: 'connected', by: who, device: who === call.calleeId ? (call.answeredByDevice ?? '') : (call.callerDevice ?? '') });
+          break;
+        case 'participant_left':
+          if (who) await act({ type: 'party_gone', userId: who });
+          break;
+        case 'room_finished':
+          await act({ type: 'room_finished' });
+          break;
+      }
+      return reply.send({ ok: true });
+    });
+  });
+}
