@@ -31,6 +31,9 @@ export const ERROR_STATUS = {
   'support.already_assigned': 409,
   'support.operator_unavailable': 409,
   'support.invalid_state': 409,
+  'notify.invalid_token': 400,
+  'notify.device_not_found': 404,
+  'notify.invalid_time_zone': 400,
   'rate_limited': 429,
   'internal': 500,
 } as const;

@@ -4,3 +4,4 @@ export * from './chat.ts';
 export * from './events.ts';
 export * from './support.ts';
 export * from './calls.ts';
+export * from './notify.ts';
