@@ -37,6 +37,8 @@ export interface AppOptions {
   bus?: Bus;
   presence?: Presence;
   fetch?: typeof fetch;
+  /** Notifications: an extra CA for APNs (tests run a local HTTP/2 server). */
+  notify?: { apnsCa?: string };
 }
 
 export interface SohbetApp {
@@ -58,7 +60,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   const jwtSecret = config.auth.jwtSecret ?? (config.auth.jwksUrl ? undefined : embeddedJwtSecret(config.dataDir));
   const auth = new AuthService({ jwtSecret, jwksUrl: config.auth.jwksUrl, issuer: config.auth.issuer, audience: config.auth.audience });
   const metrics = createMetrics();
-  const services = createServices({ config, log, clock: opts.clock ?? systemClock, database, bus, presence, auth, metrics, fetch: opts.fetch });
+  const services = createServices({ config, log, clock: opts.clock ?? systemClock, database, bus, presence, auth, metrics, fetch: opts.fetch, notify: opts.notify });
   const connections = new ConnectionRegistry(services);
 
   const http = Fastify({ loggerInstance: log.child({ component: 'http' }), bodyLimit: 1 << 20, trustProxy: true });
@@ -144,6 +146,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   }
 
   services.webhooks?.start();
+  services.notify.start();
   connections.startMaintenance();
 
   let closed = false;
@@ -156,6 +159,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
       closed = true;
       await connections.drain(config.shutdownGraceMs);
       await services.webhooks?.stop();
+      await services.notify.stop();
       await http.close();
       await Promise.allSettled([bus.close(), presence.close()]);
       if (!opts.database) await database.close();

@@ -4,6 +4,7 @@ import { serverApiRouter } from './chat/server-api.router.ts';
 import { router } from './core/trpc.ts';
 import { syncRouter } from './realtime/sync.router.ts';
 import { supportRouter } from './support/support.router.ts';
+import { notifyRouter } from './notify/notify.router.ts';
 
 export const appRouter = router({
   auth: authRouter,
@@ -12,6 +13,7 @@ export const appRouter = router({
   sync: syncRouter,
   server: serverApiRouter,
   support: supportRouter,
+  notify: notifyRouter,
 });
 
 /** The router type the SDK and host apps import (`import type { AppRouter } from '@sohbet/server/router'`). */

@@ -12,6 +12,9 @@ import type { Presence } from './realtime/presence.ts';
 import { StreamService } from './realtime/stream.ts';
 import { SupportService } from './support/support.service.ts';
 import { WebhookOutbox } from './webhooks/webhooks.service.ts';
+import { createNotify } from './notify/notify.wiring.ts';
+import type { NotifyService } from './notify/notify.service.ts';
+import type { NotifyWorker } from './notify/notify.worker.ts';
 
 /** Everything the procedures use, built once from explicit dependencies. */
 export interface Services {
@@ -29,6 +32,8 @@ export interface Services {
   messages: MessagesService;
   support: SupportService;
   webhooks: WebhookOutbox | null;
+  notify: NotifyService;
+  notifyWorker: NotifyWorker;
 }
 
 export interface CoreDeps {
@@ -41,6 +46,8 @@ export interface CoreDeps {
   auth: AuthService;
   metrics: Metrics;
   fetch?: typeof fetch;
+  /** Notifications: an extra CA for APNs (tests). */
+  notify?: { apnsCa?: string };
 }
 
 export function createServices(d: CoreDeps): Services {
@@ -53,8 +60,11 @@ export function createServices(d: CoreDeps): Services {
   const messages = new MessagesService(chatDeps, conversations);
   const support = new SupportService({ database: d.database, events, clock: d.clock, log: d.log, config: d.config.support, conversations, messages });
   messages.onSent((m) => void support.onMessage(m).catch((err) => d.log.warn({ err: (err as Error).message }, 'support message hook failed')));
+  const { notify, notifyWorker } = createNotify({ ...d, events });
   return {
     ...d,
+    notify,
+    notifyWorker,
     events,
     stream: new StreamService({ database: d.database, bus: d.bus, events, maxQueue: d.config.realtime.maxQueue }),
     conversations,

@@ -109,6 +109,9 @@ export function inQuietHours(prefs: Pick<Prefs, 'quietHours' | 'timeZone'>, now:
   return start < end ? m >= start && m < end : m >= start || m < end;
 }
 
+/** Calls ring for at most this long; a ring push still undelivered after it is dropped. */
+export const RING_MAX_AGE_MS = 45_000;
+
 export type SendDecision = { send: true; silent: boolean } | { send: false; reason: string };
 
 /**
@@ -126,7 +129,10 @@ export function decideAtSend(x: {
   member?: { lastReadSeq: number; muted: boolean } | null;
   seq?: number;
   activeInConversation?: boolean;
+  /** Time since the row was written: a ring nobody could hear in time is not sent late. */
+  ageMs?: number;
 }): SendDecision {
+  if (x.kind === 'call_incoming' && (x.ageMs ?? 0) > RING_MAX_AGE_MS) return { send: false, reason: 'expired' };
   const prefKind = prefKindOf(x.kind);
   if (prefKind && !x.prefs.kinds[prefKind]) return { send: false, reason: `disabled:${prefKind}` };
   if (prefKind && !x.prefs.channels[channelGroup(x.channel)]) return { send: false, reason: `disabled:${channelGroup(x.channel)}` };
@@ -146,6 +152,8 @@ export type SendOutcome =
   | { ok: true; providerId: string | null; delivered?: boolean }
   | { ok: false; retry: boolean; reason: string; retryAfterMs?: number; invalidToken?: boolean };
 
+export type Failure = Extract<SendOutcome, { ok: false }>;
+
 /** Delay before attempt n+1 after n failures: 1s, 2s, 4s … capped at 1 hour, jittered; never sooner than the provider's Retry-After. */
 export function retryDelayMs(attempts: number, retryAfterMs: number | undefined, random = Math.random): number {
   const base = Math.min(3_600_000, 1000 * 2 ** Math.max(0, attempts - 1));
@@ -163,7 +171,7 @@ export function parseRetryAfter(v: string | null | undefined, now: Date): number
 }
 
 /** HTTP status → outcome, for providers with plain HTTP APIs. 4xx (but 408/429) are permanent. */
-export function httpFailure(status: number, reason: string, retryAfterMs?: number): SendOutcome {
+export function httpFailure(status: number, reason: string, retryAfterMs?: number): Failure {
   const retry = status === 408 || status === 429 || status >= 500;
   return { ok: false, retry, reason: `HTTP ${status}: ${reason}`.slice(0, 500), retryAfterMs };
 }

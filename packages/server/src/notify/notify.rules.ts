@@ -12,7 +12,7 @@ import { notifyRepo as repo, type DeviceRow, type NewOutboxRow } from './notify.
  * Only cheap decisions happen here; the send-time checks (read since? active? quiet hours?) run in the worker.
  */
 export function notifyRules(d: { clock: Clock; messageDelayMs: number }) {
-  return async (tx: Tx, deliveries: readonly Delivery[]): Promise<void> => {
+  return async (tx: Tx, deliveries: readonly Delivery[]): Promise<number> => {
     const messages: Array<{ userId: string; message: MessageDTO }> = [];
     const calls: Array<{ userId: string; call: CallDTO }> = [];
     const reads: Array<DurableEventMap['chat.receipt']> = [];
@@ -28,7 +28,7 @@ export function notifyRules(d: { clock: Clock; messageDelayMs: number }) {
         if (e.data.userId === dl.userId) reads.push(e.data);
       }
     }
-    if (!messages.length && !calls.length && !reads.length) return;
+    if (!messages.length && !calls.length && !reads.length) return 0;
 
     const now = d.clock.now();
     const userIds = [...new Set([...messages.map((m) => m.userId), ...calls.map((c) => c.userId), ...reads.map((r) => r.userId)])];
@@ -92,7 +92,7 @@ export function notifyRules(d: { clock: Clock; messageDelayMs: number }) {
         });
       }
     }
-    await repo.enqueue(tx, out, now);
+    return repo.enqueue(tx, out, now);
   };
 }
 
