@@ -51,7 +51,7 @@ const envSchema = z.object({
   // ---- notify ----
   NOTIFY_MESSAGE_DELAY_SECONDS: z.coerce.number().min(0).max(3600).default(10),
   NOTIFY_ACTIVE_TTL_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
-  NOTIFY_WORKER_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  NOTIFY_WORKER_MS: z.coerce.number().int().min(10).max(3_600_000).default(500),
   NOTIFY_BATCH: z.coerce.number().int().min(1).max(1000).default(200),
   NOTIFY_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
   NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(10),

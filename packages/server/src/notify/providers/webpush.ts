@@ -43,7 +43,8 @@ export class WebPushProvider implements Provider {
     }
     let res: Response;
     try {
-      res = await this.d.fetch(details.endpoint, { method: details.method, headers: details.headers as Record<string, string>, body: new Uint8Array(details.body as Buffer), signal: AbortSignal.timeout(this.d.timeoutMs) });
+      const { 'Content-Length': _len, ...headers } = details.headers as Record<string, string>;
+      res = await this.d.fetch(details.endpoint, { method: details.method, headers, body: new Uint8Array(details.body as Buffer), signal: AbortSignal.timeout(this.d.timeoutMs) });
     } catch (err) {
       return networkFailure(err);
     }
