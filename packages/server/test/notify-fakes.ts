@@ -41,6 +41,8 @@ export class FakeProviders {
   /** Resend: idempotency key → email id (a repeated key returns the first answer, as Resend does). */
   readonly resendKeys = new Map<string, string>();
   resendDuplicates = 0;
+  /** Called after each Resend answer (crash tests kill the server from here, mid-batch). */
+  onResend: ((keysSeen: number) => void) | null = null;
   /** Slow every answer down (crash tests need requests in flight). */
   delayMs = 0;
   private http!: http.Server;
@@ -122,7 +124,8 @@ export class FakeProviders {
         }
         const id = `email-${++this.n}`;
         if (key) this.resendKeys.set(key, id);
-        return ok(200, { id });
+        ok(200, { id });
+        return this.onResend?.(this.resendKeys.size);
       }
       case 'twilio':
         return ok(201, { sid: `SM${createHash('md5').update(String(++this.n)).digest('hex')}`, status: 'queued' });
