@@ -3,6 +3,7 @@ import type { SohbetError } from './errors.ts';
 import type { ClientEventMap, ClientEventName, ClientStatus } from './events.ts';
 import type { OutboxItem, SendOptions } from './outbox.ts';
 import type { SupportApi } from './support.ts';
+import type { NotificationsApi } from './notifications.ts';
 import type { KeyValueStorage, WebStorageLike } from './storage.ts';
 
 /** Options of {@link createClient}. */
@@ -127,5 +128,7 @@ export interface SohbetClient {
   readonly users: UsersApi;
   /** Live support: customers start chats; operators run the console. */
   readonly support: SupportApi;
+  /** Push/email/SMS notifications: devices, preferences, the open conversation, display acknowledgements. */
+  readonly notifications: NotificationsApi;
   readonly outbox: OutboxApi;
 }

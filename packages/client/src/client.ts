@@ -9,6 +9,7 @@ import { newClientId, Outbox } from './outbox.ts';
 import { DeliveredReceipts } from './receipts.ts';
 import { asKeyValueStorage, PersistedValue } from './storage.ts';
 import { createSupportApi } from './support.ts';
+import { createNotificationsApi } from './notifications.ts';
 
 const TYPING_THROTTLE_MS = 3000;
 
@@ -184,9 +185,8 @@ export function createClient(options: CreateClientOptions): SohbetClient {
   };
 
   let http: SohbetTRPC | null = null;
-  async function catchUp(): Promise<number> {
-    await restored;
-    http ??= createTRPCClient<AppRouter>({
+  const httpClient = (): SohbetTRPC =>
+    (http ??= createTRPCClient<AppRouter>({
       links: [
         httpLink({
           url: `${httpBase(options.url)}/trpc`,
@@ -194,10 +194,22 @@ export function createClient(options: CreateClientOptions): SohbetClient {
           headers: async () => ({ authorization: `Bearer ${await options.token()}` }),
         }),
       ],
-    });
+    }));
+  // Notifications: over the socket when it is up, else over HTTP (push handlers in the background).
+  const callAny = async <T>(f: (t: SohbetTRPC) => Promise<T>): Promise<T> => {
+    try {
+      return await f(connection.trpc && connection.status === 'connected' ? connection.trpc : httpClient());
+    } catch (err) {
+      throw toSohbetError(err);
+    }
+  };
+  const notifications = createNotificationsApi(callAny, `${prefix}-${Math.random().toString(36).slice(2, 10)}`);
+  async function catchUp(): Promise<number> {
+    await restored;
+    httpClient();
     let n = 0;
     for (;;) {
-      const page = await http.sync.since.query({ cursor: connection.cursor, limit: 500 }).catch((err: unknown) => {
+      const page = await http!.sync.since.query({ cursor: connection.cursor, limit: 500 }).catch((err: unknown) => {
         throw toSohbetError(err);
       });
       for (const ev of page.events) connection.ingest(ev);
@@ -238,6 +250,7 @@ export function createClient(options: CreateClientOptions): SohbetClient {
       connection.stop('closed');
       outbox.dispose();
       receipts.dispose();
+      notifications.dispose();
       typingSentAt.clear();
       userPromise = null;
     },
@@ -246,6 +259,7 @@ export function createClient(options: CreateClientOptions): SohbetClient {
     chat,
     users,
     support: createSupportApi(call),
+    notifications,
     outbox: outboxApi,
   };
 }

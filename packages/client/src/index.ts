@@ -5,6 +5,7 @@
 export { createClient } from './client.ts';
 export type { ChatApi, CreateClientOptions, OutboxApi, SohbetClient, UsersApi } from './api.ts';
 export type { SupportApi } from './support.ts';
+export type { NotificationsApi } from './notifications.ts';
 export { SohbetError, toSohbetError, type ClientErrorCode, type SohbetErrorCode } from './errors.ts';
 export type { ClientEventMap, ClientEventName, ClientStatus } from './events.ts';
 export { newClientId, type OutboxItem, type SendOptions } from './outbox.ts';
