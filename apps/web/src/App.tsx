@@ -7,6 +7,8 @@ import { ConversationList } from './chat/ConversationList.tsx';
 import { ConversationView } from './chat/ConversationView.tsx';
 import { NewChatDialog } from './chat/dialogs.tsx';
 import { CustomerSupport, OperatorConsole } from './support/Support.tsx';
+import { NotificationSettings } from './notify/NotificationSettings.tsx';
+import { useNotifyActive } from './notify/active.ts';
 import { Icon } from './ui/Dialog.tsx';
 import { ToastProvider } from './ui/Toast.tsx';
 import { ChatProvider, createChatClient, useConnection, useOutboxItems } from './sdk.ts';
@@ -45,8 +47,9 @@ export function App() {
   return <ToastProvider>{session ? <Chat key={session.userId} session={session} onSignOut={signOut} /> : <SignIn devLogin={devLogin} onSession={start} />}</ToastProvider>;
 }
 
-function parseHash(): { id: string | null; seq?: number; support?: boolean } {
+function parseHash(): { id: string | null; seq?: number; support?: boolean; notify?: boolean } {
   if (location.hash.startsWith('#/support')) return { id: null, support: true };
+  if (location.hash.startsWith('#/notifications')) return { id: null, notify: true };
   const m = /^#\/c\/([^/?]+)(?:\/(\d+))?/.exec(location.hash);
   return m ? { id: decodeURIComponent(m[1]!), seq: m[2] ? Number(m[2]) : undefined } : { id: null };
 }
@@ -102,9 +105,14 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
     if (location.hash !== hash) location.hash = hash;
     setRoute({ id, seq });
   }, []);
+  const openNotify = useCallback(() => {
+    if (location.hash !== '#/notifications') location.hash = '#/notifications';
+    setRoute({ id: null, notify: true });
+  }, []);
+  useNotifyActive(route.id, select);
 
   return (
-    <div className={route.id || route.support ? 'layout has-selection' : 'layout'}>
+    <div className={route.id || route.support || route.notify ? 'layout has-selection' : 'layout'}>
       <aside className="sidebar">
         <header className="me-bar">
           <Avatar name={session.name} id={session.userId} size={36} />
@@ -122,6 +130,9 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
           >
             {t('support.open')}
           </button>
+          <button type="button" className={route.notify ? 'icon-btn active' : 'icon-btn'} onClick={openNotify} aria-label={t('notify.open')} title={t('notify.open')} data-testid="notify-open">
+            🔔
+          </button>
           <LanguageSwitch />
           <button type="button" className="icon-btn" onClick={onSignOut} aria-label={t('signin.signOut')} title={t('signin.signOut')} data-testid="sign-out">
             <Icon name="back" />
@@ -131,7 +142,9 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
         <ConversationList myId={session.userId} selectedId={route.id} onSelect={(id, seq) => select(id, seq)} onNewChat={() => setNewChat(true)} />
       </aside>
       <main className="main">
-        {route.support ? (
+        {route.notify ? (
+          <NotificationSettings onClose={() => select(null)} />
+        ) : route.support ? (
           isOperator ? (
             <OperatorConsole myId={session.userId} onClose={() => select(null)} />
           ) : (

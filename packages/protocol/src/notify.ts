@@ -51,7 +51,7 @@ export type PreferencesInput = z.infer<typeof preferencesInput>;
 
 export const setActiveInput = z.object({
   conversationId: conversationId.nullable(),
-  /** For clients without a socket (HTTP only): a stable id for this device. */
+  /** A stable id for this device (the SDK sends one), so socket and HTTP calls update the same entry; default: the socket. */
   deviceId: z.string().min(1).max(LIMITS.idMax).optional(),
 });
 

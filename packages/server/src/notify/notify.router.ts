@@ -20,7 +20,7 @@ export const notifyRouter = router({
   setPreferences: userProcedure.input(preferencesInput).mutation(({ ctx, input }) => ctx.services.notify.setPreferences(ctx.user.id, input)),
   /** Which conversation this device shows now (null: none). Refresh at least every NOTIFY_ACTIVE_TTL_SECONDS. */
   setActive: userProcedure.input(setActiveInput).mutation(async ({ ctx, input }) => {
-    await ctx.services.notify.setActive(ctx.user.id, ctx.connection?.id ?? input.deviceId ?? 'http', input.conversationId);
+    await ctx.services.notify.setActive(ctx.user.id, input.deviceId ?? ctx.connection?.id ?? 'http', input.conversationId);
     return { ok: true };
   }),
   ackDisplay: userProcedure.input(ackDisplayInput).mutation(({ ctx, input }) => ctx.services.notify.ackDisplay(ctx.user.id, Number(input.notificationId))),
