@@ -131,7 +131,7 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
             {t('support.open')}
           </button>
           <button type="button" className={route.notify ? 'icon-btn active' : 'icon-btn'} onClick={openNotify} aria-label={t('notify.open')} title={t('notify.open')} data-testid="notify-open">
-            🔔
+            <Icon name="bell" />
           </button>
           <LanguageSwitch />
           <button type="button" className="icon-btn" onClick={onSignOut} aria-label={t('signin.signOut')} title={t('signin.signOut')} data-testid="sign-out">
