@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -97,6 +97,7 @@ async function run(channel) {
   );
   const inserted = Date.now();
   const cpu0 = machineCpu();
+  const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
   let accepted = 0;
   while (Date.now() - inserted < 120_000) {
     accepted = (await client.query(`select count(*)::int as n from notify_outbox where state = 'accepted'`)).rows[0].n;
@@ -105,6 +106,7 @@ async function run(channel) {
   }
   const done = Date.now();
   const cpu1 = machineCpu();
+  const load1 = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
   const states = Object.fromEntries((await client.query(`select state, count(*)::int as n from notify_outbox group by state`)).rows.map((r) => [r.state, r.n]));
   const p = prov.stats();
   const duplicates = [...prov.seen.values()].reduce((a, c) => a + (c - 1), 0);
@@ -125,6 +127,7 @@ async function run(channel) {
     distinctReceived: prov.seen.size,
     duplicates,
     states,
+    loadAverage1m: [Number(load0), Number(load1)],
     machineCpuBusyPct: Math.round(((cpu1.busy - cpu0.busy) / Math.max(1e-9, cpu1.total - cpu0.total)) * 100),
   };
   console.log(JSON.stringify(result));
@@ -141,9 +144,9 @@ const md = [
   '',
   `${N.toLocaleString('en')} queued notifications drained by the real server process (PostgreSQL, NOTIFY_BATCH=500, NOTIFY_CONCURRENCY=64) to a local provider server on the same ${os.cpus().length}-core machine. Target: ≥ 1,000/s, no duplicates.`,
   '',
-  '| channel | drained in | rate (accepted/s) | provider requests | received (distinct) | duplicates | final states |',
-  '|---|---|---|---|---|---|---|',
-  ...results.map((r) => `| ${r.channel} | ${(r.drainMs / 1000).toFixed(2)} s | ${r.ratePerSec.toLocaleString('en')} | ${r.providerRequests.toLocaleString('en')} | ${r.distinctReceived.toLocaleString('en')} | ${r.duplicates} | ${Object.entries(r.states).map(([k, v]) => `${k} ${v}`).join(', ')} |`),
+  '| channel | drained in | rate (accepted/s) | provider requests | received (distinct) | duplicates | final states | load avg (1 min) before/after | machine CPU busy |',
+  '|---|---|---|---|---|---|---|---|---|',
+  ...results.map((r) => `| ${r.channel} | ${(r.drainMs / 1000).toFixed(2)} s | ${r.ratePerSec.toLocaleString('en')} | ${r.providerRequests.toLocaleString('en')} | ${r.distinctReceived.toLocaleString('en')} | ${r.duplicates} | ${Object.entries(r.states).map(([k, v]) => `${k} ${v}`).join(', ')} | ${r.loadAverage1m.join(' / ')} | ${r.machineCpuBusyPct}% |`),
   '',
   'Expo batches 100 messages per request (its API); FCM v1 is one HTTP request per notification.',
 ];

@@ -63,8 +63,8 @@ describe('notification providers: the real clients against local servers speakin
   });
 
   it('FCM v1: exchanges a JWT signed with the service account key at its token_uri, then sends with the bearer token', async () => {
-    const out = await p('fcm').send([item('fcm', 'fcm-token-1', { kind: 'call_incoming', priority: 'high', payload: { type: 'call_incoming', callId: 'k1', conversationId: 'c_1', callerId: 'a', callerName: 'Aysel', media: 'audio' } })]);
-    expect(out[0]).toMatchObject({ ok: true });
+    const out = await p('fcm').send([item('fcm', 'fcm-token-0'), item('fcm', 'fcm-token-00'), item('fcm', 'fcm-token-1', { kind: 'call_incoming', priority: 'high', payload: { type: 'call_incoming', callId: 'k1', conversationId: 'c_1', callerId: 'a', callerName: 'Aysel', media: 'audio' } })]);
+    expect(out.every((o) => o.ok)).toBe(true);
     const tok = fakes.of('fcm.token').at(-1)!;
     expect(tok.form!.get('grant_type')).toBe('urn:ietf:params:oauth:grant-type:jwt-bearer');
     const pub = createPublicKey(fixture('fcm-sa.key.pem')).export({ type: 'spki', format: 'pem' }).toString();
@@ -75,6 +75,8 @@ describe('notification providers: the real clients against local servers speakin
     expect(String(send.headers.authorization)).toMatch(/^Bearer ya29\.test-/);
     expect(send.json.message).toMatchObject({ token: 'fcm-token-1', android: { priority: 'HIGH', ttl: '30s' } });
     expect(Object.values(send.json.message.data).every((v) => typeof v === 'string')).toBe(true); // FCM data values must be strings
+    // Concurrent sends share one token exchange.
+    expect(fakes.of('fcm.token').length).toBe(1);
     // 401: one token refresh, then success.
     fakes.fail('fcm.send', { status: 401, body: { error: { status: 'UNAUTHENTICATED' } } });
     const tokens = fakes.of('fcm.token').length;

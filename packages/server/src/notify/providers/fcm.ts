@@ -29,6 +29,7 @@ export class FcmProvider implements Provider {
   readonly channel = 'fcm' as const;
   readonly name = 'FCM HTTP v1';
   private token: { value: string; expiresAt: number } | null = null;
+  private fetching: Promise<string> | null = null;
   private readonly projectId: string;
 
   constructor(
@@ -42,9 +43,15 @@ export class FcmProvider implements Provider {
   }
 
   /** The access token is an in-memory cache only: losing it on restart costs one token request. */
-  private async accessToken(): Promise<string> {
+  private accessToken(): Promise<string> {
+    if (this.token && this.token.expiresAt > Date.now() + 60_000) return Promise.resolve(this.token.value);
+    // One exchange at a time: a batch of concurrent sends shares it.
+    this.fetching ??= this.exchange().finally(() => (this.fetching = null));
+    return this.fetching;
+  }
+
+  private async exchange(): Promise<string> {
     const now = Date.now();
-    if (this.token && this.token.expiresAt > now + 60_000) return this.token.value;
     const key = await importPKCS8(this.sa.private_key, 'RS256');
     const iat = Math.floor(now / 1000);
     const assertion = await new SignJWT({ scope: 'https://www.googleapis.com/auth/firebase.messaging' })
