@@ -113,6 +113,23 @@ export const notifyRepo = {
     return r.map((x) => ({ id: x.id as string, userId: x.user_id as string, kind: x.kind as DeviceKind, token: x.token as string, keys: parse(x.keys) as DeviceRow['keys'], createdAt: new Date(0) }));
   },
 
+  /** One round trip for the message rules: the recipients' devices and which conversations are support chats (→ customer). */
+  async devicesAndSupport(ex: Executor, userIds: string[], conversationIds: string[]): Promise<{ devices: DeviceRow[]; support: Map<string, string> }> {
+    const r = await rows<Record<string, unknown>>(
+      ex,
+      sql`select 'd' as t, id, user_id, kind, token, keys, null as conversation_id from notify_devices where user_id = any(${pgTextArray(userIds)}::text[])
+          union all
+          select 's', null, customer_id, null, null, null, conversation_id from support_chats where conversation_id = any(${pgTextArray(conversationIds)}::text[])`,
+    );
+    const devices: DeviceRow[] = [];
+    const support = new Map<string, string>();
+    for (const x of r) {
+      if (x.t === 's') support.set(x.conversation_id as string, x.user_id as string);
+      else devices.push({ id: x.id as string, userId: x.user_id as string, kind: x.kind as DeviceKind, token: x.token as string, keys: parse(x.keys) as DeviceRow['keys'], createdAt: new Date(0) });
+    }
+    return { devices, support };
+  },
+
   async removeDevice(ex: Executor, userId: string, deviceId: string): Promise<boolean> {
     const r = await ex.delete(notifyDevices).where(and(eq(notifyDevices.id, deviceId), eq(notifyDevices.userId, userId))).returning({ id: notifyDevices.id });
     return r.length === 1;

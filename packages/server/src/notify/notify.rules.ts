@@ -32,12 +32,14 @@ export function notifyRules(d: { clock: Clock; messageDelayMs: number }) {
 
     const now = d.clock.now();
     const userIds = [...new Set([...messages.map((m) => m.userId), ...calls.map((c) => c.userId), ...reads.map((r) => r.userId)])];
-    const devices = groupBy(await repo.devicesOfMany(tx, userIds), (x) => x.userId);
+    const convIds = [...new Set(messages.map((m) => m.message.conversationId))];
+    // The hot path (every message send) costs one extra round trip here when nobody has a device.
+    const found = await repo.devicesAndSupport(tx, userIds, convIds);
+    const devices = groupBy(found.devices, (x) => x.userId);
+    const support = found.support;
     const out: NewOutboxRow[] = [];
 
     if (messages.length) {
-      const convIds = [...new Set(messages.map((m) => m.message.conversationId))];
-      const support = await repo.supportCustomers(tx, convIds);
       // Email is the support fallback for customers without a device: only then are prefs needed here.
       const needPrefs = messages.filter((m) => support.get(m.message.conversationId) === m.userId && !devices.get(m.userId)?.length).map((m) => m.userId);
       const hasWork = messages.some((m) => devices.get(m.userId)?.length) || needPrefs.length > 0;
@@ -73,6 +75,8 @@ export function notifyRules(d: { clock: Clock; messageDelayMs: number }) {
     for (const { userId, call } of calls) out.push(...(await callRows(tx, userId, call, devices.get(userId) ?? [], now)));
 
     for (const r of reads) {
+      // Only a user with a push device can have a badge to update.
+      if (!devices.get(r.userId)?.some((x) => x.kind !== 'apns_voip')) continue;
       const cleared = await repo.clearForRead(tx, r.userId, r.conversationId, r.lastReadSeq, now);
       for (const t of cleared) {
         if (t.channel === 'email' || t.channel === 'sms' || !t.deviceId) continue;
