@@ -9,6 +9,8 @@ import { NewChatDialog } from './chat/dialogs.tsx';
 import { CustomerSupport, OperatorConsole } from './support/Support.tsx';
 import { CallHistory } from './calls/CallHistory.tsx';
 import { CallProvider } from './calls/CallProvider.tsx';
+import { NotificationSettings } from './notify/NotificationSettings.tsx';
+import { useNotifyActive } from './notify/active.ts';
 import { Icon } from './ui/Dialog.tsx';
 import { ToastProvider } from './ui/Toast.tsx';
 import { ChatProvider, createChatClient, useConnection, useOutboxItems } from './sdk.ts';
@@ -47,9 +49,10 @@ export function App() {
   return <ToastProvider>{session ? <Chat key={session.userId} session={session} onSignOut={signOut} /> : <SignIn devLogin={devLogin} onSession={start} />}</ToastProvider>;
 }
 
-function parseHash(): { id: string | null; seq?: number; support?: boolean; calls?: boolean } {
+function parseHash(): { id: string | null; seq?: number; support?: boolean; calls?: boolean; notify?: boolean } {
   if (location.hash.startsWith('#/support')) return { id: null, support: true };
   if (location.hash.startsWith('#/calls')) return { id: null, calls: true };
+  if (location.hash.startsWith('#/notifications')) return { id: null, notify: true };
   const m = /^#\/c\/([^/?]+)(?:\/(\d+))?/.exec(location.hash);
   return m ? { id: decodeURIComponent(m[1]!), seq: m[2] ? Number(m[2]) : undefined } : { id: null };
 }
@@ -112,9 +115,14 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
     if (location.hash !== hash) location.hash = hash;
     setRoute({ id, seq });
   }, []);
+  const openNotify = useCallback(() => {
+    if (location.hash !== '#/notifications') location.hash = '#/notifications';
+    setRoute({ id: null, notify: true });
+  }, []);
+  useNotifyActive(route.id, select);
 
   return (
-    <div className={route.id || route.support || route.calls ? 'layout has-selection' : 'layout'}>
+    <div className={route.id || route.support || route.calls || route.notify ? 'layout has-selection' : 'layout'}>
       <aside className="sidebar">
         <header className="me-bar">
           <Avatar name={session.name} id={session.userId} size={36} />
@@ -132,6 +140,9 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
           >
             {t('support.open')}
           </button>
+          <button type="button" className={route.notify ? 'icon-btn active' : 'icon-btn'} onClick={openNotify} aria-label={t('notify.open')} title={t('notify.open')} data-testid="notify-open">
+            <Icon name="bell" />
+          </button>
           <LanguageSwitch />
           <button type="button" className="icon-btn" onClick={onSignOut} aria-label={t('signin.signOut')} title={t('signin.signOut')} data-testid="sign-out">
             <Icon name="back" />
@@ -143,6 +154,8 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
       <main className="main">
         {route.calls ? (
           <CallHistory myId={session.userId} onOpen={(id) => select(id)} onClose={() => select(null)} />
+        ) : route.notify ? (
+          <NotificationSettings onClose={() => select(null)} />
         ) : route.support ? (
           isOperator ? (
             <OperatorConsole myId={session.userId} supervisor={session.roles.includes('admin')} onClose={() => select(null)} />

@@ -6,6 +6,7 @@ import type { SupportApi } from './support.ts';
 import type { MediaApi } from './media.ts';
 import type { CallsApi } from './calls.ts';
 import type { WebRtcEnv } from './call-session.ts';
+import type { NotificationsApi } from './notifications.ts';
 import type { KeyValueStorage, WebStorageLike } from './storage.ts';
 
 /** Options of {@link createClient}. */
@@ -141,5 +142,7 @@ export interface SohbetClient {
   readonly media: MediaApi;
   /** Audio and video calls: start, accept, decline, hang up, media controls, history. */
   readonly calls: CallsApi;
+  /** Push/email/SMS notifications: devices, preferences, the open conversation, display acknowledgements. */
+  readonly notifications: NotificationsApi;
   readonly outbox: OutboxApi;
 }

@@ -11,6 +11,7 @@ import { asKeyValueStorage, PersistedValue } from './storage.ts';
 import { createSupportApi } from './support.ts';
 import { createMediaApi } from './media.ts';
 import { createCallsApi } from './calls.ts';
+import { createNotificationsApi } from './notifications.ts';
 
 const TYPING_THROTTLE_MS = 3000;
 
@@ -206,9 +207,8 @@ export function createClient(options: CreateClientOptions): SohbetClient {
   };
 
   let http: SohbetTRPC | null = null;
-  async function catchUp(): Promise<number> {
-    await restored;
-    http ??= createTRPCClient<AppRouter>({
+  const httpClient = (): SohbetTRPC =>
+    (http ??= createTRPCClient<AppRouter>({
       links: [
         httpLink({
           url: `${httpBase(options.url)}/trpc`,
@@ -216,10 +216,22 @@ export function createClient(options: CreateClientOptions): SohbetClient {
           headers: async () => ({ authorization: `Bearer ${await options.token()}` }),
         }),
       ],
-    });
+    }));
+  // Notifications: over the socket when it is up, else over HTTP (push handlers in the background).
+  const callAny = async <T>(f: (t: SohbetTRPC) => Promise<T>): Promise<T> => {
+    try {
+      return await f(connection.trpc && connection.status === 'connected' ? connection.trpc : httpClient());
+    } catch (err) {
+      throw toSohbetError(err);
+    }
+  };
+  const notifications = createNotificationsApi(callAny, `${prefix}-${Math.random().toString(36).slice(2, 10)}`);
+  async function catchUp(): Promise<number> {
+    await restored;
+    httpClient();
     let n = 0;
     for (;;) {
-      const page = await http.sync.since.query({ cursor: connection.cursor, limit: 500 }).catch((err: unknown) => {
+      const page = await http!.sync.since.query({ cursor: connection.cursor, limit: 500 }).catch((err: unknown) => {
         throw toSohbetError(err);
       });
       for (const ev of page.events) connection.ingest(ev);
@@ -261,6 +273,7 @@ export function createClient(options: CreateClientOptions): SohbetClient {
       connection.stop('closed');
       outbox.dispose();
       receipts.dispose();
+      notifications.dispose();
       typingSentAt.clear();
       userPromise = null;
     },
@@ -270,6 +283,7 @@ export function createClient(options: CreateClientOptions): SohbetClient {
     users,
     support: createSupportApi(call),
     calls,
+    notifications,
     outbox: outboxApi,
   };
 }

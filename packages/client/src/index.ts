@@ -8,6 +8,7 @@ export type { SupportApi } from './support.ts';
 export type { MediaApi, UploadOptions, UploadProgress, UploadSource, UploadTask } from './media.ts';
 export type { CallsApi } from './calls.ts';
 export { CallSession, type CallSessionEvents, type WebRtcEnv } from './call-session.ts';
+export type { NotificationsApi } from './notifications.ts';
 export { SohbetError, toSohbetError, type ClientErrorCode, type SohbetErrorCode } from './errors.ts';
 export type { ClientEventMap, ClientEventName, ClientStatus } from './events.ts';
 export { newClientId, type OutboxItem, type SendOptions } from './outbox.ts';

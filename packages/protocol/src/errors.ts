@@ -63,6 +63,9 @@ export const ERROR_STATUS = {
   'call.invalid_signal': 400,
   'call.wrong_device': 403,
   'call.webhook_invalid': 401,
+  'notify.invalid_token': 400,
+  'notify.device_not_found': 404,
+  'notify.invalid_time_zone': 400,
   'rate_limited': 429,
   'internal': 500,
 } as const;

@@ -5,3 +5,4 @@ export * from './events.ts';
 export * from './support.ts';
 export * from './calls.ts';
 export * from './media.ts';
+export * from './notify.ts';

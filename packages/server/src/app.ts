@@ -48,6 +48,8 @@ export interface AppOptions {
   fetch?: typeof fetch;
   /** Object storage to use instead of the configured one (tests run suites against local disk and S3). */
   storage?: ObjectStorage;
+  /** Notifications: an extra CA for APNs (tests run a local HTTP/2 server). */
+  notify?: { apnsCa?: string };
 }
 
 export interface SohbetApp {
@@ -78,7 +80,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   log.info({ storage: storage.kind, ffmpeg, clamav: Boolean(config.media.clamav) }, ffmpeg ? 'media ready' : 'media: ffmpeg not found on PATH; voice duration comes from the container and no waveform is drawn');
   // ---- end media ----
   const limiter = config.redis ? new RedisRateLimiter(config.redis.url, config.redis.prefix) : new InProcessRateLimiter();
-  const services = createServices({ config, log, clock, database, bus, presence, auth, metrics, limiter, fetch: opts.fetch, storage, ffmpeg });
+  const services = createServices({ config, log, clock, database, bus, presence, auth, metrics, limiter, fetch: opts.fetch, storage, ffmpeg, notify: opts.notify });
   const connections = new ConnectionRegistry(services);
 
   const http = Fastify({ loggerInstance: log.child({ component: 'http' }), bodyLimit: 1 << 20, trustProxy: true });
@@ -179,6 +181,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
 
   services.webhooks?.start();
   services.media.start();
+  services.notify.start();
   connections.startMaintenance();
 
   let closed = false;
@@ -193,6 +196,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
       await services.webhooks?.stop();
       services.media.stop();
       await services.calls.close();
+      await services.notify.stop();
       await http.close();
       await Promise.allSettled([bus.close(), presence.close(), limiter.close()]);
       if (!opts.database) await database.close();

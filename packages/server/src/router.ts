@@ -6,6 +6,7 @@ import { mediaRouter } from './media/media.router.ts';
 import { syncRouter } from './realtime/sync.router.ts';
 import { supportRouter } from './support/support.router.ts';
 import { callsRouter } from './calls/calls.router.ts';
+import { notifyRouter } from './notify/notify.router.ts';
 
 export const appRouter = router({
   auth: authRouter,
@@ -16,6 +17,7 @@ export const appRouter = router({
   support: supportRouter,
   media: mediaRouter,
   calls: callsRouter,
+  notify: notifyRouter,
 });
 
 /** The router type the SDK and host apps import (`import type { AppRouter } from '@sohbet/server/router'`). */

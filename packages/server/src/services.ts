@@ -26,6 +26,9 @@ import { CallRecorder, LocalRecordingStore } from './calls/calls.recorder.ts';
 import { embeddedJwtSecret } from './auth/embedded-secret.ts';
 import path from 'node:path';
 import { WebhookOutbox } from './webhooks/webhooks.service.ts';
+import { createNotify } from './notify/notify.wiring.ts';
+import type { NotifyService } from './notify/notify.service.ts';
+import type { NotifyWorker } from './notify/notify.worker.ts';
 
 /** Everything the procedures use, built once from explicit dependencies. */
 export interface Services {
@@ -51,6 +54,8 @@ export interface Services {
   /** Object storage (local disk or S3/MinIO): attachments, thumbnails, call recordings. */
   storage: ObjectStorage;
   media: MediaService;
+  notify: NotifyService;
+  notifyWorker: NotifyWorker;
 }
 
 export interface CoreDeps {
@@ -67,6 +72,8 @@ export interface CoreDeps {
   storage: ObjectStorage;
   /** ffmpeg on PATH (voice duration and waveform from decoded audio). */
   ffmpeg: boolean;
+  /** Notifications: an extra CA for APNs (tests). */
+  notify?: { apnsCa?: string };
 }
 
 export function createServices(d: CoreDeps): Services {
@@ -96,11 +103,14 @@ export function createServices(d: CoreDeps): Services {
     database: d.database, events, clock: d.clock, log: d.log, config: d.config.calls, conversations,
     provider: d.config.calls.livekit ? new LiveKitProvider(d.config.calls.livekit, d.config.calls.recordingS3) : new P2pProvider(d.config.calls.ice), metrics: createCallMetrics(d.metrics.registry),
   });
+  const { notify, notifyWorker } = createNotify({ ...d, events });
   return {
     ...d,
     media,
     calls,
     callRecordings,
+    notify,
+    notifyWorker,
     events,
     stream: new StreamService({ database: d.database, bus: d.bus, events, maxQueue: d.config.realtime.maxQueue }),
     conversations,

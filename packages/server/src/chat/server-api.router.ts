@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { clientId, conversationContext, LIMITS, userId } from '@sohbet/protocol';
 import { router, serverProcedure } from '../core/trpc.ts';
 import { supportServerRouter } from '../support/support.router.ts';
+import { notifyServerRouter } from '../notify/notify.router.ts';
 
 const userInput = z.object({
   id: userId,
@@ -34,4 +35,6 @@ export const serverApiRouter = router({
     .mutation(({ ctx, input }) => ctx.services.messages.sendSystem(input.conversationId, input)),
   /** Live support: `server.support.setPriority` (e.g. for paying sellers), `server.support.setOperator`. */
   support: supportServerRouter,
+  /** Notifications: `server.notify.setContact` (email, phone, locale), `server.notify.outbox`. */
+  notify: notifyServerRouter,
 });

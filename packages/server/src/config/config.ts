@@ -88,6 +88,39 @@ const envSchema = z.object({
   CALL_RECORDING_S3_ACCESS_KEY: optionalString,
   CALL_RECORDING_S3_SECRET: optionalString,
   CALL_RECORDING_S3_ENDPOINT: optionalUrl(['https://', 'http://']),
+  // ---- notify ----
+  NOTIFY_MESSAGE_DELAY_SECONDS: z.coerce.number().min(0).max(3600).default(10),
+  NOTIFY_ACTIVE_TTL_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+  NOTIFY_WORKER_MS: z.coerce.number().int().min(10).max(3_600_000).default(500),
+  NOTIFY_BATCH: z.coerce.number().int().min(1).max(1000).default(200),
+  NOTIFY_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
+  NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(10),
+  NOTIFY_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  NOTIFY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  NOTIFY_RECEIPT_DELAY_SECONDS: z.coerce.number().int().min(0).max(86_400).default(900),
+  EXPO_ACCESS_TOKEN: optionalString,
+  EXPO_PUSH_URL: optionalUrl(['https://', 'http://']),
+  FCM_SERVICE_ACCOUNT: optionalString,
+  FCM_PROJECT_ID: optionalString,
+  FCM_URL: optionalUrl(['https://', 'http://']),
+  APNS_KEY_ID: optionalString,
+  APNS_TEAM_ID: optionalString,
+  APNS_KEY: optionalString,
+  APNS_BUNDLE_ID: optionalString,
+  APNS_HOST: optionalUrl(['https://']),
+  VAPID_PUBLIC_KEY: optionalString,
+  VAPID_PRIVATE_KEY: optionalString,
+  VAPID_SUBJECT: optionalString,
+  RESEND_API_KEY: optionalString,
+  RESEND_URL: optionalUrl(['https://', 'http://']),
+  SMTP_URL: optionalUrl(['smtp://', 'smtps://']),
+  EMAIL_FROM: optionalString,
+  EMAIL_FROM_NAME: optionalString,
+  TWILIO_ACCOUNT_SID: optionalString,
+  TWILIO_AUTH_TOKEN: optionalString,
+  TWILIO_FROM: optionalString,
+  TWILIO_PHONE_NUMBER: optionalString,
+  TWILIO_URL: optionalUrl(['https://', 'http://']),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -132,6 +165,7 @@ export interface Config {
   };
   shutdownGraceMs: number;
   media: MediaConfig;
+  notify: NotifyConfig;
 }
 
 export interface MediaConfig {
@@ -144,6 +178,29 @@ export interface MediaConfig {
   sweepMs: number;
   /** clamd: a unix socket path or host:port; null = no malware scan. */
   clamav: string | null;
+}
+
+/** Notifications: rules, worker and one entry per provider (null = not configured, not used). */
+export interface NotifyConfig {
+  messageDelayMs: number;
+  activeTtlMs: number;
+  workerMs: number;
+  batch: number;
+  concurrency: number;
+  maxAttempts: number;
+  leaseMs: number;
+  timeoutMs: number;
+  receiptDelayMs: number;
+  frontendUrl: string | null;
+  expo: { accessToken: string | undefined; url: string } | null;
+  /** The service account as JSON text or a file path (read at startup by the FCM provider). */
+  fcm: { serviceAccount: string; projectId: string | undefined; url: string } | null;
+  apns: { keyId: string; teamId: string; key: string; bundleId: string; host: string } | null;
+  webpush: { publicKey: string; privateKey: string; subject: string } | null;
+  resend: { apiKey: string; url: string } | null;
+  smtp: { url: string } | null;
+  emailFrom: string | null;
+  twilio: { accountSid: string; authToken: string; from: string; url: string } | null;
 }
 
 export class ConfigError extends Error {
@@ -197,6 +254,7 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
   if (s3.some(Boolean) && !s3.every(Boolean)) problems.push('CALL_RECORDING_S3_BUCKET, _REGION, _ACCESS_KEY, _SECRET: set all four (or none)');
   const turnUrls = (e.TURN_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean);
   for (const u of turnUrls) if (!/^turns?:/.test(u)) problems.push(`TURN_URLS: ${u} must start with turn: or turns:`);
+  problems.push(...notifyProblems(e));
   if (problems.length) throw new ConfigError(problems);
 
   const dataDir = path.resolve(e.DATA_DIR);
@@ -275,8 +333,59 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
       sweepMs: e.MEDIA_SWEEP_MS,
       clamav: e.CLAMAV_SOCKET ?? null,
     },
+    notify: notifyConfig(e),
   };
   return deepFreeze(config);
+}
+
+/** Half-configured providers are errors: a provider is either fully set up or not set at all. */
+function notifyProblems(e: Env): string[] {
+  const groups: Array<[string, Array<keyof Env>]> = [
+    ['APNs', ['APNS_KEY_ID', 'APNS_TEAM_ID', 'APNS_KEY', 'APNS_BUNDLE_ID']],
+    ['Web Push', ['VAPID_PUBLIC_KEY', 'VAPID_PRIVATE_KEY', 'VAPID_SUBJECT']],
+    ['Twilio', ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN']],
+  ];
+  const out: string[] = [];
+  for (const [name, keys] of groups) {
+    const set = keys.filter((k) => e[k] !== undefined);
+    if (set.length && set.length < keys.length) out.push(`${keys.filter((k) => e[k] === undefined).join(', ')}: required for ${name} when ${set.join(', ')} is set`);
+  }
+  if (e.TWILIO_ACCOUNT_SID && !(e.TWILIO_FROM ?? e.TWILIO_PHONE_NUMBER)) out.push('TWILIO_FROM (or TWILIO_PHONE_NUMBER): the sender number is required for Twilio');
+  if ((e.RESEND_API_KEY || e.SMTP_URL) && !e.EMAIL_FROM) out.push('EMAIL_FROM: required to send email (RESEND_API_KEY or SMTP_URL is set)');
+  if (e.FCM_PROJECT_ID && !e.FCM_SERVICE_ACCOUNT) out.push('FCM_SERVICE_ACCOUNT: the service account JSON (or a path to it) is required for FCM HTTP v1');
+  return out;
+}
+
+function notifyConfig(e: Env): NotifyConfig {
+  const from = e.EMAIL_FROM ? (e.EMAIL_FROM_NAME && !e.EMAIL_FROM.includes('<') ? `${e.EMAIL_FROM_NAME} <${e.EMAIL_FROM}>` : e.EMAIL_FROM) : null;
+  const frontend = e.FRONTEND_URL?.split(',')[0]?.trim();
+  return {
+    messageDelayMs: Math.round(e.NOTIFY_MESSAGE_DELAY_SECONDS * 1000),
+    activeTtlMs: e.NOTIFY_ACTIVE_TTL_SECONDS * 1000,
+    workerMs: e.NOTIFY_WORKER_MS,
+    batch: e.NOTIFY_BATCH,
+    concurrency: e.NOTIFY_CONCURRENCY,
+    maxAttempts: e.NOTIFY_MAX_ATTEMPTS,
+    leaseMs: e.NOTIFY_LEASE_SECONDS * 1000,
+    timeoutMs: e.NOTIFY_TIMEOUT_MS,
+    receiptDelayMs: e.NOTIFY_RECEIPT_DELAY_SECONDS * 1000,
+    frontendUrl: frontend || null,
+    // Expo accepts pushes without an access token (unless enhanced security is on), so either key enables it.
+    expo: e.EXPO_ACCESS_TOKEN || e.EXPO_PUSH_URL ? { accessToken: e.EXPO_ACCESS_TOKEN, url: e.EXPO_PUSH_URL ?? 'https://exp.host' } : null,
+    fcm: e.FCM_SERVICE_ACCOUNT ? { serviceAccount: e.FCM_SERVICE_ACCOUNT, projectId: e.FCM_PROJECT_ID, url: e.FCM_URL ?? 'https://fcm.googleapis.com' } : null,
+    apns:
+      e.APNS_KEY_ID && e.APNS_TEAM_ID && e.APNS_KEY && e.APNS_BUNDLE_ID
+        ? { keyId: e.APNS_KEY_ID, teamId: e.APNS_TEAM_ID, key: e.APNS_KEY.replaceAll('\\n', '\n'), bundleId: e.APNS_BUNDLE_ID, host: e.APNS_HOST ?? 'https://api.push.apple.com' }
+        : null,
+    webpush: e.VAPID_PUBLIC_KEY && e.VAPID_PRIVATE_KEY && e.VAPID_SUBJECT ? { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY, subject: e.VAPID_SUBJECT } : null,
+    resend: e.RESEND_API_KEY ? { apiKey: e.RESEND_API_KEY, url: e.RESEND_URL ?? 'https://api.resend.com' } : null,
+    smtp: e.SMTP_URL ? { url: e.SMTP_URL } : null,
+    emailFrom: from,
+    twilio:
+      e.TWILIO_ACCOUNT_SID && e.TWILIO_AUTH_TOKEN
+        ? { accountSid: e.TWILIO_ACCOUNT_SID, authToken: e.TWILIO_AUTH_TOKEN, from: (e.TWILIO_FROM ?? e.TWILIO_PHONE_NUMBER)!, url: e.TWILIO_URL ?? 'https://api.twilio.com' }
+        : null,
+  };
 }
 
 function deepFreeze<T>(o: T): T {

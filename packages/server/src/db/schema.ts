@@ -415,3 +415,87 @@ export const callLines = pgTable('call_lines', {
   userId: text('user_id').primaryKey(),
   callId: text('call_id').notNull(),
 });
+// ---- notify ----
+
+/** A user's push endpoints: Expo and FCM tokens, APNs VoIP tokens, Web Push subscriptions. */
+export const notifyDevices = pgTable(
+  'notify_devices',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    kind: text('kind', { enum: ['expo', 'fcm', 'apns_voip', 'webpush'] }).notNull(),
+    /** The token, or the Web Push endpoint URL. */
+    token: text('token').notNull(),
+    /** Web Push only: the subscription's p256dh and auth keys. */
+    keys: jsonb('keys'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('notify_devices_token').on(t.kind, t.token), index('notify_devices_user').on(t.userId)],
+);
+
+/** Per-user notification preferences and contact points (email and phone come from the user or the host backend). */
+export const notifyPrefs = pgTable('notify_prefs', {
+  userId: text('user_id').primaryKey(),
+  locale: text('locale', { enum: ['az', 'en'] }).notNull().default('az'),
+  email: text('email'),
+  phone: text('phone'),
+  /** { push, email, sms } — each channel on or off. */
+  channels: jsonb('channels').notNull().default(sql`'{"push":true,"email":true,"sms":false}'::jsonb`),
+  /** { message, call, missed_call, support } — each kind on or off. */
+  kinds: jsonb('kinds').notNull().default(sql`'{"message":true,"call":true,"missed_call":true,"support":true}'::jsonb`),
+  /** Quiet hours as minutes after local midnight (start == end: none), in the user's IANA time zone. */
+  quietStart: integer('quiet_start').notNull().default(0),
+  quietEnd: integer('quiet_end').notNull().default(0),
+  timeZone: text('time_zone').notNull().default('Asia/Baku'),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+/**
+ * The notification outbox: one row per notification per target (device, email address, phone),
+ * written in the transaction of the event that caused it. A worker on any instance claims due rows
+ * (a lease, FOR UPDATE SKIP LOCKED), sends them and records what the provider said.
+ * queued → sending → accepted → delivered | dead (with reason) | skipped (a rule dropped it).
+ */
+export const notifyOutbox = pgTable(
+  'notify_outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** Unique per notification and target: a replayed event or a second instance never adds a second row. */
+    idempotencyKey: text('idempotency_key').notNull(),
+    userId: text('user_id').notNull(),
+    kind: text('kind', { enum: ['message', 'support_reply', 'call_incoming', 'call_stop', 'missed_call', 'badge'] }).notNull(),
+    channel: text('channel', { enum: ['expo', 'fcm', 'apns_voip', 'webpush', 'email', 'sms'] }).notNull(),
+    deviceId: text('device_id'),
+    target: text('target').notNull(),
+    conversationId: text('conversation_id'),
+    /** Newer rows with the same key replace queued older ones (one push per conversation and device). */
+    collapseKey: text('collapse_key'),
+    priority: text('priority', { enum: ['high', 'normal'] }).notNull().default('normal'),
+    payload: jsonb('payload').notNull(),
+    state: text('state', { enum: ['queued', 'sending', 'accepted', 'delivered', 'dead', 'skipped'] }).notNull().default('queued'),
+    reason: text('reason'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: ts('next_attempt_at').notNull(),
+    leaseUntil: ts('lease_until'),
+    /** The provider's id for the accepted notification (Expo ticket, FCM name, apns-id, Twilio SID, email id). */
+    providerId: text('provider_id'),
+    createdAt: ts('created_at').notNull(),
+    acceptedAt: ts('accepted_at'),
+    deliveredAt: ts('delivered_at'),
+    displayedAt: ts('displayed_at'),
+    /** Message pushes: set once a read produced the badge/clear follow-up for them. */
+    clearedAt: ts('cleared_at'),
+    updatedAt: ts('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('notify_outbox_key').on(t.idempotencyKey),
+    index('notify_outbox_due').on(t.nextAttemptAt).where(sql`state = 'queued'`),
+    index('notify_outbox_leased').on(t.leaseUntil).where(sql`state = 'sending'`),
+    index('notify_outbox_receipts').on(t.channel, t.acceptedAt).where(sql`state = 'accepted'`),
+    index('notify_outbox_collapse').on(t.collapseKey).where(sql`state = 'queued'`),
+    index('notify_outbox_user').on(t.userId, t.conversationId).where(sql`cleared_at is null and kind in ('message', 'support_reply')`),
+    index('notify_outbox_call').on(t.userId, t.kind),
+    index('notify_outbox_state').on(t.state, t.updatedAt),
+  ],
+);

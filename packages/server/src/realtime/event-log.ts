@@ -16,11 +16,25 @@ interface Pending {
  * user-id order at the end of the transaction, so concurrent writers never deadlock and a
  * user's events commit in seq order.
  */
+/**
+ * Turns stored events into more durable work (notification outbox rows) in the SAME transaction,
+ * so an event and what it causes commit or roll back together. Observers must not publish or call
+ * out; a throw rolls the whole write back.
+ */
+export type EventObserver = (tx: Tx, deliveries: readonly Delivery[]) => Promise<void>;
+
 export class EventLog {
+  private readonly observers: EventObserver[] = [];
+
   constructor(
     private readonly database: Database,
     private readonly bus: Bus,
   ) {}
+
+  /** Registers an observer of every durable write (see EventObserver). Wired once at startup. */
+  observe(observer: EventObserver): void {
+    this.observers.push(observer);
+  }
 
   /** Runs `fn` in a transaction; events it emits are stored with it and published after commit. */
   async write<T>(fn: (tx: Tx, emit: Emit) => Promise<T>): Promise<T> {
@@ -32,6 +46,7 @@ export class EventLog {
       };
       const r = await fn(tx, emit);
       deliveries = await this.append(tx, pending);
+      if (deliveries.length) for (const o of this.observers) await o(tx, deliveries);
       return r;
     });
     this.bus.publish(deliveries);

@@ -1,0 +1,358 @@
+import { and, eq, sql as dsql } from 'drizzle-orm';
+import type { DeviceKind, OutboxState } from '@sohbet/protocol';
+import { pgTextArray, rows, sql, type Executor } from '../db/db.ts';
+import { notifyDevices, notifyOutbox, notifyPrefs } from '../db/schema.ts';
+import { DEFAULT_PREFS, type NotifyPayload, type OutboxChannel, type OutboxKind, type Prefs } from './notify.domain.ts';
+
+export interface DeviceRow {
+  id: string;
+  userId: string;
+  kind: DeviceKind;
+  token: string;
+  keys: { p256dh: string; auth: string } | null;
+  createdAt: Date;
+}
+
+export interface OutboxRow {
+  id: number;
+  idempotencyKey: string;
+  userId: string;
+  kind: OutboxKind;
+  channel: OutboxChannel;
+  deviceId: string | null;
+  target: string;
+  conversationId: string | null;
+  collapseKey: string | null;
+  priority: 'high' | 'normal';
+  payload: NotifyPayload;
+  state: OutboxState;
+  reason: string | null;
+  attempts: number;
+  nextAttemptAt: Date;
+  providerId: string | null;
+  createdAt: Date;
+  acceptedAt: Date | null;
+  deliveredAt: Date | null;
+  displayedAt: Date | null;
+}
+
+export type NewOutboxRow = Pick<OutboxRow, 'idempotencyKey' | 'userId' | 'kind' | 'channel' | 'deviceId' | 'target' | 'conversationId' | 'collapseKey' | 'priority' | 'payload'> & {
+  dueAt: Date;
+  /** Web Push keys travel with the row so a send needs no extra lookup. */
+  keys?: { p256dh: string; auth: string } | null;
+};
+
+/** A finished attempt, written back in one statement per batch. */
+export interface Finish {
+  id: number;
+  state: OutboxState;
+  reason: string | null;
+  providerId?: string | null;
+  nextAt?: Date;
+}
+
+const parse = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+const date = (v: unknown) => (v == null ? null : v instanceof Date ? v : new Date(String(v)));
+
+function toOutbox(r: Record<string, unknown>): OutboxRow {
+  return {
+    id: Number(r.id),
+    idempotencyKey: r.idempotency_key as string,
+    userId: r.user_id as string,
+    kind: r.kind as OutboxKind,
+    channel: r.channel as OutboxChannel,
+    deviceId: (r.device_id as string | null) ?? null,
+    target: r.target as string,
+    conversationId: (r.conversation_id as string | null) ?? null,
+    collapseKey: (r.collapse_key as string | null) ?? null,
+    priority: r.priority as 'high' | 'normal',
+    payload: parse(r.payload) as NotifyPayload,
+    state: r.state as OutboxState,
+    reason: (r.reason as string | null) ?? null,
+    attempts: Number(r.attempts),
+    nextAttemptAt: date(r.next_attempt_at)!,
+    providerId: (r.provider_id as string | null) ?? null,
+    createdAt: date(r.created_at)!,
+    acceptedAt: date(r.accepted_at),
+    deliveredAt: date(r.delivered_at),
+    displayedAt: date(r.displayed_at),
+  };
+}
+
+export function prefsOf(r: typeof notifyPrefs.$inferSelect | undefined | null): Prefs {
+  if (!r) return DEFAULT_PREFS;
+  return {
+    locale: r.locale,
+    channels: { ...DEFAULT_PREFS.channels, ...(parse(r.channels) as object) },
+    kinds: { ...DEFAULT_PREFS.kinds, ...(parse(r.kinds) as object) },
+    quietHours: { start: r.quietStart, end: r.quietEnd },
+    timeZone: r.timeZone,
+    email: r.email,
+    phone: r.phone,
+  };
+}
+
+export const notifyRepo = {
+  async upsertDevice(ex: Executor, d: { id: string; userId: string; kind: DeviceKind; token: string; keys: unknown; now: Date }): Promise<DeviceRow> {
+    // A token that moves to another account (sign out, sign in as someone else) follows the new user.
+    const [r] = await ex
+      .insert(notifyDevices)
+      .values({ id: d.id, userId: d.userId, kind: d.kind, token: d.token, keys: d.keys, createdAt: d.now, updatedAt: d.now })
+      .onConflictDoUpdate({ target: [notifyDevices.kind, notifyDevices.token], set: { userId: d.userId, keys: d.keys, updatedAt: d.now } })
+      .returning();
+    return r as DeviceRow;
+  },
+
+  async devices(ex: Executor, userId: string): Promise<DeviceRow[]> {
+    return (await ex.select().from(notifyDevices).where(eq(notifyDevices.userId, userId)).orderBy(notifyDevices.createdAt)) as DeviceRow[];
+  },
+
+  async devicesOfMany(ex: Executor, userIds: string[]): Promise<DeviceRow[]> {
+    if (!userIds.length) return [];
+    const r = await rows<Record<string, unknown>>(ex, sql`select id, user_id, kind, token, keys from notify_devices where user_id = any(${pgTextArray(userIds)}::text[])`);
+    return r.map((x) => ({ id: x.id as string, userId: x.user_id as string, kind: x.kind as DeviceKind, token: x.token as string, keys: parse(x.keys) as DeviceRow['keys'], createdAt: new Date(0) }));
+  },
+
+  /** One round trip for the message rules: the recipients' devices and which conversations are support chats (→ customer). */
+  async devicesAndSupport(ex: Executor, userIds: string[], conversationIds: string[]): Promise<{ devices: DeviceRow[]; support: Map<string, string> }> {
+    const r = await rows<Record<string, unknown>>(
+      ex,
+      sql`select 'd' as t, id, user_id, kind, token, keys, null as conversation_id from notify_devices where user_id = any(${pgTextArray(userIds)}::text[])
+          union all
+          select 's', null, customer_id, null, null, null, conversation_id from support_chats where conversation_id = any(${pgTextArray(conversationIds)}::text[])`,
+    );
+    const devices: DeviceRow[] = [];
+    const support = new Map<string, string>();
+    for (const x of r) {
+      if (x.t === 's') support.set(x.conversation_id as string, x.user_id as string);
+      else devices.push({ id: x.id as string, userId: x.user_id as string, kind: x.kind as DeviceKind, token: x.token as string, keys: parse(x.keys) as DeviceRow['keys'], createdAt: new Date(0) });
+    }
+    return { devices, support };
+  },
+
+  async removeDevice(ex: Executor, userId: string, deviceId: string): Promise<boolean> {
+    const r = await ex.delete(notifyDevices).where(and(eq(notifyDevices.id, deviceId), eq(notifyDevices.userId, userId))).returning({ id: notifyDevices.id });
+    return r.length === 1;
+  },
+
+  /** The provider said the token is dead: forget the device and drop what still waits for it. */
+  async dropDevices(ex: Executor, deviceIds: string[], now: Date): Promise<void> {
+    if (!deviceIds.length) return;
+    const ids = pgTextArray(deviceIds);
+    await ex.execute(sql`delete from notify_devices where id = any(${ids}::text[])`);
+    await ex.execute(
+      sql`update notify_outbox set state = 'skipped', reason = 'device_removed', updated_at = ${now.toISOString()}
+          where state = 'queued' and device_id = any(${ids}::text[])`,
+    );
+  },
+
+  async prefs(ex: Executor, userId: string): Promise<Prefs> {
+    const [r] = await ex.select().from(notifyPrefs).where(eq(notifyPrefs.userId, userId));
+    return prefsOf(r);
+  },
+
+  async prefsOfMany(ex: Executor, userIds: string[]): Promise<Map<string, Prefs>> {
+    const out = new Map<string, Prefs>();
+    if (!userIds.length) return out;
+    const r = await ex.select().from(notifyPrefs).where(dsql`${notifyPrefs.userId} = any(${pgTextArray(userIds)}::text[])`);
+    for (const p of r) out.set(p.userId, prefsOf(p));
+    return out;
+  },
+
+  async savePrefs(ex: Executor, userId: string, p: Prefs, now: Date): Promise<void> {
+    const v = { locale: p.locale, email: p.email, phone: p.phone, channels: p.channels, kinds: p.kinds, quietStart: p.quietHours.start, quietEnd: p.quietHours.end, timeZone: p.timeZone, updatedAt: now };
+    await ex.insert(notifyPrefs).values({ userId, ...v }).onConflictDoUpdate({ target: notifyPrefs.userId, set: v });
+  },
+
+  /**
+   * Adds rows, skipping any whose idempotency key exists (a replay adds nothing). Queued rows with a
+   * collapse key of a new row are superseded: one pending push per conversation and device.
+   */
+  async enqueue(ex: Executor, list: NewOutboxRow[], now: Date): Promise<number> {
+    if (!list.length) return 0;
+    const keys = [...new Set(list.flatMap((r) => (r.collapseKey ? [r.collapseKey] : [])))];
+    if (keys.length)
+      await ex.execute(
+        sql`update notify_outbox set state = 'skipped', reason = 'collapsed', updated_at = ${now.toISOString()}
+            where state = 'queued' and collapse_key = any(${pgTextArray(keys)}::text[])`,
+      );
+    const values = list.map((r) => ({
+      idempotencyKey: r.idempotencyKey,
+      userId: r.userId,
+      kind: r.kind,
+      channel: r.channel,
+      deviceId: r.deviceId,
+      target: r.target,
+      conversationId: r.conversationId,
+      collapseKey: r.collapseKey,
+      priority: r.priority,
+      payload: r.keys ? { ...r.payload, keys: r.keys } : r.payload,
+      nextAttemptAt: r.dueAt,
+      createdAt: now,
+      updatedAt: now,
+    }));
+    const out = await ex.insert(notifyOutbox).values(values).onConflictDoNothing({ target: notifyOutbox.idempotencyKey }).returning({ id: notifyOutbox.id });
+    return out.length;
+  },
+
+  /** Claims due rows (and rows whose lease ran out: their worker died) for one attempt each. */
+  async claim(ex: Executor, now: Date, leaseUntil: Date, limit: number): Promise<OutboxRow[]> {
+    const n = now.toISOString();
+    const r = await rows<Record<string, unknown>>(
+      ex,
+      sql`update notify_outbox o set state = 'sending', lease_until = ${leaseUntil.toISOString()}, attempts = o.attempts + 1, updated_at = ${n}
+          where o.id in (
+            select id from notify_outbox
+            where (state = 'queued' and next_attempt_at <= ${n}) or (state = 'sending' and lease_until <= ${n})
+            order by next_attempt_at, id limit ${limit} for update skip locked)
+          returning o.*`,
+    );
+    return r.map(toOutbox).sort((a, b) => a.id - b.id);
+  },
+
+  /** Writes a batch of outcomes; only rows still in the state this worker left them in change (a stale worker cannot overwrite). */
+  async finish(ex: Executor, list: Finish[], now: Date, from: OutboxState = 'sending'): Promise<void> {
+    if (!list.length) return;
+    const json = JSON.stringify(list.map((f) => ({ id: f.id, state: f.state, reason: f.reason, provider_id: f.providerId ?? null, next_at: f.nextAt?.toISOString() ?? null })));
+    const n = now.toISOString();
+    await ex.execute(
+      sql`update notify_outbox o set state = x.state, reason = x.reason,
+            provider_id = coalesce(x.provider_id, o.provider_id),
+            next_attempt_at = coalesce(x.next_at, o.next_attempt_at),
+            accepted_at = case when x.state in ('accepted', 'delivered') and o.accepted_at is null then ${n}::timestamptz else o.accepted_at end,
+            delivered_at = case when x.state = 'delivered' then ${n}::timestamptz else o.delivered_at end,
+            lease_until = null, updated_at = ${n}
+          from jsonb_to_recordset(${json}::jsonb) as x(id bigint, state text, reason text, provider_id text, next_at timestamptz)
+          where o.id = x.id and o.state = ${from}`,
+    );
+  },
+
+  /** Accepted rows of a channel whose receipt is due (Expo: tickets → receipts). */
+  async awaitingReceipt(ex: Executor, channel: OutboxChannel, acceptedBefore: Date, limit: number): Promise<OutboxRow[]> {
+    const r = await rows<Record<string, unknown>>(
+      ex,
+      sql`select * from notify_outbox where state = 'accepted' and channel = ${channel} and accepted_at <= ${acceptedBefore.toISOString()} and provider_id is not null
+          order by accepted_at limit ${limit}`,
+    );
+    return r.map(toOutbox);
+  },
+
+  /** Read position and mute flag of (user, conversation) pairs. */
+  async memberStates(ex: Executor, pairs: Array<{ userId: string; conversationId: string }>): Promise<Map<string, { lastReadSeq: number; muted: boolean }>> {
+    const out = new Map<string, { lastReadSeq: number; muted: boolean }>();
+    if (!pairs.length) return out;
+    const r = await rows<{ conversation_id: string; user_id: string; last_read_seq: number; muted: boolean }>(
+      ex,
+      sql`select conversation_id, user_id, last_read_seq, muted from members
+          where user_id = any(${pgTextArray(pairs.map((p) => p.userId))}::text[]) and conversation_id = any(${pgTextArray(pairs.map((p) => p.conversationId))}::text[])`,
+    );
+    for (const x of r) out.set(`${x.user_id}\u0000${x.conversation_id}`, { lastReadSeq: Number(x.last_read_seq), muted: Boolean(x.muted) });
+    return out;
+  },
+
+  /** G4: the badge is the sum of last_seq − last_read_seq over the user's unmuted conversations — the in-app numbers. */
+  async badges(ex: Executor, userIds: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    if (!userIds.length) return out;
+    const r = await rows<{ user_id: string; n: number }>(
+      ex,
+      sql`select m.user_id, coalesce(sum(greatest(c.last_seq - m.last_read_seq, 0)), 0)::int as n
+          from members m join conversations c on c.id = m.conversation_id
+          where m.user_id = any(${pgTextArray(userIds)}::text[]) and not m.muted group by m.user_id`,
+    );
+    for (const x of r) out.set(x.user_id, Number(x.n));
+    return out;
+  },
+
+  async list(ex: Executor, q: { state?: OutboxState; userId?: string; limit: number; beforeId?: number }): Promise<OutboxRow[]> {
+    const r = await rows<Record<string, unknown>>(
+      ex,
+      sql`select * from notify_outbox where true
+            ${q.state ? sql`and state = ${q.state}` : sql``}
+            ${q.userId ? sql`and user_id = ${q.userId}` : sql``}
+            ${q.beforeId ? sql`and id < ${q.beforeId}` : sql``}
+          order by id desc limit ${q.limit}`,
+    );
+    return r.map(toOutbox);
+  },
+
+  async countByState(ex: Executor): Promise<Record<string, number>> {
+    const r = await rows<{ state: string; n: number }>(ex, sql`select state, count(*)::int as n from notify_outbox group by state`);
+    return Object.fromEntries(r.map((x) => [x.state, Number(x.n)]));
+  },
+
+  async ackDisplay(ex: Executor, userId: string, id: number, now: Date): Promise<boolean> {
+    const r = await rows<{ id: number }>(
+      ex,
+      sql`update notify_outbox set displayed_at = coalesce(displayed_at, ${now.toISOString()}),
+            state = case when state = 'accepted' then 'delivered' else state end,
+            delivered_at = coalesce(delivered_at, ${now.toISOString()}), updated_at = ${now.toISOString()}
+          where id = ${id} and user_id = ${userId} and state in ('accepted', 'delivered') returning id`,
+    );
+    return r.length === 1;
+  },
+
+  /**
+   * A read up to `seq`: queued pushes for it are dropped now, and pushes already sent are marked
+   * cleared; returns the targets that got one, so each device receives one badge/clear follow-up.
+   */
+  async clearForRead(ex: Executor, userId: string, conversationId: string, seq: number, now: Date): Promise<Array<Pick<OutboxRow, 'deviceId' | 'channel' | 'target'> & { keys: unknown }>> {
+    const n = now.toISOString();
+    await ex.execute(
+      sql`update notify_outbox set state = 'skipped', reason = 'read', cleared_at = ${n}, updated_at = ${n}
+          where user_id = ${userId} and conversation_id = ${conversationId} and cleared_at is null and kind in ('message', 'support_reply')
+            and state = 'queued' and (payload->>'seq')::bigint <= ${seq}`,
+    );
+    const r = await rows<{ device_id: string | null; channel: OutboxChannel; target: string; keys: unknown }>(
+      ex,
+      sql`update notify_outbox set cleared_at = ${n}
+          where user_id = ${userId} and conversation_id = ${conversationId} and cleared_at is null and kind in ('message', 'support_reply')
+            and state in ('sending', 'accepted', 'delivered') and (payload->>'seq')::bigint <= ${seq}
+          returning device_id, channel, target, payload->'keys' as keys`,
+    );
+    const seen = new Set<string>();
+    return r
+      .filter((x) => x.device_id && !seen.has(x.device_id) && seen.add(x.device_id))
+      .map((x) => ({ deviceId: x.device_id, channel: x.channel, target: x.target, keys: parse(x.keys) }));
+  },
+
+  /** The incoming-call rows of a call for its callee (to stop ringing on the same devices). */
+  async ringRows(ex: Executor, userId: string, callId: string): Promise<Array<Pick<OutboxRow, 'id' | 'state' | 'deviceId' | 'channel' | 'target'> & { keys: unknown }>> {
+    const r = await rows<Record<string, unknown>>(
+      ex,
+      sql`select id, state, device_id, channel, target, payload->'keys' as keys from notify_outbox
+          where user_id = ${userId} and kind = 'call_incoming' and payload->>'callId' = ${callId}`,
+    );
+    return r.map((x) => ({ id: Number(x.id), state: x.state as OutboxState, deviceId: x.device_id as string | null, channel: x.channel as OutboxChannel, target: x.target as string, keys: parse(x.keys) }));
+  },
+
+  async skip(ex: Executor, ids: number[], reason: string, now: Date): Promise<void> {
+    if (!ids.length) return;
+    await ex.execute(
+      sql`update notify_outbox set state = 'skipped', reason = ${reason}, updated_at = ${now.toISOString()}
+          where state = 'queued' and id = any(${`{${ids.join(',')}}`}::bigint[])`,
+    );
+  },
+
+  /** Support conversations among these: conversation id → customer id. */
+  async supportCustomers(ex: Executor, conversationIds: string[]): Promise<Map<string, string>> {
+    if (!conversationIds.length) return new Map();
+    const r = await rows<{ conversation_id: string; customer_id: string }>(
+      ex,
+      sql`select conversation_id, customer_id from support_chats where conversation_id = any(${pgTextArray(conversationIds)}::text[])`,
+    );
+    return new Map(r.map((x) => [x.conversation_id, x.customer_id]));
+  },
+
+  async names(ex: Executor, userIds: string[]): Promise<Map<string, string>> {
+    if (!userIds.length) return new Map();
+    const r = await rows<{ id: string; name: string }>(ex, sql`select id, name from users where id = any(${pgTextArray(userIds)}::text[])`);
+    return new Map(r.map((x) => [x.id, x.name]));
+  },
+
+  async conversationTitles(ex: Executor, conversationIds: string[]): Promise<Map<string, string | null>> {
+    if (!conversationIds.length) return new Map();
+    const r = await rows<{ id: string; title: string | null; kind: string }>(ex, sql`select id, title, kind from conversations where id = any(${pgTextArray(conversationIds)}::text[])`);
+    return new Map(r.map((x) => [x.id, x.kind === 'group' ? x.title : null]));
+  },
+};
