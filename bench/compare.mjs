@@ -52,7 +52,7 @@ const opt = {
   continueAfterAbort: argv['continue-after-abort'] === 'true',
   hardStopMinutes: Number(argv['hard-stop-minutes'] ?? (smoke ? 4 : 30)),
   text: 'Salam! Is the bicycle still for sale? / Velosiped hələ satılır?',
-  out: argv.out ?? path.join(HERE, 'results'),
+  out: argv.out ?? path.join(HERE, smoke ? 'results/smoke' : 'results'),
 };
 for (const s of opt.systems) if (!['sohbet', 'socketio', 'polling'].includes(s)) throw new Error(`unknown system ${s}`);
 
