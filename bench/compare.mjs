@@ -47,6 +47,9 @@ const opt = {
   workers: Number(argv.workers ?? (smoke ? 1 : 2)),
   pool: Number(argv.pool ?? 10),
   pollMs: Number(argv['poll-ms'] ?? 1500),
+  // 'raw' (default) = socket.io frames written by hand, as cheap per message as Sohbet's raw tRPC generator
+  // (on 2 shared cores socket.io-client's decoding costs the baseline ~10% of a core at 1,000 msg/s); 'lib' = socket.io-client.
+  socketioClient: argv['socketio-client'] ?? 'raw',
   quietWaitMs: Number(argv['quiet-wait-ms'] ?? (smoke ? 0 : 20_000)),
   // After an aborted step the system is saturated; higher steps only pile up backlog on a shared host.
   continueAfterAbort: argv['continue-after-abort'] === 'true',
@@ -106,7 +109,7 @@ async function setUp(system) {
     convIds = Array.from({ length: P }, (_, p) => `c${p}`);
     users = Array.from({ length: 2 * P }, (_, i) => ({ idx: i, userId: `u${i}`, convs: [convIds[Math.floor(i / 2)]] }));
     workerFile = path.join(HERE, 'lib/baseline-worker.mjs');
-    connectArgs = { url: server.url, kind: system, pollMs: opt.pollMs };
+    connectArgs = { url: server.url, kind: system === 'socketio' && opt.socketioClient === 'raw' ? 'socketio-raw' : system, pollMs: opt.pollMs };
   }
   const workers = Array.from({ length: opt.workers }, (_, k) => forkWorker(workerFile, k));
   started.workers = workers;
@@ -147,6 +150,7 @@ async function runStep(ctx, { step, rate, seconds, warmup = false }) {
   const p0 = procSample(server.pid);
   const pg0 = postgresCpu();
   const m0 = machineCpu();
+  const c0 = performance.now();
   let rssPeak = p0.rss;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, procSample(server.pid).rss)), 500);
   const res = await Promise.all(
@@ -158,6 +162,8 @@ async function runStep(ctx, { step, rate, seconds, warmup = false }) {
   const p1 = procSample(server.pid);
   const pg1 = postgresCpu();
   const m1 = machineCpu();
+  // CPU shares over exactly the window the /proc samples cover (includes the drain).
+  const cpuWall = (performance.now() - c0) / 1000;
   const metrics = system === 'sohbet' ? await scrapeMetrics(server) : {};
   const pgAfter = await pgStats(opt.pg, started.db.name).catch(() => null);
   const wall = Math.max(...res.map((r) => r.wallSeconds));
@@ -189,11 +195,11 @@ async function runStep(ctx, { step, rate, seconds, warmup = false }) {
     latencyMs: Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, k === 'n' ? v : round(v, 2)])),
     ackLatencyMs: { p50: round(ack.p50, 2), p99: round(ack.p99, 2), max: round(ack.max, 2) },
     generatorSendLagMs: { p99: round(Math.max(...res.map((r) => r.sendLagP99)), 2), max: round(Math.max(...res.map((r) => r.sendLagMax)), 2) },
-    serverCpuPct: round(((p1.cpu - p0.cpu) / wall) * 100, 0),
-    postgresCpuPct: round(((pg1 - pg0) / wall) * 100, 0),
-    generatorCpuPct: round((genCpu / wall) * 100, 0),
-    machineCpuPct: round(((m1.busy - m0.busy) / wall) * 100, 0),
-    foreignCpuPct: round(Math.max(0, (m1.busy - m0.busy - (p1.cpu - p0.cpu) - (pg1 - pg0) - genCpu) / wall) * 100, 0),
+    serverCpuPct: round(((p1.cpu - p0.cpu) / cpuWall) * 100, 0),
+    postgresCpuPct: round(((pg1 - pg0) / cpuWall) * 100, 0),
+    generatorCpuPct: round((genCpu / cpuWall) * 100, 0),
+    machineCpuPct: round(((m1.busy - m0.busy) / cpuWall) * 100, 0),
+    foreignCpuPct: round(Math.max(0, (m1.busy - m0.busy - (p1.cpu - p0.cpu) - (pg1 - pg0) - genCpu) / cpuWall) * 100, 0),
     waitedForQuietMs: quiet.waitedMs,
     serverRssPeak: Math.max(rssPeak, p1.rss),
     eventLoopLagP99Ms: metrics.lagP99 != null ? round(metrics.lagP99 * 1000, 2) : null,

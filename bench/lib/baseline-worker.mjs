@@ -7,6 +7,7 @@
  */
 import http from 'node:http';
 import { io } from 'socket.io-client';
+import WebSocket from 'ws';
 
 const W = Number(process.env.BENCH_WORKER_ID ?? 0);
 const CLIENT_PREFIX = `cmp-${W}-`;
@@ -70,6 +71,66 @@ const socketio = {
   },
   async close(list) {
     for (const c of list) c.socket.close();
+  },
+};
+
+// ---------------------------------------------------------------- raw socket.io frames (baseline b, cheap generator)
+/**
+ * The same socket.io conversation without socket.io-client's per-packet decoding, so the generator
+ * costs about what bench/worker.mjs's raw tRPC client costs (on 2 shared cores that matters).
+ * Engine.IO v4 over WebSocket, one packet per frame (checked against engine.io-parser and
+ * socket.io-parser 4.x): server `0{...open}`, client `40{auth}` (CONNECT), server `40{"sid"}`;
+ * server ping `2` -> client `3`; emit with ack `42<id>["sendMessage",{...}]`, ack `43<id>[{...}]`;
+ * events `42["newMessage",{...}]`; a refused connect `44{"message"}`.
+ */
+const ACK_SPAN = 10_000_000;
+const socketioRaw = {
+  open(url, u) {
+    return new Promise((resolve) => {
+      const conn = { idx: u.idx, t0: performance.now(), readyAt: 0 };
+      const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: false });
+      conn.ws = ws;
+      let settled = false;
+      const done = (ok, error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({ ok, conn, error });
+      };
+      const timer = setTimeout(() => (ws.terminate(), done(false, 'timeout')), 30_000);
+      ws.on('message', (data) => {
+        const s = data.toString();
+        if (s === '2') return ws.send('3');
+        if (s.startsWith('0{')) return ws.send(`40${JSON.stringify({ userId: u.userId })}`);
+        if (s.startsWith('42["newMessage"')) {
+          const k = s.indexOf('"client_id":"');
+          if (k !== -1) received(conn, s.slice(k + 13, s.indexOf('"', k + 13)));
+          return;
+        }
+        if (s.startsWith('43')) {
+          const id = Number(s.slice(2, s.indexOf('[')));
+          const err = s.indexOf('"error":');
+          return acked(Math.floor(id / ACK_SPAN), id % ACK_SPAN, err === -1 ? null : s.slice(err, err + 100));
+        }
+        if (s === '42["ready"]') {
+          conn.readyAt = performance.now();
+          return done(true);
+        }
+        if (s.startsWith('44')) return done(false, s);
+      });
+      ws.on('error', (e) => done(false, e.message));
+      ws.on('close', () => {
+        if (!settled) return done(false, 'closed');
+        if (!conn.closing) unexpectedCloses++;
+      });
+    });
+  },
+  isOpen: (c) => c.ws.readyState === 1,
+  send(c, conversationId, clientId, text, stepNo, i) {
+    c.ws.send(`42${stepNo * ACK_SPAN + i}${JSON.stringify(['sendMessage', { conversationId, clientId, text }])}`);
+  },
+  async close(list) {
+    for (const c of list) c.ws.close();
   },
 };
 
@@ -158,7 +219,7 @@ const polling = {
 
 // ---------------------------------------------------------------- commands
 async function connect({ url, kind, users, concurrency, pollMs }) {
-  transport = kind === 'socketio' ? socketio : polling;
+  transport = { socketio, 'socketio-raw': socketioRaw, polling }[kind];
   if (pollMs) polling.pollMs = pollMs;
   const t0 = performance.now();
   const times = [];
