@@ -169,7 +169,7 @@ export function writeCompareReports(res, outDir, base) {
     md.push(mdTable(STEP_H, stepRows(s)), '');
   }
   md.push('## Environment', '');
-  md.push(`- ${e.cpus} × ${e.cpuModel}, ${fmtBytes(e.memTotal)} RAM, Node ${e.node}, ${e.psql ?? 'PostgreSQL'} on the same host, socket.io ${e.socketIo}, commit ${e.commit}`);
+  md.push(`- ${e.cpus} × ${e.cpuModel}, ${fmtBytes(e.memTotal)} RAM, Node ${e.node}, ${e.psql ?? 'PostgreSQL'} on the same host, socket.io ${e.socketIo} (its generator: ${o.socketioClient === 'lib' ? 'socket.io-client' : 'raw socket.io frames, like Sohbet\'s raw tRPC frames'}), commit ${e.commit}`);
   md.push(`- ${e.generator}; "other CPU%" is host work that is neither server, PostgreSQL nor generator (other people's runs): a step with a large value was contaminated.`);
   md.push('- CPU% is of one core (200% = the whole 2-core machine). "persisted/s" = acknowledged sends over the time of the last acknowledgement; "achieved/s" = delivered over the time of the last delivery.');
   md.push('');
