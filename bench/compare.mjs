@@ -16,8 +16,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { freshDatabase, machineCpu, pgStats, postgresCpu, procSample, scrapeMetrics, serverApiBatch, sleep, spawnServer, waitForQuiet, ROOT } from './lib/env.mjs';
+import { freshDatabase, machineCpu, pgStats, procSample, scrapeMetrics, serverApiBatch, sleep, spawnServer, waitForQuiet, ROOT } from './lib/env.mjs';
 import { spawnBaseline } from './lib/baseline-proc.mjs';
+import { pgCpuOf } from './lib/pg-cpu.mjs';
 import { forkWorker } from './lib/fork-rpc.mjs';
 import { summarize, round } from './lib/stats.mjs';
 import { judge, writeCompareReports } from './lib/compare-report.mjs';
@@ -148,11 +149,14 @@ async function runStep(ctx, { step, rate, seconds, warmup = false }) {
   if (system === 'sohbet') await scrapeMetrics(server); // resets the event-loop histogram
   const pgBefore = await pgStats(opt.pg, started.db.name).catch(() => null);
   const p0 = procSample(server.pid);
-  const pg0 = postgresCpu();
+  const pgCpu = pgCpuOf(started.db.name);
   const m0 = machineCpu();
   const c0 = performance.now();
   let rssPeak = p0.rss;
-  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, procSample(server.pid).rss)), 500);
+  const sampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, procSample(server.pid).rss);
+    pgCpu.sample();
+  }, 500);
   const res = await Promise.all(
     workers.map((w) =>
       w.call('step', { step, rate: perWorker, durationMs: seconds * 1000, startAt, drainMs: opt.drainSeconds * 1000, maxBehindMs: opt.inflightSeconds * 1000, text: opt.text }, (seconds + opt.drainSeconds + 60) * 1000),
@@ -160,7 +164,7 @@ async function runStep(ctx, { step, rate, seconds, warmup = false }) {
   );
   clearInterval(sampler);
   const p1 = procSample(server.pid);
-  const pg1 = postgresCpu();
+  const pgSeconds = pgCpu.stop();
   const m1 = machineCpu();
   // CPU shares over exactly the window the /proc samples cover (includes the drain).
   const cpuWall = (performance.now() - c0) / 1000;
@@ -196,10 +200,10 @@ async function runStep(ctx, { step, rate, seconds, warmup = false }) {
     ackLatencyMs: { p50: round(ack.p50, 2), p99: round(ack.p99, 2), max: round(ack.max, 2) },
     generatorSendLagMs: { p99: round(Math.max(...res.map((r) => r.sendLagP99)), 2), max: round(Math.max(...res.map((r) => r.sendLagMax)), 2) },
     serverCpuPct: round(((p1.cpu - p0.cpu) / cpuWall) * 100, 0),
-    postgresCpuPct: round(((pg1 - pg0) / cpuWall) * 100, 0),
+    postgresCpuPct: round((pgSeconds / cpuWall) * 100, 0),
     generatorCpuPct: round((genCpu / cpuWall) * 100, 0),
     machineCpuPct: round(((m1.busy - m0.busy) / cpuWall) * 100, 0),
-    foreignCpuPct: round(Math.max(0, (m1.busy - m0.busy - (p1.cpu - p0.cpu) - (pg1 - pg0) - genCpu) / cpuWall) * 100, 0),
+    foreignCpuPct: round(Math.max(0, (m1.busy - m0.busy - (p1.cpu - p0.cpu) - pgSeconds - genCpu) / cpuWall) * 100, 0),
     waitedForQuietMs: quiet.waitedMs,
     serverRssPeak: Math.max(rssPeak, p1.rss),
     eventLoopLagP99Ms: metrics.lagP99 != null ? round(metrics.lagP99 * 1000, 2) : null,

@@ -22,7 +22,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { register } from 'tsx/esm/api';
-import { freshDatabase, postgresCpu, ROOT } from './lib/env.mjs';
+import { freshDatabase, machineCpu, ROOT } from './lib/env.mjs';
+import { pgCpuOf } from './lib/pg-cpu.mjs';
 import { summarize, round } from './lib/stats.mjs';
 import { BASELINE_SCHEMA, INSERT_MESSAGE, seedPairs } from './baselines/schema.mjs';
 
@@ -74,8 +75,10 @@ hardStop.unref();
  * Runs `once()` (which writes `rowsPer` rows and returns how many it was refused) back to back in
  * `lanes` concurrent loops until the time or row budget is spent; measures each call's latency.
  */
-async function measure({ lanes, rowsPer, once }) {
-  const pgCpu0 = postgresCpu();
+async function measure(dbName, { lanes, rowsPer, once }) {
+  const pgCpu = pgCpuOf(dbName);
+  const sampler = setInterval(() => pgCpu.sample(), 500);
+  const m0 = machineCpu();
   const cpu0 = process.cpuUsage();
   const lat = [];
   let rows = 0;
@@ -102,6 +105,10 @@ async function measure({ lanes, rowsPer, once }) {
   await Promise.all(Array.from({ length: lanes }, lane));
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  clearInterval(sampler);
+  const pgSeconds = pgCpu.stop();
+  const m1 = machineCpu();
+  const nodeSeconds = (cpu.user + cpu.system) / 1e6;
   const s = summarize(lat);
   return {
     rows,
@@ -112,8 +119,10 @@ async function measure({ lanes, rowsPer, once }) {
     rowsPerSecond: Math.round((rows - refused) / secs),
     calls: lat.length,
     commitLatencyMs: { p50: round(s.p50, 2), p99: round(s.p99, 2), max: round(s.max, 2) },
-    nodeCpuPct: round(((cpu.user + cpu.system) / 1e6 / secs) * 100, 0),
-    postgresCpuPct: round(((postgresCpu() - pgCpu0) / secs) * 100, 0),
+    nodeCpuPct: round((nodeSeconds / secs) * 100, 0),
+    postgresCpuPct: round((pgSeconds / secs) * 100, 0),
+    // Host work that is neither this process nor this database's PostgreSQL processes (other people's runs).
+    foreignCpuPct: round(Math.max(0, (m1.busy - m0.busy - nodeSeconds - pgSeconds) / secs) * 100, 0),
   };
 }
 
@@ -164,7 +173,7 @@ async function sohbetCases(results) {
     return { actorId, input: { conversationId: convIds[p], clientId: `w7-${tag}-${n}`, text: opt.text } };
   };
   for (const B of opt.sizes) {
-    const r = await measure({
+    const r = await measure(db.name, {
       lanes: 1,
       rowsPer: B,
       once: async () => {
@@ -188,7 +197,7 @@ async function sohbetCases(results) {
   }
   for (const C2 of opt.concurrency) {
     flushSizes = [];
-    const r = await measure({ lanes: C2, rowsPer: 1, once: async () => (await messages.send(...Object.values(item(`s${C2}`))), 0) });
+    const r = await measure(db.name, { lanes: C2, rowsPer: 1, once: async () => (await messages.send(...Object.values(item(`s${C2}`))), 0) });
     const formed = flushSizes.length ? round(flushSizes.reduce((a, b) => a + b, 0) / flushSizes.length, 1) : null;
     results.push({ path: 'sohbet', mode: `MessagesService.send, ${C2} concurrent`, batchSize: null, concurrency: C2, rowsPerTransaction: formed, batches: flushSizes.length, ...r });
     log(`sohbet send x${C2}: ${r.rowsPerSecond} rows/s, latency p50 ${r.commitLatencyMs.p50} p99 ${r.commitLatencyMs.p99} ms, group commit formed ${flushSizes.length} batches of ${formed} on average`);
@@ -230,7 +239,7 @@ async function plainCases(results) {
     select k.c, k.s, k.cl, k.t from unnest($1::text[], $2::text[], $3::text[], $4::text[]) k(c, s, cl, t)
     where exists (select 1 from conversation_members m where m.conversation_id = k.c and m.user_id = k.s)`;
   for (const B of opt.sizes) {
-    const r = await measure({
+    const r = await measure(db.name, {
       lanes: 1,
       rowsPer: B,
       once: async () => {
@@ -244,7 +253,7 @@ async function plainCases(results) {
     log(`plain batch ${B}: ${r.rowsPerSecond} rows/s, commit p50 ${r.commitLatencyMs.p50} p99 ${r.commitLatencyMs.p99} ms, pg ${r.postgresCpuPct}%`);
   }
   for (const C2 of opt.concurrency) {
-    const r = await measure({ lanes: C2, rowsPer: 1, once: async () => 1 - (await pool.query(INSERT_MESSAGE, item(`s${C2}`))).rowCount });
+    const r = await measure(db.name, { lanes: C2, rowsPer: 1, once: async () => 1 - (await pool.query(INSERT_MESSAGE, item(`s${C2}`))).rowCount });
     results.push({ path: 'plain', mode: `1 INSERT per message, ${C2} concurrent`, batchSize: 1, concurrency: C2, rowsPerTransaction: 1, ...r });
     log(`plain 1 row x${C2}: ${r.rowsPerSecond} rows/s, latency p50 ${r.commitLatencyMs.p50} p99 ${r.commitLatencyMs.p99} ms`);
   }
@@ -258,15 +267,15 @@ function report(res, base) {
   mkdirSync(opt.out, { recursive: true });
   const jsonPath = path.join(opt.out, `${base}.json`);
   writeFileSync(jsonPath, JSON.stringify(res, null, 2));
-  const H = ['path', 'mode', 'rows/s', 'commit p50 ms', 'commit p99 ms', 'max ms', 'rows/transaction', 'node CPU%', 'pg CPU%', 'rows', 'errors'];
-  const rowsOut = res.cases.map((r) => [r.path, r.mode, r.rowsPerSecond, r.commitLatencyMs.p50, r.commitLatencyMs.p99, r.commitLatencyMs.max, r.rowsPerTransaction ?? '—', r.nodeCpuPct, r.postgresCpuPct, r.rows, r.errors]);
+  const H = ['path', 'mode', 'rows/s', 'commit p50 ms', 'commit p99 ms', 'max ms', 'rows/transaction', 'node CPU%', 'pg CPU%', 'other CPU%', 'rows', 'errors'];
+  const rowsOut = res.cases.map((r) => [r.path, r.mode, r.rowsPerSecond, r.commitLatencyMs.p50, r.commitLatencyMs.p99, r.commitLatencyMs.max, r.rowsPerTransaction ?? '—', r.nodeCpuPct, r.postgresCpuPct, r.foreignCpuPct, r.rows, r.errors]);
   const md = [
     `# W7 persistence — ${res.startedAt}`,
     '',
     `\`npm run bench:w7${opt.smoke ? ' -- --smoke' : ''}\`: ${opt.seconds} s per case (at most ${opt.maxRowsPerCase} rows), ${opt.conversations} conversations, pool ${opt.pool}, PostgreSQL on the same host, fresh database per side. ` +
       'Latency is per call: one batch (its whole transaction up to COMMIT) for "batch of B", one message for the concurrent cases. ' +
       '"sohbet" rows are messages written by Sohbet\'s send path, each with its seq, read marks and two user_events rows in the same transaction; "plain" rows are one INSERT into the baselines\' table. ' +
-      '"node CPU%" is this process (Sohbet\'s services run in it; for plain, only the pg client). For the concurrent Sohbet case, rows/transaction is the mean batch group commit formed (counted in-process).',
+      '"node CPU%" is this process (Sohbet\'s services run in it; for plain, only the pg client). CPU % is of one core (200% = both cores); "pg CPU%" counts this database\'s backends plus the shared WAL writer/checkpointer/bgwriter; "other CPU%" is everything else on the host (other engineers\' runs: a large value means the case was measured on a busy machine). For the concurrent Sohbet case, rows/transaction is the mean batch group commit formed (counted in-process).',
     '',
     `| ${H.join(' | ')} |`,
     `|${H.map(() => '---').join('|')}|`,
