@@ -45,6 +45,7 @@ const opt = {
   stepSeconds: Number(argv['step-seconds'] ?? (smoke ? 3 : 10)),
   drainSeconds: Number(argv['drain-seconds'] ?? (smoke ? 6 : 15)),
   inflightSeconds: Number(argv['inflight-seconds'] ?? 3),
+  backlogSeconds: Number(argv['backlog-seconds'] ?? (smoke ? 10 : 60)),
   workers: Number(argv.workers ?? (smoke ? 1 : 2)),
   pool: Number(argv.pool ?? 10),
   pollMs: Number(argv['poll-ms'] ?? 1500),
@@ -227,7 +228,7 @@ async function runSystem(system) {
   const t0 = Date.now();
   const ctx = await setUp(system);
   const out = { system, connectedClients: ctx.connected, connectSeconds: round(ctx.connectSeconds, 1), steps: [] };
-  await runStep(ctx, { step: 0, rate: Math.min(100, opt.rates[0]), seconds: smoke ? 1 : 3, warmup: true });
+  out.warmup = await runStep(ctx, { step: 0, rate: Math.min(100, opt.rates[0]), seconds: smoke ? 1 : 3, warmup: true });
   let stepNo = 1;
   for (const rate of opt.rates) {
     const prev = out.steps[out.steps.length - 1];
@@ -241,17 +242,17 @@ async function runSystem(system) {
     // Let the system work off its backlog (bounded) so steps do not overlap.
     const rec0 = Date.now();
     let left = 0;
-    for (let k = 0; k < 120; k++) {
+    for (let k = 0; k < opt.backlogSeconds * 2; k++) {
       left = (await Promise.all(ctx.workers.map((w) => w.call('pending')))).reduce((a, x) => a + x.pending, 0);
       if (left === 0) break;
       await sleep(500);
     }
     r.backlogRecoverySeconds = round((Date.now() - rec0) / 1000, 1);
-    if (left) log(`  ${left} messages still undelivered 60 s after the step`);
+    if (left) log(`  ${left} messages still undelivered ${opt.backlogSeconds} s after the step`);
     await sleep(smoke ? 200 : 2000);
   }
   const fin = await Promise.all(ctx.workers.map((w) => w.call('finalCheck')));
-  for (const r of out.steps) {
+  for (const r of [out.warmup, ...out.steps]) {
     if (r.skipped) continue;
     r.lateAfterDeadline = fin.reduce((a, f) => a + (f[r.step]?.late ?? 0), 0);
     r.lost = fin.reduce((a, f) => a + (f[r.step]?.never ?? 0), 0);

@@ -122,7 +122,7 @@ function findProblems(res) {
   const out = [];
   for (const s of res.systems) {
     if (s.failed) out.push(`${s.system} failed: ${s.failed}`);
-    for (const r of s.steps) {
+    for (const r of [...(s.warmup ? [{ ...s.warmup, offeredRate: `warm-up ${s.warmup.offeredRate}` }] : []), ...s.steps]) {
       if (r.skipped) continue;
       if (r.lost) out.push(`${s.system} ${r.offeredRate}/s: ${r.lost} lost`);
       if (r.dup) out.push(`${s.system} ${r.offeredRate}/s: ${r.dup} duplicated`);
