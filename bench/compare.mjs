@@ -231,10 +231,10 @@ async function runSystem(system) {
   out.warmup = await runStep(ctx, { step: 0, rate: Math.min(100, opt.rates[0]), seconds: smoke ? 1 : 3, warmup: true });
   let stepNo = 1;
   for (const rate of opt.rates) {
-    const prev = out.steps[out.steps.length - 1];
-    if (prev?.aborted && !opt.continueAfterAbort) {
-      out.steps.push({ step: stepNo++, offeredRate: rate, skipped: `saturated: the ${prev.offeredRate}/s step was aborted` });
-      log(`${system} ${rate}/s: skipped (saturated at ${prev.offeredRate}/s)`);
+    const sat = out.steps.find((r) => r.aborted);
+    if (sat && !opt.continueAfterAbort) {
+      out.steps.push({ step: stepNo++, offeredRate: rate, skipped: `saturated: the ${sat.offeredRate}/s step was aborted` });
+      log(`${system} ${rate}/s: skipped (saturated at ${sat.offeredRate}/s)`);
       continue;
     }
     const r = await runStep(ctx, { step: stepNo++, rate, seconds: opt.stepSeconds });
