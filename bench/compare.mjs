@@ -52,6 +52,9 @@ const opt = {
   // 'raw' (default) = socket.io frames written by hand, as cheap per message as Sohbet's raw tRPC generator
   // (on 2 shared cores socket.io-client's decoding costs the baseline ~10% of a core at 1,000 msg/s); 'lib' = socket.io-client.
   socketioClient: argv['socketio-client'] ?? 'raw',
+  // interleaved: all systems set up at once, then each rate step runs on every system in turn (the host's
+  // background load then hits all of them alike); sequential: one whole system after the other.
+  order: argv.order ?? 'interleaved',
   quietWaitMs: Number(argv['quiet-wait-ms'] ?? (smoke ? 0 : 20_000)),
   // After an aborted step the system is saturated; higher steps only pile up backlog on a shared host.
   continueAfterAbort: argv['continue-after-abort'] === 'true',
@@ -64,27 +67,30 @@ for (const s of opt.systems) if (!['sohbet', 'socketio', 'polling'].includes(s))
 const log = (...a) => console.log(`[compare ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
 // ---------------------------------------------------------------- cleanup (only what this run started)
-const started = { server: null, workers: [], db: null };
-async function cleanupSystem() {
-  for (const w of started.workers) w.kill();
-  started.workers = [];
-  if (started.server) await started.server.stop().catch(() => {});
-  started.server = null;
-  if (started.db) await started.db.drop().catch((e) => log('drop database failed:', e.message));
-  started.db = null;
+/** Every system context this run set up: { system, db, server, workers }. */
+const started = [];
+async function tearDown(ctx) {
+  for (const w of ctx.workers ?? []) w.kill();
+  ctx.workers = [];
+  if (ctx.server) await ctx.server.stop().catch(() => {});
+  ctx.server = null;
+  if (ctx.db) await ctx.db.drop().catch((e) => log('drop database failed:', e.message));
+  ctx.db = null;
 }
-process.on('SIGINT', () => cleanupSystem().then(() => process.exit(130)));
-process.on('SIGTERM', () => cleanupSystem().then(() => process.exit(143)));
+const cleanupAll = () => Promise.all(started.map(tearDown));
+process.on('SIGINT', () => cleanupAll().then(() => process.exit(130)));
+process.on('SIGTERM', () => cleanupAll().then(() => process.exit(143)));
 const hardStop = setTimeout(() => {
   log(`global time limit (${opt.hardStopMinutes} min) reached: stopping`);
-  cleanupSystem().then(() => process.exit(2));
+  cleanupAll().then(() => process.exit(2));
 }, opt.hardStopMinutes * 60_000);
 hardStop.unref();
 
 // ---------------------------------------------------------------- per system setup
 /** Starts one system on a fresh database, connects 2 x pairs clients; returns what the step loop needs. */
-async function setUp(system) {
-  started.db = await freshDatabase(opt.pg);
+async function setUp(ctx) {
+  const { system } = ctx;
+  ctx.db = await freshDatabase(opt.pg);
   const P = opt.pairs;
   let server;
   let users;
@@ -92,8 +98,8 @@ async function setUp(system) {
   let workerFile;
   let connectArgs;
   if (system === 'sohbet') {
-    server = await spawnServer({ databaseUrl: started.db.url, poolSize: opt.pool });
-    started.server = server;
+    server = await spawnServer({ databaseUrl: ctx.db.url, poolSize: opt.pool });
+    ctx.server = server;
     const uid = (i) => `cu${i}`;
     await serverApiBatch(server, 'server.upsertUser', Array.from({ length: 2 * P }, (_, i) => ({ id: uid(i), name: `Bench ${i}` })));
     const convs = await serverApiBatch(server, 'server.openConversation', Array.from({ length: P }, (_, p) => ({ userIds: [uid(2 * p), uid(2 * p + 1)] })));
@@ -102,9 +108,9 @@ async function setUp(system) {
     workerFile = path.join(HERE, 'worker.mjs');
     connectArgs = { wsUrl: server.wsUrl };
   } else {
-    server = await spawnBaseline({ kind: system, databaseUrl: started.db.url, poolSize: opt.pool });
-    started.server = server;
-    const c = new pg.Client({ connectionString: started.db.url });
+    server = await spawnBaseline({ kind: system, databaseUrl: ctx.db.url, poolSize: opt.pool });
+    ctx.server = server;
+    const c = new pg.Client({ connectionString: ctx.db.url });
     await c.connect();
     await seedPairs(c, P);
     await c.end();
@@ -114,7 +120,7 @@ async function setUp(system) {
     connectArgs = { url: server.url, kind: system === 'socketio' && opt.socketioClient === 'raw' ? 'socketio-raw' : system, pollMs: opt.pollMs };
   }
   const workers = Array.from({ length: opt.workers }, (_, k) => forkWorker(workerFile, k));
-  started.workers = workers;
+  ctx.workers = workers;
   // Pair p (users 2p, 2p+1) lives in worker p % W, so one clock measures send and receipt.
   const byW = workers.map(() => []);
   for (const u of users) byW[Math.floor(u.idx / 2) % opt.workers].push(u);
@@ -128,7 +134,7 @@ async function setUp(system) {
   convIds.forEach((id, p) => pairsByW[p % opt.workers].push({ a: 2 * p, b: 2 * p + 1, conversationId: id }));
   await Promise.all(workers.map((w, k) => w.call('pairs', { pairs: pairsByW[k] })));
   log(`${system}: server pid ${server.pid}, ${connected} clients connected in ${connectSeconds.toFixed(1)} s`);
-  return { system, server, workers, connected, connectSeconds };
+  ctx.out = { system, connectedClients: connected, connectSeconds: round(connectSeconds, 1), steps: [] };
 }
 
 // ---------------------------------------------------------------- one open-loop step
@@ -148,9 +154,9 @@ async function runStep(ctx, { step, rate, seconds, warmup = false }) {
   const perWorker = rate / workers.length;
   const startAt = Date.now() + 300;
   if (system === 'sohbet') await scrapeMetrics(server); // resets the event-loop histogram
-  const pgBefore = await pgStats(opt.pg, started.db.name).catch(() => null);
+  const pgBefore = await pgStats(opt.pg, ctx.db.name).catch(() => null);
   const p0 = procSample(server.pid);
-  const pgCpu = pgCpuOf(started.db.name);
+  const pgCpu = pgCpuOf(ctx.db.name);
   const m0 = machineCpu();
   const c0 = performance.now();
   let rssPeak = p0.rss;
@@ -170,7 +176,7 @@ async function runStep(ctx, { step, rate, seconds, warmup = false }) {
   // CPU shares over exactly the window the /proc samples cover (includes the drain).
   const cpuWall = (performance.now() - c0) / 1000;
   const metrics = system === 'sohbet' ? await scrapeMetrics(server) : {};
-  const pgAfter = await pgStats(opt.pg, started.db.name).catch(() => null);
+  const pgAfter = await pgStats(opt.pg, ctx.db.name).catch(() => null);
   const wall = Math.max(...res.map((r) => r.wallSeconds));
   const sent = res.reduce((a, r) => a + r.sent, 0);
   const acked = res.reduce((a, r) => a + r.acked, 0);
@@ -224,21 +230,19 @@ async function runStep(ctx, { step, rate, seconds, warmup = false }) {
   return row;
 }
 
-async function runSystem(system) {
-  const t0 = Date.now();
-  const ctx = await setUp(system);
-  const out = { system, connectedClients: ctx.connected, connectSeconds: round(ctx.connectSeconds, 1), steps: [] };
-  out.warmup = await runStep(ctx, { step: 0, rate: Math.min(100, opt.rates[0]), seconds: smoke ? 1 : 3, warmup: true });
-  let stepNo = 1;
-  for (const rate of opt.rates) {
-    const sat = out.steps.find((r) => r.aborted);
-    if (sat && !opt.continueAfterAbort) {
-      out.steps.push({ step: stepNo++, offeredRate: rate, skipped: `saturated: the ${sat.offeredRate}/s step was aborted` });
-      log(`${system} ${rate}/s: skipped (saturated at ${sat.offeredRate}/s)`);
-      continue;
-    }
-    const r = await runStep(ctx, { step: stepNo++, rate, seconds: opt.stepSeconds });
-    out.steps.push(r);
+/** Polling clients poll all the time; between their own steps they pause so they do not load the other systems' steps. */
+async function setPolling(ctx, on) {
+  if (ctx.system === 'polling') await Promise.all(ctx.workers.map((w) => w.call(on ? 'resume' : 'pause')));
+}
+
+/** One measured step of one system plus its bounded backlog wait; a system that throws is torn down and marked failed. */
+async function stepOf(ctx, rate, stepNo, warmup = false) {
+  const out = ctx.out;
+  try {
+    await setPolling(ctx, true);
+    const r = await runStep(ctx, { step: stepNo, rate, seconds: warmup ? (smoke ? 1 : 3) : opt.stepSeconds, warmup });
+    if (warmup) out.warmup = r;
+    else out.steps.push(r);
     // Let the system work off its backlog (bounded) so steps do not overlap.
     const rec0 = Date.now();
     let left = 0;
@@ -249,22 +253,62 @@ async function runSystem(system) {
     }
     r.backlogRecoverySeconds = round((Date.now() - rec0) / 1000, 1);
     if (left) log(`  ${left} messages still undelivered ${opt.backlogSeconds} s after the step`);
+    await setPolling(ctx, false);
     await sleep(smoke ? 200 : 2000);
+  } catch (err) {
+    await fail(ctx, err);
   }
-  const fin = await Promise.all(ctx.workers.map((w) => w.call('finalCheck')));
-  for (const r of [out.warmup, ...out.steps]) {
-    if (r.skipped) continue;
-    r.lateAfterDeadline = fin.reduce((a, f) => a + (f[r.step]?.late ?? 0), 0);
-    r.lost = fin.reduce((a, f) => a + (f[r.step]?.never ?? 0), 0);
-    r.dup = fin.reduce((a, f) => a + (f[r.step]?.dup ?? 0), 0);
+}
+
+async function fail(ctx, err) {
+  log(`${ctx.system} failed: ${err.stack ?? err}`);
+  if (ctx.server?.output) log('server output tail:\n' + ctx.server.output.slice(-20).join(''));
+  ctx.out ??= { system: ctx.system, steps: [] };
+  ctx.out.failed = String(err.message ?? err);
+  await tearDown(ctx);
+}
+
+/** After all steps: lost (never arrived) and duplicates per step, generator stats; then stop the system. */
+async function finish(ctx) {
+  const out = ctx.out;
+  if (out.failed) return;
+  try {
+    const fin = await Promise.all(ctx.workers.map((w) => w.call('finalCheck')));
+    for (const r of [out.warmup, ...out.steps]) {
+      if (!r || r.skipped) continue;
+      r.lateAfterDeadline = fin.reduce((a, f) => a + (f[r.step]?.late ?? 0), 0);
+      r.lost = fin.reduce((a, f) => a + (f[r.step]?.never ?? 0), 0);
+      r.dup = fin.reduce((a, f) => a + (f[r.step]?.dup ?? 0), 0);
+    }
+    const stats = await Promise.all(ctx.workers.map((w) => w.call('stats')));
+    out.generator = { unexpectedCloses: stats.reduce((a, s) => a + s.unexpectedCloses, 0), polls: stats.reduce((a, s) => a + (s.polls ?? 0), 0), pollErrors: stats.reduce((a, s) => a + (s.pollErrors ?? 0), 0) };
+    await Promise.all(ctx.workers.map((w) => w.call('exit', {}, 30_000).catch(() => {})));
+  } catch (err) {
+    out.failed = String(err.message ?? err);
   }
-  const stats = await Promise.all(ctx.workers.map((w) => w.call('stats')));
-  out.generator = { unexpectedCloses: stats.reduce((a, s) => a + s.unexpectedCloses, 0), polls: stats.reduce((a, s) => a + (s.polls ?? 0), 0), pollErrors: stats.reduce((a, s) => a + (s.pollErrors ?? 0), 0) };
-  await Promise.all(ctx.workers.map((w) => w.call('exit', {}, 30_000).catch(() => {})));
-  await cleanupSystem();
-  out.seconds = Math.round((Date.now() - t0) / 1000);
+  await tearDown(ctx);
   Object.assign(out, judge(out, opt));
-  return out;
+}
+
+/**
+ * Runs the steps of `ctxs` (already set up): rate by rate, each system in turn, the order rotated per
+ * rate so no system is always first. With one context this is the plain sequential run.
+ */
+async function runSteps(ctxs) {
+  for (const ctx of ctxs) if (!ctx.out.failed) await stepOf(ctx, Math.min(100, opt.rates[0]), 0, true);
+  for (const [j, rate] of opt.rates.entries()) {
+    const order = ctxs.map((_, k) => ctxs[(k + j) % ctxs.length]);
+    for (const ctx of order) {
+      if (ctx.out.failed) continue;
+      const sat = ctx.out.steps.find((r) => r.aborted);
+      if (sat && !opt.continueAfterAbort) {
+        ctx.out.steps.push({ step: j + 1, offeredRate: rate, skipped: `saturated: the ${sat.offeredRate}/s step was aborted` });
+        log(`${ctx.system} ${rate}/s: skipped (saturated at ${sat.offeredRate}/s)`);
+        continue;
+      }
+      await stepOf(ctx, rate, j + 1);
+    }
+  }
 }
 
 function environment() {
@@ -292,16 +336,30 @@ async function main() {
   const t0 = Date.now();
   const results = { startedAt: new Date().toISOString(), options: { ...opt }, environment: environment(), systems: [] };
   delete results.options.text;
-  for (const system of opt.systems) {
+  const ctxs = opt.systems.map((system) => ({ system, workers: [] }));
+  started.push(...ctxs);
+  const setUpOne = async (ctx) => {
+    const t = Date.now();
     try {
-      results.systems.push(await runSystem(system));
+      await setUp(ctx);
+      await setPolling(ctx, false);
     } catch (err) {
-      log(`${system} failed: ${err.stack ?? err}`);
-      if (started.server?.output) log('server output tail:\n' + started.server.output.slice(-20).join(''));
-      await cleanupSystem();
-      results.systems.push({ system, failed: String(err.message ?? err), steps: [] });
+      await fail(ctx, err);
+    }
+    ctx.setupSeconds = Math.round((Date.now() - t) / 1000);
+  };
+  if (opt.order === 'interleaved') {
+    for (const ctx of ctxs) await setUpOne(ctx);
+    await runSteps(ctxs);
+    for (const ctx of ctxs) await finish(ctx);
+  } else {
+    for (const ctx of ctxs) {
+      await setUpOne(ctx);
+      if (!ctx.out.failed) await runSteps([ctx]);
+      await finish(ctx);
     }
   }
+  results.systems = ctxs.map((c) => c.out);
   results.durationSeconds = Math.round((Date.now() - t0) / 1000);
   const { files, problems } = writeCompareReports(results, opt.out, smoke ? 'compare-smoke' : 'compare');
   log(`wrote ${files.join(', ')}`);
@@ -314,7 +372,7 @@ async function main() {
 main()
   .catch(async (err) => {
     console.error(err);
-    await cleanupSystem();
+    await cleanupAll();
     process.exitCode = 1;
   })
   .finally(() => clearTimeout(hardStop));

@@ -157,6 +157,8 @@ function request(base, method, pathAndQuery, userId, body) {
 
 const polling = {
   pollMs: 1500,
+  /** compare.mjs pauses polling while it measures the other systems (so they do not carry this load). */
+  paused: false,
   async open(url, u) {
     const conn = { idx: u.idx, userId: u.userId, url, convs: u.convs, after: new Map(), t0: performance.now(), readyAt: 0, inFlight: false, polls: 0, pollErrors: 0 };
     // First load: the current tail of each conversation (what the app shows on open).
@@ -177,7 +179,7 @@ const polling = {
     const tick = async () => {
       if (conn.closing || stopping) return;
       next += polling.pollMs;
-      if (!conn.inFlight) await polling.poll(conn).catch(() => conn.pollErrors++);
+      if (!conn.inFlight && !polling.paused) await polling.poll(conn).catch(() => conn.pollErrors++);
       if (conn.closing || stopping) return;
       conn.timer = setTimeout(tick, Math.max(0, next - performance.now()));
     };
@@ -346,6 +348,8 @@ const handlers = {
   connect,
   close,
   pairs: (m) => ((pairs = m.pairs), { pairs: pairs.length }),
+  pause: () => ((polling.paused = true), { paused: true }),
+  resume: () => ((polling.paused = false), { paused: false }),
   step: runStep,
   finalCheck,
   stats: () => {
