@@ -51,7 +51,7 @@ function stepRows(sys) {
     r.skipped
       ? [r.offeredRate, `skipped (${r.skipped})`, ...STEP_H.slice(2).map(() => '')]
       : [
-          r.offeredRate, r.achievedRate, r.persistedRate ?? '—', `${r.delivered}/${r.planned}`, r.lost ?? r.undeliveredAtDeadline, r.dup, r.ackErrors, r.aborted,
+          `${r.offeredRate}${r.contaminatedAttempts?.length ? ` (try ${r.attempt + 1}/${r.contaminatedAttempts.length + 1})` : ''}`, r.achievedRate, r.persistedRate ?? '—', `${r.delivered}/${r.planned}`, r.lost ?? r.undeliveredAtDeadline, r.dup, r.ackErrors, r.aborted,
           fmtMs(r.latencyMs.p50), fmtMs(r.latencyMs.p99), fmtMs(r.latencyMs.p999), fmtMs(r.latencyMs.max),
           r.serverCpuPct, r.postgresCpuPct, r.generatorCpuPct, r.foreignCpuPct, fmtBytes(r.serverRssPeak), r.postgresPerMessage?.commits ?? '—',
         ],
@@ -122,7 +122,8 @@ function findProblems(res) {
   const out = [];
   for (const s of res.systems) {
     if (s.failed) out.push(`${s.system} failed: ${s.failed}`);
-    for (const r of [...(s.warmup ? [{ ...s.warmup, offeredRate: `warm-up ${s.warmup.offeredRate}` }] : []), ...s.steps]) {
+    const all = (r) => [r, ...(r.contaminatedAttempts ?? [])];
+    for (const r of [...(s.warmup ? [{ ...s.warmup, offeredRate: `warm-up ${s.warmup.offeredRate}` }] : []), ...s.steps].flatMap(all)) {
       if (r.skipped) continue;
       if (r.lost) out.push(`${s.system} ${r.offeredRate}/s: ${r.lost} lost`);
       if (r.dup) out.push(`${s.system} ${r.offeredRate}/s: ${r.dup} duplicated`);
