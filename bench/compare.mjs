@@ -210,6 +210,9 @@ async function runStep(ctx, { step, rate, seconds, warmup = false }) {
     latencyMs: Object.fromEntries(Object.entries(lat).map(([k, v]) => [k, k === 'n' ? v : round(v, 2)])),
     ackLatencyMs: { p50: round(ack.p50, 2), p99: round(ack.p99, 2), max: round(ack.max, 2) },
     generatorSendLagMs: { p99: round(Math.max(...res.map((r) => r.sendLagP99)), 2), max: round(Math.max(...res.map((r) => r.sendLagMax)), 2) },
+    // CPU time per message is the contention-robust figure: waiting for a core does not add to it.
+    serverCpuMsPerMessage: sent ? round(((p1.cpu - p0.cpu) * 1000) / sent, 3) : null,
+    postgresCpuMsPerMessage: sent ? round((pgSeconds * 1000) / sent, 3) : null,
     serverCpuPct: round(((p1.cpu - p0.cpu) / cpuWall) * 100, 0),
     postgresCpuPct: round((pgSeconds / cpuWall) * 100, 0),
     generatorCpuPct: round((genCpu / cpuWall) * 100, 0),

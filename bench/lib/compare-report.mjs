@@ -45,7 +45,7 @@ function table(headers, rows) {
   return [line(headers), w.map((x) => '-'.repeat(x)).join('  '), ...rows.map(line)].join('\n');
 }
 
-const STEP_H = ['offered/s', 'achieved/s', 'persisted/s', 'delivered', 'lost', 'dup', 'errors', 'aborted', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'srv CPU%', 'pg CPU%', 'gen CPU%', 'other CPU%', 'srv RSS peak', 'pg xact/msg'];
+const STEP_H = ['offered/s', 'achieved/s', 'persisted/s', 'delivered', 'lost', 'dup', 'errors', 'aborted', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'srv CPU%', 'pg CPU%', 'gen CPU%', 'other CPU%', 'srv CPU ms/msg', 'pg CPU ms/msg', 'srv RSS peak', 'pg xact/msg'];
 function stepRows(sys) {
   return sys.steps.map((r) =>
     r.skipped
@@ -53,7 +53,7 @@ function stepRows(sys) {
       : [
           `${r.offeredRate}${r.contaminatedAttempts?.length ? ` (try ${r.attempt + 1}/${r.contaminatedAttempts.length + 1})` : ''}`, r.achievedRate, r.persistedRate ?? '—', `${r.delivered}/${r.planned}`, r.lost ?? r.undeliveredAtDeadline, r.dup, r.ackErrors, r.aborted,
           fmtMs(r.latencyMs.p50), fmtMs(r.latencyMs.p99), fmtMs(r.latencyMs.p999), fmtMs(r.latencyMs.max),
-          r.serverCpuPct, r.postgresCpuPct, r.generatorCpuPct, r.foreignCpuPct, fmtBytes(r.serverRssPeak), r.postgresPerMessage?.commits ?? '—',
+          r.serverCpuPct, r.postgresCpuPct, r.generatorCpuPct, r.foreignCpuPct, r.serverCpuMsPerMessage ?? '—', r.postgresCpuMsPerMessage ?? '—', fmtBytes(r.serverRssPeak), r.postgresPerMessage?.commits ?? '—',
         ],
   );
 }
