@@ -297,6 +297,16 @@ async function finish(ctx) {
       r.lateAfterDeadline = fin.reduce((a, f) => a + (f[r.step]?.late ?? 0), 0);
       r.lost = fin.reduce((a, f) => a + (f[r.step]?.never ?? 0), 0);
       r.dup = fin.reduce((a, f) => a + (f[r.step]?.dup ?? 0), 0);
+      // Baseline generators say why a message never arrived (bench/worker.mjs does not; Sohbet acks and delivers through one stream).
+      if (fin.every((f) => f[r.step]?.why)) {
+        r.lostBreakdown = { afterSuccessfulAck: 0, sendError: 0, neverAnswered: 0 };
+        for (const f of fin) {
+          r.lostBreakdown.afterSuccessfulAck += f[r.step].why.afterAck;
+          r.lostBreakdown.sendError += f[r.step].why.sendError;
+          r.lostBreakdown.neverAnswered += f[r.step].why.unacked;
+        }
+        r.ackErrorsFinal = fin.reduce((a, f) => a + f[r.step].ackErrors, 0);
+      }
     }
     const stats = await Promise.all(ctx.workers.map((w) => w.call('stats')));
     out.generator = { unexpectedCloses: stats.reduce((a, s) => a + s.unexpectedCloses, 0), polls: stats.reduce((a, s) => a + (s.polls ?? 0), 0), pollErrors: stats.reduce((a, s) => a + (s.pollErrors ?? 0), 0) };

@@ -40,6 +40,7 @@ function acked(stepNo, i, error) {
   st.ackAt[i] = performance.now();
   st.acked++;
   if (error) {
+    st.ackErr[i] = 1;
     st.ackErrors++;
     if (st.errorSamples.length < 3) st.errorSamples.push(String(error).slice(0, 300));
   }
@@ -258,7 +259,7 @@ async function runStep({ step: stepNo, rate, durationMs, startAt, drainMs, maxBe
   const interval = 1000 / rate;
   const P = pairs.length;
   const st = {
-    n, intended: new Float64Array(n), sentAt: new Float64Array(n), ackAt: new Float64Array(n), recvAt: new Float64Array(n), receiver: new Int32Array(n).fill(-1),
+    n, intended: new Float64Array(n), sentAt: new Float64Array(n), ackAt: new Float64Array(n), ackErr: new Uint8Array(n), recvAt: new Float64Array(n), receiver: new Int32Array(n).fill(-1),
     sent: 0, acked: 0, delivered: 0, dup: 0, echoes: 0, ackErrors: 0, errorSamples: [], sendFailed: 0, aborted: 0,
   };
   steps.set(stepNo, st);
@@ -327,12 +328,18 @@ function finalCheck() {
   for (const [k, st] of steps) {
     let late = 0;
     let never = 0;
+    // Why a message never arrived: stored and acknowledged (really lost), the send failed (the client knows), or no answer yet.
+    const why = { afterAck: 0, sendError: 0, unacked: 0 };
     for (let i = 0; i < st.n; i++) {
       if (st.sentAt[i] === 0) continue;
-      if (st.recvAt[i] === 0) never++;
-      else if (st.recvAt[i] > st.deadline) late++;
+      if (st.recvAt[i] === 0) {
+        never++;
+        if (st.ackAt[i] === 0) why.unacked++;
+        else if (st.ackErr[i]) why.sendError++;
+        else why.afterAck++;
+      } else if (st.recvAt[i] > st.deadline) late++;
     }
-    out[k] = { late, never, dup: st.dup };
+    out[k] = { late, never, dup: st.dup, why, ackErrors: st.ackErrors };
   }
   return out;
 }

@@ -125,7 +125,11 @@ function findProblems(res) {
     const all = (r) => [r, ...(r.contaminatedAttempts ?? [])];
     for (const r of [...(s.warmup ? [{ ...s.warmup, offeredRate: `warm-up ${s.warmup.offeredRate}` }] : []), ...s.steps].flatMap(all)) {
       if (r.skipped) continue;
-      if (r.lost) out.push(`${s.system} ${r.offeredRate}/s: ${r.lost} lost`);
+      if (r.lost)
+        out.push(
+          `${s.system} ${r.offeredRate}/s: ${r.lost} lost` +
+            (r.lostBreakdown ? ` (${r.lostBreakdown.afterSuccessfulAck} stored and acknowledged but never delivered, ${r.lostBreakdown.sendError} refused/failed sends, ${r.lostBreakdown.neverAnswered} never answered)` : ''),
+        );
       if (r.dup) out.push(`${s.system} ${r.offeredRate}/s: ${r.dup} duplicated`);
       if (res.options.smoke && (r.ackErrors || r.sendFailed || r.aborted || r.delivered !== r.planned))
         out.push(`${s.system} ${r.offeredRate}/s: delivered ${r.delivered}/${r.planned}, errors ${r.ackErrors}, send failures ${r.sendFailed}, aborted ${r.aborted}`);
@@ -172,6 +176,7 @@ export function writeCompareReports(res, outDir, base) {
   md.push('## Environment', '');
   md.push(`- ${e.cpus} × ${e.cpuModel}, ${fmtBytes(e.memTotal)} RAM, Node ${e.node}, ${e.psql ?? 'PostgreSQL'} on the same host, socket.io ${e.socketIo} (its generator: ${o.socketioClient === 'lib' ? 'socket.io-client' : 'raw socket.io frames, like Sohbet\'s raw tRPC frames'}), commit ${e.commit}`);
   md.push(`- ${e.generator}; "other CPU%" is host work that is neither server, PostgreSQL nor generator (other people's runs): a step with a large value was contaminated.`);
+  md.push('- "CPU ms/msg" = the server\'s (or PostgreSQL\'s, this database only) CPU time during the step divided by the messages sent: waiting for a core does not add to it, so it compares the systems\' cost even on a busy host (for polling it includes the constant cost of the polls).');
   md.push('- CPU% is of one core (200% = the whole 2-core machine). "persisted/s" = acknowledged sends over the time of the last acknowledgement; "achieved/s" = delivered over the time of the last delivery.');
   md.push('');
   writeFileSync(files[1], md.join('\n'));
