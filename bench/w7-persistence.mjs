@@ -119,6 +119,9 @@ async function measure(dbName, { lanes, rowsPer, once }) {
     rowsPerSecond: Math.round((rows - refused) / secs),
     calls: lat.length,
     commitLatencyMs: { p50: round(s.p50, 2), p99: round(s.p99, 2), max: round(s.max, 2) },
+    // CPU time per row: robust to a busy host (waiting for a core does not add to it).
+    nodeCpuMsPerRow: rows ? round((nodeSeconds * 1000) / rows, 3) : null,
+    postgresCpuMsPerRow: rows ? round((pgSeconds * 1000) / rows, 3) : null,
     nodeCpuPct: round((nodeSeconds / secs) * 100, 0),
     postgresCpuPct: round((pgSeconds / secs) * 100, 0),
     // Host work that is neither this process nor this database's PostgreSQL processes (other people's runs).
@@ -267,8 +270,8 @@ function report(res, base) {
   mkdirSync(opt.out, { recursive: true });
   const jsonPath = path.join(opt.out, `${base}.json`);
   writeFileSync(jsonPath, JSON.stringify(res, null, 2));
-  const H = ['path', 'mode', 'rows/s', 'commit p50 ms', 'commit p99 ms', 'max ms', 'rows/transaction', 'node CPU%', 'pg CPU%', 'other CPU%', 'rows', 'errors'];
-  const rowsOut = res.cases.map((r) => [r.path, r.mode, r.rowsPerSecond, r.commitLatencyMs.p50, r.commitLatencyMs.p99, r.commitLatencyMs.max, r.rowsPerTransaction ?? '—', r.nodeCpuPct, r.postgresCpuPct, r.foreignCpuPct, r.rows, r.errors]);
+  const H = ['path', 'mode', 'rows/s', 'commit p50 ms', 'commit p99 ms', 'max ms', 'rows/transaction', 'node CPU%', 'pg CPU%', 'other CPU%', 'node CPU ms/row', 'pg CPU ms/row', 'rows', 'errors'];
+  const rowsOut = res.cases.map((r) => [r.path, r.mode, r.rowsPerSecond, r.commitLatencyMs.p50, r.commitLatencyMs.p99, r.commitLatencyMs.max, r.rowsPerTransaction ?? '—', r.nodeCpuPct, r.postgresCpuPct, r.foreignCpuPct, r.nodeCpuMsPerRow, r.postgresCpuMsPerRow, r.rows, r.errors]);
   const md = [
     `# W7 persistence — ${res.startedAt}`,
     '',
