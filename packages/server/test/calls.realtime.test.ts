@@ -59,7 +59,7 @@ describe('call signaling over real WebSockets', () => {
     for (const s of [a, b1, b2, z]) await s.ready();
     await ringAnswerRelay({ a, b1, b2, z }, { b: 'rt-b' }, 'one');
     for (const s of [a, b1, b2, z]) await s.close();
-  });
+  }, 90_000);
 });
 
 const auth = new AuthService({ jwtSecret: TEST_SECRET });
