@@ -27,7 +27,7 @@ import { streamFrameEncoder } from './realtime/frame-encoder.ts';
 import { corkPerTick } from './realtime/tick-cork.ts';
 import { InProcessPresence, RedisPresence, type Presence } from './realtime/presence.ts';
 import { RedisBus } from './realtime/redis-bus.ts';
-import { registerLiveKitWebhook, registerRecordingDownloads } from './calls/calls.http.ts';
+import { registerLiveKitWebhook } from './calls/calls.http.ts';
 import { appRouter } from './router.ts';
 import { createServices, type Services } from './services.ts';
 import { createHmac } from 'node:crypto';
@@ -153,7 +153,6 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
 
   if (storage instanceof LocalDiskStorage) await localStorageRoutes(http as unknown as FastifyInstance, storage, urlSigner);
   if (config.calls.livekit) await registerLiveKitWebhook(http as unknown as FastifyInstance, { config: config.calls.livekit, calls: services.calls, database, log });
-  registerRecordingDownloads(http as unknown as FastifyInstance, services.callRecordings);
 
   http.get('/healthz', async () => ({ ok: true }));
   http.get('/readyz', async (_req, reply) => {

@@ -22,8 +22,7 @@ import { CallsService } from './calls/calls.service.ts';
 import { createCallMetrics } from './calls/calls.metrics.ts';
 import { P2pProvider } from './calls/calls.providers.ts';
 import { LiveKitProvider } from './calls/calls.livekit.ts';
-import { CallRecorder, LocalRecordingStore } from './calls/calls.recorder.ts';
-import { embeddedJwtSecret } from './auth/embedded-secret.ts';
+import { CallRecorder } from './calls/calls.recorder.ts';
 import path from 'node:path';
 import { WebhookOutbox } from './webhooks/webhooks.service.ts';
 import { createNotify } from './notify/notify.wiring.ts';
@@ -47,8 +46,6 @@ export interface Services {
   support: SupportService;
   supportDesk: SupportDeskService;
   calls: CallsService;
-  /** Call recordings on local disk (the lead may swap in the shared object storage). */
-  callRecordings: LocalRecordingStore;
   webhooks: WebhookOutbox | null;
   limits: LimitsService;
   /** Object storage (local disk or S3/MinIO): attachments, thumbnails, call recordings. */
@@ -94,12 +91,9 @@ export function createServices(d: CoreDeps): Services {
   const media = new MediaService({ database: d.database, events, clock: d.clock, log: d.log, storage: d.storage, config: d.config.media, conversations, clamav, ffmpeg: d.ffmpeg });
   messages.useAttachments(media);
   // ---- end media ----
-  // Download URLs are signed with a key derived from the deployment's secret, never the secret itself.
-  const recordingKey = `recordings:${d.config.auth.jwtSecret ?? embeddedJwtSecret(d.config.dataDir)}`;
-  const callRecordings = new LocalRecordingStore(path.join(d.config.dataDir, 'recordings'), recordingKey);
   const recorder = d.config.calls.livekit ? null : new CallRecorder({ workDir: path.join(d.config.dataDir, 'recorder'), host: d.config.calls.recorderHost, log: d.log });
   const calls = new CallsService({
-    recorder, recordings: callRecordings,
+    recorder, recordings: d.storage,
     database: d.database, events, clock: d.clock, log: d.log, config: d.config.calls, conversations,
     provider: d.config.calls.livekit ? new LiveKitProvider(d.config.calls.livekit, d.config.calls.recordingS3) : new P2pProvider(d.config.calls.ice), metrics: createCallMetrics(d.metrics.registry),
   });
@@ -108,7 +102,6 @@ export function createServices(d: CoreDeps): Services {
     ...d,
     media,
     calls,
-    callRecordings,
     notify,
     notifyWorker,
     events,

@@ -6,19 +6,6 @@ import type { Database } from '../db/db.ts';
 import { callIdOfRoom } from './calls.livekit.ts';
 import { callsRepo } from './calls.repo.ts';
 import type { CallsService } from './calls.service.ts';
-import type { LocalRecordingStore } from './calls.recorder.ts';
-
-/** Recording downloads from local disk: only through a signed, unexpired URL (see LocalRecordingStore). */
-export function registerRecordingDownloads(http: FastifyInstance, store: LocalRecordingStore): void {
-  http.get('/calls/recordings/*', async (req, reply) => {
-    const key = decodeURIComponent((req.params as { '*': string })['*']);
-    const q = req.query as { exp?: string; sig?: string; name?: string };
-    if (!q.sig || !q.name || !store.verify(key, Number(q.exp), q.name, q.sig)) return reply.code(403).send({ code: 'auth.forbidden' });
-    const stream = store.open(key);
-    stream.on('error', () => reply.code(404).send({ code: 'call.not_found' }));
-    return reply.type('video/webm').header('content-disposition', `attachment; filename="${q.name.replace(/[^A-Za-z0-9._-]/g, '_')}"`).send(stream);
-  });
-}
 
 /**
  * LiveKit's webhook: the signature (a JWT whose sha256 claim is the hash of the raw body) is

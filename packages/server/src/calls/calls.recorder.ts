@@ -1,67 +1,16 @@
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { RTCPeerConnection, RTCRtpCodecParameters, type MediaStreamTrack } from 'werift';
 import { MediaRecorder } from 'werift/nonstandard';
 import type { Logger } from '../core/logger.ts';
 
-/**
- * Where recordings go. The structural subset of the shared ObjectStorage (put / downloadUrl),
- * so `services.storage` can replace the local-disk one below without touching the recorder.
- */
+/** Where recordings go: the deployment's object storage (local disk or S3); calls use only this part of it. */
 export interface RecordingStore {
   put(key: string, data: Buffer | Readable, opts: { contentType: string }): Promise<void>;
   downloadUrl(key: string, opts: { filename: string; contentType: string; expiresInSec: number }): Promise<string>;
 }
 
-/**
- * Recordings on local disk under DATA_DIR, downloaded through URLs signed with HMAC-SHA256 and
- * an expiry (`/calls/recordings/<key>?exp=&sig=`), verified by {@link LocalRecordingStore.verify}.
- */
-export class LocalRecordingStore implements RecordingStore {
-  constructor(
-    readonly dir: string,
-    private readonly secret: string,
-  ) {}
-
-  pathOf(key: string): string {
-    const p = path.resolve(this.dir, key);
-    if (!p.startsWith(path.resolve(this.dir) + path.sep)) throw new Error('bad key');
-    return p;
-  }
-
-  async put(key: string, data: Buffer | Readable): Promise<void> {
-    const p = this.pathOf(key);
-    await mkdir(path.dirname(p), { recursive: true });
-    const tmp = `${p}.${randomUUID()}.part`;
-    await writeFile(tmp, data);
-    await rename(tmp, p);
-  }
-
-  async downloadUrl(key: string, opts: { filename: string; expiresInSec: number }): Promise<string> {
-    const exp = Math.floor(Date.now() / 1000) + opts.expiresInSec;
-    const q = new URLSearchParams({ exp: String(exp), name: opts.filename, sig: this.sign(key, exp, opts.filename) });
-    return `/calls/recordings/${key.split('/').map(encodeURIComponent).join('/')}?${q}`;
-  }
-
-  /** True when the signature matches and has not expired. */
-  verify(key: string, exp: number, filename: string, sig: string, nowSec = Math.floor(Date.now() / 1000)): boolean {
-    if (!Number.isFinite(exp) || exp < nowSec) return false;
-    const want = Buffer.from(this.sign(key, exp, filename));
-    const got = Buffer.from(sig);
-    return want.length === got.length && timingSafeEqual(want, got);
-  }
-
-  open(key: string): Readable {
-    return createReadStream(this.pathOf(key));
-  }
-
-  private sign(key: string, exp: number, filename: string): string {
-    return createHmac('sha256', this.secret).update(`${key}\n${exp}\n${filename}`).digest('base64url');
-  }
-}
 
 interface Leg {
   callId: string;
