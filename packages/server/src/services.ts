@@ -49,7 +49,7 @@ export interface CoreDeps {
   fetch?: typeof fetch;
   storage: ObjectStorage;
   /** ffmpeg on PATH (voice duration and waveform from decoded audio). */
-  ffmpeg: boolean;
+  ffmpeg: Promise<boolean>;
 }
 
 export function createServices(d: CoreDeps): Services {

@@ -40,7 +40,7 @@ export interface MediaDeps {
   config: MediaConfig;
   conversations: ConversationsService;
   clamav: ClamAv | null;
-  ffmpeg: boolean;
+  ffmpeg: Promise<boolean>;
 }
 
 /** Signed upload URLs live this long at most (the row itself expires later, see dueAt). */
