@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { jpegWithGps, png } from '../../../packages/server/test/media-fixtures.ts';
+import { jpegWithGps, pdf, png } from '../../../packages/server/test/media-fixtures.ts';
 import { chromiumRequirement, haveChromium, shots, useWebApp } from './browser.ts';
 
 chromiumRequirement('web media end-to-end');
@@ -46,6 +46,42 @@ describe.runIf(haveChromium)('web media end-to-end', () => {
     await expect.poll(() => big.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: 10_000 }).toBe(1200);
     await seller.page.keyboard.press('Escape');
     await expect.poll(() => seller.page.getByTestId('viewer').count()).toBe(0);
+  });
+
+  it('accepts files dropped on the composer and pasted into it, shows a file card with size to the other side, and a refused file says why', async () => {
+    const buyer = await web.open();
+    await web.signIn(buyer.page, 'aysel');
+    await openListingChat(buyer.page);
+    const pdfBase64 = pdf().toString('base64');
+    // What a browser does on drag-and-drop and on paste: events carrying a DataTransfer with Files.
+    await buyer.page.evaluate((b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const drop = new DataTransfer();
+      drop.items.add(new File([bytes], 'qaimə.pdf', { type: 'application/pdf' }));
+      const form = document.querySelector('[data-testid="composer-form"]')!;
+      form.dispatchEvent(new DragEvent('dragover', { dataTransfer: drop, bubbles: true, cancelable: true }));
+      form.dispatchEvent(new DragEvent('drop', { dataTransfer: drop, bubbles: true, cancelable: true }));
+      const paste = new DataTransfer();
+      paste.items.add(new File([new Uint8Array([0x4d, 0x5a, 0x90, 0, 3, 0, 0, 0])], 'screenshot.png', { type: 'image/png' }));
+      document.querySelector('[data-testid="composer"]')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: paste, bubbles: true, cancelable: true }));
+    }, pdfBase64);
+    await expect.poll(() => buyer.page.locator('[data-testid="upload"][data-state="ready"]').count(), { timeout: 20_000 }).toBe(1);
+    const refused = buyer.page.locator('[data-testid="upload"][data-state="failed"]');
+    await expect.poll(() => refused.count(), { timeout: 20_000 }).toBe(1);
+    expect(await refused.getByRole('alert').textContent()).toBe('Bu fayl növü göndərilə bilməz');
+    await refused.getByRole('button').click();
+    await buyer.page.getByTestId('send').click();
+
+    const seller = await web.open();
+    await web.signIn(seller.page, 'rashad');
+    await openListingChat(seller.page);
+    const card = seller.page.getByTestId('file-card').last();
+    await card.waitFor({ timeout: 15_000 });
+    expect(await card.textContent()).toContain('qaimə.pdf');
+    expect(await card.getAttribute('download')).toBe('qaimə.pdf');
+    const href = await card.getAttribute('href');
+    const res = await fetch(new URL(href!, web.server.url));
+    expect(res.headers.get('content-disposition')).toMatch(/^attachment;/);
   });
 
   it('records a voice message from the microphone: the seller sees its duration, plays it, and it counts as heard', async () => {

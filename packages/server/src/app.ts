@@ -77,7 +77,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   const urlSigner = new UrlSigner(mediaSecret, () => clock.now());
   const storage = opts.storage ?? createStorage(config.media.storage, urlSigner, () => clock.now(), opts.fetch);
   const ffmpeg = ffmpegAvailable();
-  log.info({ storage: storage.kind, ffmpeg, clamav: Boolean(config.media.clamav) }, ffmpeg ? 'media ready' : 'media: ffmpeg not found on PATH; voice duration comes from the container and no waveform is drawn');
+  void ffmpeg.then((ok) => log.info({ storage: storage.kind, ffmpeg: ok, clamav: Boolean(config.media.clamav) }, ok ? 'media ready' : 'media: ffmpeg not found on PATH; voice duration comes from the container and no waveform is drawn'));
   // ---- end media ----
   const limiter = config.redis ? new RedisRateLimiter(config.redis.url, config.redis.prefix) : new InProcessRateLimiter();
   const services = createServices({ config, log, clock, database, bus, presence, auth, metrics, limiter, fetch: opts.fetch, storage, ffmpeg, notify: opts.notify });

@@ -68,7 +68,7 @@ export interface CoreDeps {
   fetch?: typeof fetch;
   storage: ObjectStorage;
   /** ffmpeg on PATH (voice duration and waveform from decoded audio). */
-  ffmpeg: boolean;
+  ffmpeg: Promise<boolean>;
   /** Notifications: an extra CA for APNs (tests). */
   notify?: { apnsCa?: string };
 }

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { Readable } from 'node:stream';
 import { AppError } from '../core/errors.ts';
 
 /**
@@ -12,7 +13,7 @@ export class ClamAv {
   ) {}
 
   /** Resolves null when clean, the signature name when infected; clamd unreachable -> media.scan_unavailable. */
-  scan(bytes: Buffer): Promise<string | null> {
+  scan(body: Buffer | Readable): Promise<string | null> {
     return new Promise((resolve, reject) => {
       const hp = /^(\[[^\]]+\]|[^:/]+):(\d+)$/.exec(this.address);
       const sock = hp ? net.connect({ host: hp[1]!.replace(/^\[|\]$/g, ''), port: Number(hp[2]) }) : net.connect({ path: this.address });
@@ -33,15 +34,22 @@ export class ClamAv {
       });
       sock.on('connect', () => {
         sock.write('zINSTREAM\0');
-        const CHUNK = 64 * 1024;
-        for (let i = 0; i < bytes.length; i += CHUNK) {
-          const part = bytes.subarray(i, i + CHUNK);
-          const len = Buffer.alloc(4);
-          len.writeUInt32BE(part.length);
-          sock.write(len);
-          sock.write(part);
-        }
-        sock.write(Buffer.alloc(4));
+        void (async () => {
+          const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+          const CHUNK = 64 * 1024;
+          for await (const c of source) {
+            const chunk = c as Buffer;
+            for (let i = 0; i < chunk.length; i += CHUNK) {
+              const part = chunk.subarray(i, i + CHUNK);
+              const len = Buffer.alloc(4);
+              len.writeUInt32BE(part.length);
+              sock.write(len);
+              // Backpressure: wait for the socket to drain before reading more of the file.
+              if (!sock.write(part)) await new Promise((r) => sock.once('drain', r));
+            }
+          }
+          sock.write(Buffer.alloc(4));
+        })().catch((e: Error) => fail(e.message));
       });
     });
   }

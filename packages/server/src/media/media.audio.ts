@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,13 +13,13 @@ export interface ProcessedAudio {
   waveform: number[] | null;
 }
 
-/** Whether ffmpeg is on PATH (checked once at boot; the server says so in its startup log). */
-export function ffmpegAvailable(): boolean {
-  try {
-    return spawnSync('ffmpeg', ['-version'], { stdio: 'ignore', timeout: 5000 }).status === 0;
-  } catch {
-    return false;
-  }
+/** Whether ffmpeg is on PATH (checked at boot without blocking it; the server logs the answer). */
+export function ffmpegAvailable(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const p = spawn('ffmpeg', ['-version'], { stdio: 'ignore' });
+    p.once('error', () => resolve(false));
+    p.once('close', (code) => resolve(code === 0));
+  });
 }
 
 /**
@@ -28,8 +28,8 @@ export function ffmpegAvailable(): boolean {
  * decode error (truncated, corrupt) fails the upload. Without ffmpeg the container's own duration
  * is read (music-metadata) and no waveform is drawn.
  */
-export async function processAudio(bytes: Buffer, opts: { ffmpeg: boolean }): Promise<ProcessedAudio> {
-  if (!opts.ffmpeg) return containerDuration(bytes);
+export async function processAudio(bytes: Buffer, opts: { ffmpeg: boolean | Promise<boolean> }): Promise<ProcessedAudio> {
+  if (!(await opts.ffmpeg)) return containerDuration(bytes);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'sohbet-audio-'));
   try {
     // A file, not a pipe: MP4/M4A keep their index at the end and need seeking.

@@ -1,4 +1,4 @@
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
 import { rgbaToThumbHash } from 'thumbhash';
 import { AppError } from '../core/errors.ts';
 
@@ -22,6 +22,8 @@ export interface ProcessedImage {
  * block the event loop. Truncated or corrupt data fails (failOn 'warning') -> media.corrupt.
  */
 export async function processImage(bytes: Buffer, mime: string): Promise<ProcessedImage> {
+  // libvips is loaded on the first image, not at server start.
+  const sharp = (await import('sharp')).default;
   try {
     const animated = mime === 'image/gif' || mime === 'image/webp';
     const input = () => sharp(bytes, { failOn: 'warning', limitInputPixels: MAX_PIXELS, animated }).rotate();
@@ -49,6 +51,7 @@ export async function previewOf(img: Sharp): Promise<{ thumbnail: Buffer; placeh
 }
 
 async function thumbHashOf(img: Buffer): Promise<string> {
+  const sharp = (await import('sharp')).default;
   // ThumbHash wants at most 100x100 RGBA.
   const { data, info } = await sharp(img).resize(100, 100, { fit: 'inside' }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   return Buffer.from(rgbaToThumbHash(info.width, info.height, data)).toString('base64');

@@ -16,6 +16,20 @@ import { attachmentDTO } from './media.dto.ts';
 import { processImage } from './media.image.ts';
 import { mediaRepo as repo, type MediaRow } from './media.repo.ts';
 import { buffer } from 'node:stream/consumers';
+import type { Readable } from 'node:stream';
+
+/** The first `n` bytes of a stream (then it is closed). */
+async function readHead(stream: Readable, n: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let got = 0;
+  for await (const chunk of stream) {
+    parts.push(chunk as Buffer);
+    got += (chunk as Buffer).length;
+    if (got >= n) break;
+  }
+  stream.destroy();
+  return Buffer.concat(parts).subarray(0, n);
+}
 
 export interface MediaDeps {
   database: Database;
@@ -26,7 +40,7 @@ export interface MediaDeps {
   config: MediaConfig;
   conversations: ConversationsService;
   clamav: ClamAv | null;
-  ffmpeg: boolean;
+  ffmpeg: Promise<boolean>;
 }
 
 /** Signed upload URLs live this long at most (the row itself expires later, see dueAt). */
@@ -96,11 +110,14 @@ export class MediaService {
     if (size === 0) throw new AppError('media.empty', 'the file is empty');
     if (size > maxBytesFor(row.kind, limits)) throw new AppError('media.too_large', `a ${row.kind} may be at most ${Math.floor(maxBytesFor(row.kind, limits) / 1024 / 1024)} MB`);
     if (size !== row.declaredSize) throw new AppError('media.size_mismatch', `the upload has ${size} bytes, not the ${row.declaredSize} announced`);
-    const bytes = await buffer(await this.d.storage.read(row.storageKey));
-    const sniffed = sniff(bytes.subarray(0, 8192));
+    const head = await readHead(await this.d.storage.read(row.storageKey), 8192);
+    const sniffed = sniff(head);
     checkType(row.kind, row.name, row.declaredMime, sniffed);
+    // Only images and audio are decoded, so only they are held in memory; other files are streamed.
+    const decode = sniffed.family === 'image' || sniffed.family === 'audio' || row.kind === 'voice';
+    const bytes = decode ? await buffer(await this.d.storage.read(row.storageKey)) : null;
     if (this.d.clamav) {
-      const virus = await this.d.clamav.scan(bytes);
+      const virus = await this.d.clamav.scan(bytes ?? (await this.d.storage.read(row.storageKey)));
       if (virus) {
         this.d.log.warn({ attachmentId: row.id, ownerId: row.ownerId, virus }, 'infected upload rejected');
         throw new AppError('media.infected', 'the file contains malware and was removed', { signature: virus });
@@ -108,13 +125,13 @@ export class MediaService {
     }
     const patch: Partial<MediaRow> = { mime: sniffed.mime, size };
     if (sniffed.family === 'image') {
-      const img = await processImage(bytes, sniffed.mime);
+      const img = await processImage(bytes!, sniffed.mime);
       await this.d.storage.put(row.storageKey, img.clean, { contentType: sniffed.mime, contentLength: img.clean.length });
       await this.d.storage.put(`m/${row.id}/t`, img.thumbnail, { contentType: 'image/webp', contentLength: img.thumbnail.length });
       Object.assign(patch, { size: img.clean.length, width: img.width, height: img.height, placeholder: img.placeholder, thumbKey: `m/${row.id}/t` });
     }
     if (row.kind === 'voice' || sniffed.family === 'audio') {
-      const audio = await processAudio(bytes, { ffmpeg: this.d.ffmpeg });
+      const audio = await processAudio(bytes!, { ffmpeg: this.d.ffmpeg });
       if (row.kind === 'voice' && audio.durationMs > limits.voiceSeconds * 1000) throw new AppError('media.too_long', `a voice message may be at most ${limits.voiceSeconds} s`);
       Object.assign(patch, { durationMs: audio.durationMs, waveform: audio.waveform });
     }
