@@ -82,18 +82,18 @@ export function createServices(d: CoreDeps): Services {
   const chatDeps = { database: d.database, events, clock: d.clock, presence: d.presence, webhooks, limits, editWindowMs: d.config.chat.editWindowMs };
   const conversations = new ConversationsService(chatDeps);
   const messages = new MessagesService(chatDeps, conversations);
-  const supportDeps = { database: d.database, events, clock: d.clock, log: d.log, config: d.config.support, conversations, messages, metrics: createSupportMetrics(d.metrics.registry, d.database.db) };
+  const supportDeps = { database: d.database, events, clock: d.clock, log: d.log, config: d.config.support, conversations, messages, limits, metrics: createSupportMetrics(d.metrics.registry, d.database.db) };
   const support = new SupportService(supportDeps);
   const supportDesk = new SupportDeskService(supportDeps, support);
   messages.onSent((m) => void support.onMessage(m).catch((err) => d.log.warn({ err: (err as Error).message }, 'support message hook failed')));
   // ---- media ----
   const clamav = d.config.media.clamav ? new ClamAv(d.config.media.clamav) : null;
-  const media = new MediaService({ database: d.database, events, clock: d.clock, log: d.log, storage: d.storage, config: d.config.media, conversations, clamav, ffmpeg: d.ffmpeg });
+  const media = new MediaService({ database: d.database, events, clock: d.clock, log: d.log, storage: d.storage, config: d.config.media, conversations, clamav, ffmpeg: d.ffmpeg, limits });
   messages.useAttachments(media);
   // ---- end media ----
   const recorder = d.config.calls.livekit ? null : new CallRecorder({ workDir: path.join(d.config.dataDir, 'recorder'), host: d.config.calls.recorderHost, log: d.log });
   const calls = new CallsService({
-    recorder, recordings: d.storage,
+    recorder, recordings: d.storage, limits,
     database: d.database, events, clock: d.clock, log: d.log, config: d.config.calls, conversations,
     provider: d.config.calls.livekit ? new LiveKitProvider(d.config.calls.livekit, d.config.calls.recordingS3) : new P2pProvider(d.config.calls.ice), metrics: createCallMetrics(d.metrics.registry),
   });

@@ -39,7 +39,7 @@ describe('abuse limits in the API', () => {
   let s: TestServer;
   const clock = manualClock(new Date());
   beforeAll(async () => {
-    s = await startTestServer({ env: { RATE_LIMITS: 'message=8/1m,message.identical=2/10m,conversation.new=4/1h,conversation.new.young_account=2/1h,connect=3/1m' }, app: { clock } });
+    s = await startTestServer({ env: { RATE_LIMITS: 'message=8/1m,message.identical=2/10m,conversation.new=4/1h,conversation.new.young_account=2/1h,connect=3/1m,support.start=1/1h,call.start=1/1m,upload=1/1m' }, app: { clock } });
   });
   afterAll(() => s.close());
 
@@ -97,6 +97,25 @@ describe('abuse limits in the API', () => {
     expect(over.closes[0]?.code).toBe(4429);
     expect(over.closes[0]?.reason).toMatch(/^rate_limited:\d+$/);
     await over.close();
+  });
+
+  it('limits new support chats, call starts and uploads per user; a retry of the same chat or call is still answered', async () => {
+    const svc = s.app.services;
+    // Service calls reject with the AppError itself.
+    const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string }) => e.code);
+    for (const u of ['rl-cust', 'rl-callee']) await callerFor(svc, u);
+    const chat = await svc.support.start('rl-cust', { topic: 'delivery', text: 'Sifarişim harada?', clientId: 'rl-support-1' });
+    expect((await svc.support.start('rl-cust', { topic: 'delivery', text: 'Sifarişim harada?', clientId: 'rl-support-1' })).id).toBe(chat.id);
+    expect(await codeOf(svc.support.start('rl-cust', { topic: 'payment', text: 'Ödəniş keçmədi', clientId: 'rl-support-2' }))).toBe('rate_limited');
+
+    const call = await svc.calls.start('rl-cust', { callId: 'rl-call-0001', deviceId: 'dev-1', userId: 'rl-callee', video: false, record: false });
+    expect((await svc.calls.start('rl-cust', { callId: 'rl-call-0001', deviceId: 'dev-1', userId: 'rl-callee', video: false, record: false })).id).toBe(call.id);
+    expect(await codeOf(svc.calls.start('rl-cust', { callId: 'rl-call-0002', deviceId: 'dev-1', userId: 'rl-callee', video: false, record: false }))).toBe('rate_limited');
+
+    const conv = await svc.conversations.openDirect('rl-cust', { userId: 'rl-callee' }, 'server');
+    const ask = { conversationId: conv.id, kind: 'file' as const, name: 'qebz.pdf', size: 1000, mime: 'application/pdf' };
+    await svc.media.requestUpload('rl-cust', ask);
+    expect(await codeOf(svc.media.requestUpload('rl-cust', ask))).toBe('rate_limited');
   });
 
   it('refuses a bad RATE_LIMITS at boot with a message per entry', () => {

@@ -1,3 +1,4 @@
+import type { LimitsService } from '../abuse/limits.service.ts';
 import { createReadStream } from 'node:fs';
 import type { CallDTO, CallJoinInfo, CallQualityReport, CallSignal } from '@sohbet/protocol';
 import { qualityBars } from '@sohbet/protocol';
@@ -31,6 +32,7 @@ export interface CallsDeps {
   /** The server-side recording peer of p2p calls, and where its files go. */
   recorder: CallRecorder | null;
   recordings: RecordingStore;
+  limits: LimitsService;
 }
 
 /** A transaction lost a race (line claimed, row changed): re-read and decide again. */
@@ -62,6 +64,7 @@ export class CallsService {
   async start(actorId: string, input: { callId: string; deviceId: string; userId?: string; conversationId?: string; video: boolean; record: boolean }): Promise<CallDTO> {
     const prior = await repo.get(this.db, input.callId);
     if (prior) return this.retried(actorId, prior);
+    await this.d.limits.take('call.start', actorId);
     const { conversationId, calleeId } = await this.resolveCallee(actorId, input);
     const media = input.video ? 'video' : 'audio';
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {

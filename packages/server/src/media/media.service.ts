@@ -1,3 +1,4 @@
+import type { LimitsService } from '../abuse/limits.service.ts';
 import type { AttachmentDTO, AttachmentKind, MediaUrlDTO, MediaUsageDTO, MessagePayload, RequestUploadInput, UploadTicket } from '@sohbet/protocol';
 import type { ConversationsService } from '../chat/conversations.service.ts';
 import { chatRepo } from '../chat/chat.repo.ts';
@@ -41,6 +42,7 @@ export interface MediaDeps {
   conversations: ConversationsService;
   clamav: ClamAv | null;
   ffmpeg: Promise<boolean>;
+  limits: LimitsService;
 }
 
 /** Signed upload URLs live this long at most (the row itself expires later, see dueAt). */
@@ -65,6 +67,7 @@ export class MediaService {
   }
 
   async requestUpload(actorId: string, input: RequestUploadInput): Promise<UploadTicket> {
+    await this.d.limits.take('upload', actorId);
     await this.d.conversations.requireMember(this.db, input.conversationId, actorId);
     checkDeclaredSize(input.kind, input.size, this.d.config.limits);
     const claimed = claimedFamily(input.name, input.mime);

@@ -19,7 +19,7 @@ import { supportRepo as repo, type ChatPatch, type SupportChatRow } from './supp
 import { SupportTimers } from './support.timers.ts';
 import { chatViews, loadOf, peopleMap } from './support.views.ts';
 
-export interface SupportDeps extends Pick<ChatDeps, 'database' | 'events' | 'clock'> {
+export interface SupportDeps extends Pick<ChatDeps, 'database' | 'events' | 'clock' | 'limits'> {
   log: Logger;
   config: Config['support'];
   conversations: ConversationsService;
@@ -109,6 +109,7 @@ export class SupportService {
   async start(customerId: string, input: { topic: string; text: string; clientId: string; context?: ConversationContext }): Promise<SupportChatDTO> {
     let chat = await repo.openChat(this.db, customerId, input.topic);
     if (!chat) {
+      await this.d.limits.take('support.start', customerId);
       const id = `s_${newId('c').slice(2)}`;
       const conversationId = newId('c');
       const created = await this.write(async (tx, emit) => {
