@@ -152,10 +152,21 @@ export class SupportService {
   }
 
   /** Called after every stored message: customer messages reopen a recently resolved chat; the owner's first reply is timed. */
+  /**
+   * Conversations known not to be support chats. A support chat is created in the same transaction
+   * as its conversation, so a conversation without one never gets one: caching that answer saves a
+   * query on every ordinary chat message (a cache only; losing it costs one query).
+   */
+  private readonly ordinaryConversations = new Set<string>();
+
   async onMessage(m: { conversationId: string; senderId: string | null; createdAt: string }): Promise<void> {
-    if (!m.senderId) return;
+    if (!m.senderId || this.ordinaryConversations.has(m.conversationId)) return;
     const chat = await repo.chatByConversation(this.db, m.conversationId);
-    if (!chat) return;
+    if (!chat) {
+      if (this.ordinaryConversations.size >= 100_000) this.ordinaryConversations.clear();
+      this.ordinaryConversations.add(m.conversationId);
+      return;
+    }
     if (OWNED_STATES.includes(chat.state)) await repo.touchActivity(this.db, chat.id, new Date(m.createdAt));
     if (m.senderId === chat.operatorId && OWNED_STATES.includes(chat.state)) {
       if (!chat.firstResponseAt) {
