@@ -23,8 +23,8 @@ const WORKLOADS = [
   { id: 'w4', script: 'w4-reconnect.mjs', report: smoke ? 'w4-smoke.md' : 'w4.md', title: 'W4 reconnect storm' },
   { id: 'w5', script: 'w5-restart.mjs', report: smoke ? 'w5-smoke.md' : 'w5.md', title: 'W5 restart under load' },
   { id: 'w6', script: 'w6-instances.mjs', report: smoke ? 'w6-smoke.md' : 'w6.md', title: 'W6 two instances + Redis' },
-  { id: 'w7', script: 'w7-persistence.mjs', report: smoke ? 'w7-smoke.md' : 'w7.md', title: 'W7 persistence vs batch size' },
-  { id: 'compare', script: 'compare.mjs', report: smoke ? 'compare-smoke.md' : 'compare.md', title: 'Baselines: polling and socket.io' },
+  { id: 'w7', script: 'w7-persistence.mjs', report: smoke ? 'smoke/w7-smoke.md' : 'w7.md', title: 'W7 persistence vs batch size' },
+  { id: 'compare', script: 'compare.mjs', report: smoke ? 'smoke/compare-smoke.md' : 'compare.md', title: 'Baselines: polling and socket.io' },
 ];
 const only = argv.only ? new Set(argv.only.split(',')) : null;
 const passOn = process.argv.slice(2).filter((a) => !a.startsWith('--only='));

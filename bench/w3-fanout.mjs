@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { freshDatabase, machineCpu, postgresCpu, procSample, serverApiBatch, sleep, spawnServer, waitForQuiet } from './lib/env.mjs';
 import { epochNow, logger, numberList, parseArgs, runGuard, startWorker } from './lib/fleet.mjs';
 import { merge, newHistogram, percentiles } from './lib/histogram.mjs';
-import { fmtMs, round } from './lib/stats.mjs';
+import { fmtMs, round, fmtDuration } from './lib/stats.mjs';
 import { environment, table, verdict, writeWorkload } from './lib/workload-report.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -124,7 +124,7 @@ async function main() {
       };
       row.ok = deliveries === expected && dup === 0 && row.sendFailed === 0 && lat.p99 !== null && lat.p99 <= 100;
       results.push(row);
-      log(`size ${size} @ ${offered} deliveries/s (${row.messagesPerSec} msg/s): ${deliveries}/${expected} delivered, dup ${dup}, achieved ${row.achievedDeliveriesPerSec}/s, p50 ${fmtMs(lat.p50)} p99 ${fmtMs(lat.p99)} max ${fmtMs(lat.max)} ms, server CPU ${row.serverCpuPct}%, pg ${row.postgresCpuPct}%`);
+      log(`size ${size} @ ${offered} deliveries/s (${row.messagesPerSec} msg/s): ${deliveries}/${expected} delivered, dup ${dup}, achieved ${row.achievedDeliveriesPerSec}/s, p50 ${fmtMs(lat.p50)} p99 ${fmtMs(lat.p99)} max ${fmtDuration(lat.max)}, server CPU ${row.serverCpuPct}%, pg ${row.postgresCpuPct}%`);
       step++;
       // Wait out stragglers (bounded) so the next step starts on an idle server.
       await sleep(2000);

@@ -14,7 +14,7 @@ import { freshDatabase, spawnServer } from './lib/env.mjs';
 import { epochNow, logger, parseArgs, runGuard, waitDelivered } from './lib/fleet.mjs';
 import { finalCounts, runPairStep } from './lib/pair-step.mjs';
 import { setupPairs } from './lib/pairs-setup.mjs';
-import { round, summarize, fmtMs } from './lib/stats.mjs';
+import { round, summarize, fmtMs, fmtDuration } from './lib/stats.mjs';
 import { environment, table, verdict, writeWorkload } from './lib/workload-report.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -74,14 +74,14 @@ async function main() {
     `${opt.pairs} pairs (${connected} clients), ${opt.rate} msg/s open loop for ${opt.seconds} s; every ${opt.everyMs} ms ${Math.round(opt.fraction * 100)}% of the open sockets are terminated. Clients reconnect like the SDK (jittered backoff, last cursor, re-send unacknowledged messages with the same clientId).`,
     table(['target', 'verdict', 'measured'], [
       ['100% delivered, no duplicates', verdict(ok), `${row.delivered}/${wanted} delivered, lost ${row.lost}, never sent ${row.unsent}, dup ${row.dup}, errors ${row.ackErrors}, re-sent ${row.resent}`],
-      ['replay p99 ≤ 2 s', verdict(res.targets.replayP99Under2s), `p50 ${fmtMs(replay.p50)} ms, p99 ${fmtMs(replay.p99)} ms, max ${fmtMs(replay.max)} ms over ${rec.length} reconnects`],
+      ['replay p99 ≤ 2 s', verdict(res.targets.replayP99Under2s), `p50 ${fmtDuration(replay.p50)}, p99 ${fmtDuration(replay.p99)}, max ${fmtDuration(replay.max)} over ${rec.length} reconnects`],
     ]),
     table(['dropped sockets', 'reconnects', 'outage p50 ms', 'outage p99 ms', 'msg p50 ms', 'msg p99 ms', 'msg max ms', 'srv CPU%', 'pg CPU%'], [
       [res.dropped, rec.length, fmtMs(outage.p50), fmtMs(outage.p99), fmtMs(row.latencyMs.p50), fmtMs(row.latencyMs.p99), fmtMs(row.latencyMs.max), row.serverCpuPct, row.postgresCpuPct],
     ]),
     'Replay = from creating the new socket to `sync.ready` (every missed event received). Outage = from the drop to ready again (includes backoff). Message latency is from the intended send time, so it includes the time a message waited in an offline sender\'s outbox.',
   ];
-  log(`W4: delivered ${row.delivered}/${wanted}, lost ${row.lost}, dup ${row.dup}, ${rec.length} reconnects, replay p99 ${fmtMs(replay.p99)} ms`);
+  log(`W4: delivered ${row.delivered}/${wanted}, lost ${row.lost}, dup ${row.dup}, ${rec.length} reconnects, replay p99 ${fmtDuration(replay.p99)}`);
   log(`wrote ${writeWorkload(opt.out, smoke ? 'w4-smoke' : 'w4', res, md).join(', ')}`);
   if (!ok) process.exitCode = 1;
 }

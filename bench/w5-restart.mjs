@@ -14,7 +14,7 @@ import { freshDatabase, sleep, spawnServer } from './lib/env.mjs';
 import { epochNow, logger, parseArgs, runGuard, waitDelivered } from './lib/fleet.mjs';
 import { finalCounts, runPairStep } from './lib/pair-step.mjs';
 import { setupPairs } from './lib/pairs-setup.mjs';
-import { fmtMs, round, summarize } from './lib/stats.mjs';
+import { fmtMs, round, summarize, fmtDuration } from './lib/stats.mjs';
 import { environment, table, verdict, writeWorkload } from './lib/workload-report.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -87,7 +87,7 @@ async function main() {
     `${opt.pairs} pairs (${connected} clients), ${opt.rate} msg/s open loop for ${opt.seconds} s; at t+${opt.killAt} s the server gets SIGKILL and a new process starts on the same port and database (ready ${kill.serverReadyMs} ms after the kill). Clients reconnect like the SDK and re-send unacknowledged messages with the same clientId.`,
     table(['target', 'verdict', 'measured'], [
       ['0 messages lost', verdict(noLoss), `${row.delivered}/${wanted} delivered exactly once; acknowledged-but-lost ${row.ackedButLost}, never delivered ${row.lost}, never sent ${row.unsent}, dup ${row.dup}, re-sent after the restart ${row.resent}`],
-      ['95% reconnected within 5 s', verdict(res.targets.back95Within5s), `95% at ${fmtMs(t95)} ms, all ${rec.length}/${connected} at ${fmtMs(res.reconnectedAllMs)} ms after the kill (server ready at ${kill.serverReadyMs} ms)`],
+      ['95% reconnected within 5 s', verdict(res.targets.back95Within5s), `95% at ${fmtDuration(t95)}, all ${rec.length}/${connected} at ${fmtDuration(res.reconnectedAllMs)} after the kill (server ready at ${kill.serverReadyMs} ms)`],
     ]),
     table(['msg p50 ms', 'msg p99 ms', 'msg max ms', 'replay p50 ms', 'replay p99 ms'], [[fmtMs(row.latencyMs.p50), fmtMs(row.latencyMs.p99), fmtMs(row.latencyMs.max), fmtMs(replay.p50), fmtMs(replay.p99)]]),
   ];

@@ -18,6 +18,12 @@ export function fmtMs(v) {
   return v.toFixed(2);
 }
 
+/** fmtMs with its unit: "42.0 ms", "12.3 s". */
+export function fmtDuration(v) {
+  const s = fmtMs(v);
+  return s.endsWith(' s') || s === '—' ? s : `${s} ms`;
+}
+
 export function fmtBytes(b) {
   if (b === null || b === undefined) return '—';
   if (Math.abs(b) >= 1 << 30) return `${(b / (1 << 30)).toFixed(2)} GiB`;
