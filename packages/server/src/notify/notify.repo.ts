@@ -334,16 +334,6 @@ export const notifyRepo = {
     );
   },
 
-  /** Support conversations among these: conversation id → customer id. */
-  async supportCustomers(ex: Executor, conversationIds: string[]): Promise<Map<string, string>> {
-    if (!conversationIds.length) return new Map();
-    const r = await rows<{ conversation_id: string; customer_id: string }>(
-      ex,
-      sql`select conversation_id, customer_id from support_chats where conversation_id = any(${pgTextArray(conversationIds)}::text[])`,
-    );
-    return new Map(r.map((x) => [x.conversation_id, x.customer_id]));
-  },
-
   async names(ex: Executor, userIds: string[]): Promise<Map<string, string>> {
     if (!userIds.length) return new Map();
     const r = await rows<{ id: string; name: string }>(ex, sql`select id, name from users where id = any(${pgTextArray(userIds)}::text[])`);
