@@ -29,6 +29,24 @@ const tiers = [
   { name: 'redis', envKey: 'TEST_REDIS_URL', fallback: 'redis://127.0.0.1:6379', check: reachable, covers: 'bus and presence suites on Redis, multi-instance test, support concurrency harness' },
   { name: 'chromium', envKey: 'CHROMIUM_PATH', fallback: '/usr/bin/chromium', check: async (p) => existsSync(p), covers: 'web app end-to-end tests' },
   { name: 'clamd', envKey: 'CLAMD_PATH', fallback: '/usr/sbin/clamd', check: async (p) => existsSync(p), covers: 'ClamAV malware-scan tests (a real clamd, Debian clamav-daemon)' },
+  {
+    // Voice messages and call recordings are decoded and checked with ffmpeg/ffprobe (the server
+    // uses the one on PATH too). These suites cannot skip per test, so the runner leaves them out.
+    name: 'ffmpeg',
+    envKey: 'FFMPEG_PATH',
+    fallback: 'ffmpeg',
+    check: async (p) => spawnSync(p, ['-version'], { stdio: 'ignore' }).status === 0,
+    covers: 'attachment and voice suites, media SDK and web tests, call recording and the web call tests',
+    excludes: [
+      'packages/server/test/media.api.test.ts',
+      'packages/server/test/media.scan.test.ts',
+      'packages/server/src/media/clamav.test.ts',
+      'packages/client/test/media-sdk.test.ts',
+      'apps/web/test/media.e2e.test.ts',
+      'apps/web/test/calls.e2e.test.ts',
+      'packages/server/test/calls.recording.test.ts',
+    ],
+  },
 ];
 
 const skipped = [];
@@ -46,10 +64,11 @@ for (const t of tiers) {
 }
 
 const args = process.argv.slice(2);
-const r = spawnSync('npx', ['vitest', 'run', ...args], { stdio: 'inherit', env });
+const excludes = skipped.flatMap((t) => (t.excludes ?? []).map((f) => `--exclude=${f}`));
+const r = spawnSync('npx', ['vitest', 'run', ...excludes, ...args], { stdio: 'inherit', env });
 if (skipped.length) {
   console.log('\nSkipped tiers (their tests did not run):');
   for (const t of skipped) console.log(`  - ${t.name}: ${t.covers} — set ${t.envKey} (default ${t.fallback})`);
-  console.log('CI runs every tier (.ci/run sets SOHBET_REQUIRE=postgres,redis,chromium).\n');
+  console.log('CI runs every tier (.ci/run sets SOHBET_REQUIRE=postgres,redis,chromium,clamd,ffmpeg).\n');
 }
 process.exit(r.status ?? 1);
