@@ -6,7 +6,8 @@ import { clientFor, net, sleep, startTestServer, until, type TestServer } from '
 
 describe('chat store (the cache behind the hooks) against a real server', () => {
   let s: TestServer;
-  beforeAll(async () => (s = await startTestServer()));
+  // One user seeds 60 messages in a second: faster than the per-user message limit a person gets.
+  beforeAll(async () => (s = await startTestServer({ env: { RATE_LIMITS: 'message=1000/1m' } })));
   afterAll(() => s.close());
 
   it('G4: keeps the conversation list live: new conversations appear, messages reorder, unread = lastSeq − lastReadSeq', async () => {
