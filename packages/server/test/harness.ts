@@ -23,6 +23,8 @@ export const services = {
 /** Redis keys and channels of this test file's servers: parallel runs sharing one Redis never cross-talk. */
 export const TEST_REDIS_PREFIX = `sohbet-t-${randomBytes(4).toString('hex')}:`;
 
+export const TEST_LIMITS = 'message=600/1m,conversation.new=300/1h,conversation.new.young_account=300/1h,support.start=100/1h,call.start=100/1m,upload=300/1m,connect=600/1m';
+
 /** Config for tests: explicit env, nothing read from process.env. */
 export function testConfig(env: Record<string, string | undefined> = {}): Config {
   return parseConfig({
@@ -34,6 +36,9 @@ export function testConfig(env: Record<string, string | undefined> = {}): Config
     DEV_LOGIN: '1',
     SHUTDOWN_GRACE_MS: '500',
     REDIS_KEY_PREFIX: TEST_REDIS_PREFIX,
+    // Functional suites reuse a few users for many actions within seconds; the limits people get
+    // would make them depend on where a window boundary falls. test/limits.test.ts sets its own.
+    RATE_LIMITS: TEST_LIMITS,
     ...env,
   });
 }
