@@ -3,9 +3,9 @@
  * (bench/worker.mjs, talking over IPC), and cleanup of exactly what this run started
  * (workers, servers, databases) with a global hard stop.
  */
-import { fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { forkWorker } from './fork-rpc.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -28,33 +28,9 @@ export function logger(tag) {
 /** High-resolution wall-clock ms, comparable across processes on this host. */
 export const epochNow = () => performance.timeOrigin + performance.now();
 
-/** Starts a load-generator process; `call(cmd, args)` runs one of its handlers. */
+/** Starts a bench/worker.mjs load-generator process; `call(cmd, args)` runs one of its handlers. */
 export function startWorker(id, { env = {} } = {}) {
-  const proc = fork(path.join(HERE, '..', 'worker.mjs'), [], { env: { ...process.env, ...env, BENCH_WORKER_ID: String(id) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  let seq = 0;
-  const waiting = new Map();
-  proc.on('message', (m) => {
-    const w = waiting.get(m.reqId);
-    if (!w) return;
-    waiting.delete(m.reqId);
-    m.ok ? w.resolve(m.result) : w.reject(new Error(`worker ${id}: ${m.error}`));
-  });
-  proc.on('exit', (code) => {
-    for (const w of waiting.values()) w.reject(new Error(`worker ${id} exited with ${code}`));
-    waiting.clear();
-  });
-  return {
-    id,
-    proc,
-    call(cmd, args = {}, timeoutMs = 180_000) {
-      const reqId = ++seq;
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => (waiting.delete(reqId), reject(new Error(`worker ${id}: ${cmd} timed out`))), timeoutMs);
-        waiting.set(reqId, { resolve: (v) => (clearTimeout(timer), resolve(v)), reject: (e) => (clearTimeout(timer), reject(e)) });
-        proc.send({ reqId, cmd, ...args });
-      });
-    },
-  };
+  return forkWorker(path.join(HERE, '..', 'worker.mjs'), id, env);
 }
 
 /**
