@@ -81,7 +81,7 @@ export class MediaService {
       // Past the URL's expiry plus a margin, so the sweep never races an upload still allowed.
       dueAt: new Date(now.getTime() + Math.max(this.d.config.uploadTtlSec, urlSec + 60) * 1000),
     });
-    const up = await this.d.storage.uploadUrl(`m/${id}/o`, { contentType: input.mime, maxBytes: input.size, expiresInSec: urlSec });
+    const up = await this.d.storage.uploadUrl(`m/${id}/o`, { contentType: input.mime, size: input.size, expiresInSec: urlSec });
     return { attachmentId: id, ...up, expiresAt: new Date(now.getTime() + urlSec * 1000).toISOString() };
   }
 

@@ -9,7 +9,7 @@ import type { UrlSigner } from './url-signer.ts';
 type Q = Record<string, string | undefined>;
 
 /**
- * The local default's signed upload (PUT, streamed to disk with the signed size limit) and
+ * The local default's signed upload (PUT, streamed to disk, refused at the first byte past the signed size) and
  * download (GET, attachment disposition, nosniff, byte ranges for audio seeking) routes.
  */
 export async function localStorageRoutes(http: FastifyInstance, storage: LocalDiskStorage, signer: UrlSigner): Promise<void> {
@@ -24,9 +24,12 @@ export async function localStorageRoutes(http: FastifyInstance, storage: LocalDi
         const params = { op: 'put', key: q.key ?? '', exp: q.exp ?? '', max: q.max ?? '', ct: q.ct ?? '' };
         signer.verify(params, q.sig);
         if ((req.headers['content-type'] ?? '') !== params.ct) throw new AppError('media.url_invalid', 'the content type differs from the signed one');
-        const declared = Number(req.headers['content-length'] ?? NaN);
-        if (declared > Number(params.max)) throw new AppError('media.too_large', `at most ${params.max} bytes`);
-        const size = await storage.putLimited(params.key, req.body as Readable, Number(params.max));
+        // The signed size is exact, as on S3 (signed Content-Length). A declared length that differs is
+        // refused before reading; a chunked body is cut at the first byte past the size.
+        const declared = req.headers['content-length'] === undefined ? null : Number(req.headers['content-length']);
+        if (declared !== null && declared > Number(params.max)) throw new AppError('media.too_large', `at most ${params.max} bytes`);
+        if (declared !== null && declared !== Number(params.max)) throw new AppError('media.size_mismatch', `send exactly ${params.max} bytes`);
+        const size = await storage.putLimited(params.key, req.body as Readable, Number(params.max), { exact: true });
         return reply.code(200).send({ ok: true, size });
       } catch (err) {
         return sendError(reply, err);

@@ -34,8 +34,12 @@ export class LocalDiskStorage implements ObjectStorage {
     await this.putLimited(key, body, opts.contentLength ?? Number.MAX_SAFE_INTEGER);
   }
 
-  /** Writes at most `maxBytes`; more -> media.too_large and nothing is stored. */
-  async putLimited(key: string, body: Buffer | Readable, maxBytes: number): Promise<number> {
+  /**
+   * Writes at most `maxBytes`; more -> media.too_large and nothing is stored. A stream is cut at the
+   * first chunk past the limit (never read to its end first). With `exact`, fewer bytes ->
+   * media.size_mismatch and nothing is stored either.
+   */
+  async putLimited(key: string, body: Buffer | Readable, maxBytes: number, opts: { exact?: boolean } = {}): Promise<number> {
     const file = this.pathOf(key);
     await mkdir(path.dirname(file), { recursive: true });
     const tmp = path.join(this.root, 'tmp', `${randomBytes(8).toString('hex')}.part`);
@@ -56,6 +60,7 @@ export class LocalDiskStorage implements ObjectStorage {
         });
         await pipeline(body, limit, createWriteStream(tmp));
       }
+      if (opts.exact && n !== maxBytes) throw new AppError('media.size_mismatch', `the upload has ${n} bytes, not the ${maxBytes} announced`);
       await rename(tmp, file);
       return n;
     } catch (err) {
@@ -83,9 +88,9 @@ export class LocalDiskStorage implements ObjectStorage {
     await rm(this.pathOf(key), { force: true });
   }
 
-  async uploadUrl(key: string, opts: { contentType: string; maxBytes: number; expiresInSec: number }) {
+  async uploadUrl(key: string, opts: { contentType: string; size: number; expiresInSec: number }) {
     assertSafeKey(key);
-    const params = { op: 'put', key, exp: this.expiry(opts.expiresInSec), max: String(opts.maxBytes), ct: opts.contentType };
+    const params = { op: 'put', key, exp: this.expiry(opts.expiresInSec), max: String(opts.size), ct: opts.contentType };
     const qs = new URLSearchParams({ ...params, sig: this.signer.sign(params) });
     return { url: `${LOCAL_ROUTE}/upload?${qs}`, method: 'PUT' as const, headers: { 'content-type': opts.contentType } };
   }

@@ -15,10 +15,14 @@ export interface ObjectStorage {
   stat(key: string): Promise<{ size: number } | null>;
   /** Idempotent: deleting a missing key is fine. */
   delete(key: string): Promise<void>;
-  /** A short-lived URL the client uploads the bytes to directly (relative for the local default). */
+  /**
+   * A short-lived URL the client uploads the bytes to directly (relative for the local default).
+   * The body must be exactly `size` bytes: S3 checks the signed Content-Length, the local route
+   * stops reading at the first byte past it. Either way a larger body is refused at upload time.
+   */
   uploadUrl(
     key: string,
-    opts: { contentType: string; maxBytes: number; expiresInSec: number },
+    opts: { contentType: string; size: number; expiresInSec: number },
   ): Promise<{ url: string; method: 'PUT' | 'POST'; headers: Record<string, string>; fields?: Record<string, string> }>;
   /** A short-lived download URL; always served as an attachment with a safe content type. */
   downloadUrl(key: string, opts: { filename: string; contentType: string; expiresInSec: number }): Promise<string>;

@@ -84,13 +84,19 @@ export class S3Storage implements ObjectStorage {
   }
 
   /**
-   * A presigned PUT with the content type signed (allHeaders: aws4fetch skips it by default). S3 cannot cap a presigned PUT's size, so the
-   * finalize step checks the stored size (HEAD) against the limit and deletes what is over.
+   * A presigned PUT with the content type and the Content-Length signed (allHeaders: aws4fetch
+   * skips both by default). S3 and MinIO check every signed header, so a body of any other size
+   * is refused before it is stored (403 SignatureDoesNotMatch). Browsers set Content-Length from the
+   * body themselves (it is a forbidden header), so the client sends only the content type.
    */
-  async uploadUrl(key: string, opts: { contentType: string; maxBytes: number; expiresInSec: number }) {
+  async uploadUrl(key: string, opts: { contentType: string; size: number; expiresInSec: number }) {
     const u = new URL(this.url(key));
     u.searchParams.set('X-Amz-Expires', String(opts.expiresInSec));
-    const signed = await this.aws.sign(u.toString(), { method: 'PUT', headers: { 'content-type': opts.contentType }, aws: { signQuery: true, allHeaders: true } });
+    const signed = await this.aws.sign(u.toString(), {
+      method: 'PUT',
+      headers: { 'content-type': opts.contentType, 'content-length': String(opts.size) },
+      aws: { signQuery: true, allHeaders: true },
+    });
     return { url: signed.url, method: 'PUT' as const, headers: { 'content-type': opts.contentType } };
   }
 

@@ -4,6 +4,7 @@
  * signatures and expiry), so both behave the same for every caller (media, call recordings).
  */
 import { mkdtempSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -73,7 +74,7 @@ describe.each([
   });
 
   it('accepts an upload to a signed URL and serves it from a signed download URL as an attachment', async () => {
-    const up = await s.storage.uploadUrl('t/up.png', { contentType: 'image/png', maxBytes: 1000, expiresInSec: 60 });
+    const up = await s.storage.uploadUrl('t/up.png', { contentType: 'image/png', size: 7, expiresInSec: 60 });
     const put = await fetch(abs(up.url), { method: up.method, headers: up.headers, body: Buffer.from('PNGDATA') });
     expect(put.status).toBe(200);
     expect(await s.storage.stat('t/up.png')).toEqual({ size: 7 });
@@ -93,7 +94,7 @@ describe.each([
   });
 
   it('refuses a forged upload URL and stores nothing', async () => {
-    const up = await s.storage.uploadUrl('t/forged', { contentType: 'image/png', maxBytes: 1000, expiresInSec: 60 });
+    const up = await s.storage.uploadUrl('t/forged', { contentType: 'image/png', size: 4, expiresInSec: 60 });
     const forged = up.url.replace(/(sig|X-Amz-Signature)=([A-Za-z0-9_-])/, (_m, k, c) => `${k}=${c === 'A' ? 'B' : 'A'}`);
     expect(forged).not.toBe(up.url);
     const put = await fetch(abs(forged), { method: up.method, headers: up.headers, body: Buffer.from('evil') });
@@ -102,10 +103,25 @@ describe.each([
   });
 
   it('refuses an upload whose content type differs from the signed one', async () => {
-    const up = await s.storage.uploadUrl('t/ct', { contentType: 'image/png', maxBytes: 1000, expiresInSec: 60 });
+    const up = await s.storage.uploadUrl('t/ct', { contentType: 'image/png', size: 3, expiresInSec: 60 });
     const put = await fetch(abs(up.url), { method: up.method, headers: { 'content-type': 'text/html' }, body: Buffer.from('<b>') });
     expect(put.status).toBe(403);
     expect(await s.storage.stat('t/ct')).toBeNull();
+  });
+
+  it('refuses at upload time a body larger than the signed size, and stores nothing', async () => {
+    const up = await s.storage.uploadUrl('t/big', { contentType: 'application/pdf', size: 1000, expiresInSec: 60 });
+    const put = await fetch(abs(up.url), { method: up.method, headers: up.headers, body: Buffer.alloc(1001, 0x41) });
+    expect(put.ok).toBe(false);
+    expect([403, 413]).toContain(put.status);
+    expect(await s.storage.stat('t/big')).toBeNull();
+  });
+
+  it('refuses a body smaller than the signed size, and stores nothing', async () => {
+    const up = await s.storage.uploadUrl('t/small', { contentType: 'application/pdf', size: 1000, expiresInSec: 60 });
+    const put = await fetch(abs(up.url), { method: up.method, headers: up.headers, body: Buffer.alloc(999, 0x41) });
+    expect(put.ok).toBe(false);
+    expect(await s.storage.stat('t/small')).toBeNull();
   });
 
   it('refuses an expired download URL', async () => {
@@ -117,14 +133,41 @@ describe.each([
 });
 
 describe('local upload URL limits', () => {
-  it('refuses a body larger than the signed limit and keeps nothing (streamed, never buffered)', async () => {
+  it('refuses a body larger than the signed size and keeps nothing', async () => {
     const s = await localStore();
     try {
-      const up = await s.storage.uploadUrl('t/big', { contentType: 'application/pdf', maxBytes: 10, expiresInSec: 60 });
+      const up = await s.storage.uploadUrl('t/big', { contentType: 'application/pdf', size: 10, expiresInSec: 60 });
       const res = await fetch(new URL(up.url, s.base), { method: 'PUT', headers: up.headers, body: Buffer.alloc(11) });
       expect(res.status).toBe(413);
       expect((await res.json()).error.code).toBe('media.too_large');
       expect(await s.storage.stat('t/big')).toBeNull();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('answers 413 to a chunked body while it is still being sent (streamed, never buffered to the end)', async () => {
+    const s = await localStore();
+    try {
+      const up = await s.storage.uploadUrl('t/chunked', { contentType: 'application/pdf', size: 64 * 1024, expiresInSec: 60 });
+      const u = new URL(up.url, s.base);
+      // No Content-Length: the route cannot refuse up front and must count the bytes as they come.
+      const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search, method: 'PUT', headers: { ...up.headers, 'transfer-encoding': 'chunked' } });
+      req.on('error', () => {});
+      const answered = new Promise<{ status: number; body: string }>((resolve) =>
+        req.on('response', (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        }),
+      );
+      req.write(Buffer.alloc(64 * 1024 + 1, 0x41));
+      // The rest of the body never comes: only a server that stopped at the limit can answer.
+      const res = await Promise.race([answered, new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
+      req.destroy();
+      expect(res?.status).toBe(413);
+      expect(JSON.parse(res!.body).error.code).toBe('media.too_large');
+      expect(await s.storage.stat('t/chunked')).toBeNull();
     } finally {
       await s.close();
     }
