@@ -194,14 +194,13 @@ describe.each(tiers)('media API on $name', (tier) => {
     expect(await stored(`m/${img.id}/t`)).toBeNull();
   });
 
-  it('a voice note travels alone, and a message with attachments cannot be forwarded', async () => {
+  it('a voice note travels alone', async () => {
     const { ca, conv } = await pair('mix-a', 'mix-b');
     const v = await (await upload(ca, conv.id, { kind: 'voice', name: 'v.webm', mime: 'audio/webm', bytes: fixtures.voice })).finalize();
     const p = await (await upload(ca, conv.id, { kind: 'image', name: 'p.png', mime: 'image/png', bytes: fixtures.png })).finalize();
     expect(await codeOf(ca.chat.send({ conversationId: conv.id, clientId: cid(), attachmentIds: [v.id, p.id] }))).toBe('media.too_many');
-    const msg = await ca.chat.send({ conversationId: conv.id, clientId: cid(), attachmentIds: [p.id] });
-    const conv2 = await ca.chat.openDirect({ userId: 'mix-c' }).catch(async () => (await as('mix-c'), ca.chat.openDirect({ userId: 'mix-c' })));
-    expect(await codeOf(ca.chat.send({ conversationId: conv2.id, clientId: cid(), forward: { conversationId: conv.id, seq: msg.seq } }))).toBe('input.invalid');
+    expect((await ca.chat.send({ conversationId: conv.id, clientId: cid(), attachmentIds: [p.id] })).kind).toBe('image');
+    // Forwarding messages with attachments: media.forward.test.ts.
   });
 
   it('works in live support: the customer sends a photo in the support chat and the operator who took it opens it', async () => {

@@ -52,7 +52,7 @@ export const MessageItem = memo(function MessageItem({ m, mine, conversation, de
   if (!deleted && !local) {
     items.push({ label: t('msg.reply'), onSelect: () => actions.reply(m), testId: 'action-reply' });
     if (mine && m.kind === 'text') items.push({ label: t('msg.edit'), onSelect: () => actions.edit(m), testId: 'action-edit' });
-    if (m.payload?.type !== 'media') items.push({ label: t('msg.forward'), onSelect: () => actions.forward(m), testId: 'action-forward' });
+    items.push({ label: t('msg.forward'), onSelect: () => actions.forward(m), testId: 'action-forward' });
   }
   if (!local) {
     items.push({ label: t('msg.deleteMe'), onSelect: () => actions.remove(m, 'me'), danger: true, testId: 'action-delete-me' });

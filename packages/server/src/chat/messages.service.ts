@@ -13,6 +13,8 @@ import { GroupCommit, type Submitted } from '../core/group-commit.ts';
 export interface AttachmentHooks {
   attach(tx: Tx, q: { actorId: string; conversationId: string; ids: string[]; seq: number }): Promise<{ kind: MessageRow['kind']; payload: MessagePayload }>;
   onMessageDeleted(tx: Tx, conversationId: string, seq: number): Promise<void>;
+  /** A forward of a message with attachments: the new message's own attachments, sharing the stored files. */
+  forward(tx: Tx, q: { from: { conversationId: string; seq: number }; conversationId: string; seq: number; ids: string[] }): Promise<MessagePayload>;
 }
 
 interface ReceiptItem {
@@ -111,6 +113,11 @@ export class MessagesService {
         }
         const now = this.d.clock.now();
         const seq = await repo.nextSeq(tx, conv.id, now);
+        if (input.forward && payload?.type === 'media') {
+          if (!this.attachments) throw new AppError('media.not_found', 'attachments are not available on this server');
+          const ids = payload.attachments.map((a) => a.id);
+          payload = await this.attachments.forward(tx, { from: input.forward, conversationId: conv.id, seq, ids });
+        }
         if (input.attachmentIds) {
           if (!this.attachments) throw new AppError('media.not_found', 'attachments are not available on this server');
           ({ kind, payload } = await this.attachments.attach(tx, { actorId, conversationId: conv.id, ids: input.attachmentIds, seq }));
@@ -171,8 +178,7 @@ export class MessagesService {
     const src = await repo.message(tx, ref.conversationId, ref.seq);
     if (!src || src.seq <= member.joinedSeq || src.kind === 'system') throw new AppError('chat.message_not_found', 'the message to forward does not exist');
     if (src.deletedAt) throw new AppError('chat.deleted', 'the message to forward was deleted');
-    // Attachment downloads are granted per conversation, so a copy elsewhere could not be opened.
-    if (src.kind === 'image' || src.kind === 'file' || src.kind === 'voice') throw new AppError('input.invalid', 'messages with attachments cannot be forwarded');
+    // Attachments are forwarded as new attachments of the target conversation (see MediaService.forward).
     return { kind: src.kind, text: src.text, payload: src.payload };
   }
 

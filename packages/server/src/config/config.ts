@@ -63,6 +63,7 @@ const envSchema = z.object({
   MEDIA_MAX_VOICE_SECONDS: z.coerce.number().int().min(1).max(3600).default(300),
   MEDIA_UPLOAD_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(3600),
   MEDIA_SWEEP_MS: z.coerce.number().int().min(50).max(3_600_000).default(60_000),
+  MEDIA_RECONCILE_MS: z.coerce.number().int().min(1000).max(7 * 86_400_000).default(3_600_000),
   CLAMAV_SOCKET: optionalString,
   // ---- end media ----
   SUPPORT_SLA_WAIT_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(300),
@@ -176,6 +177,8 @@ export interface MediaConfig {
   /** How long an upload may stay unfinalized before the sweep removes it. */
   uploadTtlSec: number;
   sweepMs: number;
+  /** How often files no message shows any more (and objects no row claims) are looked for and removed. */
+  reconcileMs: number;
   /** clamd: a unix socket path or host:port; null = no malware scan. */
   clamav: string | null;
 }
@@ -331,6 +334,7 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
       },
       uploadTtlSec: e.MEDIA_UPLOAD_TTL_SECONDS,
       sweepMs: e.MEDIA_SWEEP_MS,
+      reconcileMs: e.MEDIA_RECONCILE_MS,
       clamav: e.CLAMAV_SOCKET ?? null,
     },
     notify: notifyConfig(e),

@@ -7,7 +7,7 @@ import type { Clock } from '../core/clock.ts';
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
-import type { Database, Tx } from '../db/db.ts';
+import type { Database, Executor, Tx } from '../db/db.ts';
 import type { EventLog } from '../realtime/event-log.ts';
 import type { ObjectStorage } from '../storage/object-storage.ts';
 import type { ClamAv } from './clamav.ts';
@@ -144,7 +144,7 @@ export class MediaService {
   /** Removes a rejected upload's objects now and its row (the sweep retries if storage fails). */
   private async discard(row: MediaRow): Promise<void> {
     try {
-      await this.removeObjects(row);
+      await this.removeObjects(this.db, [row]);
       await repo.remove(this.db, [row.id]);
     } catch (err) {
       this.d.log.warn({ err: (err as Error).message, attachmentId: row.id }, 'discard failed; the sweep will retry');
@@ -152,9 +152,15 @@ export class MediaService {
     }
   }
 
-  private async removeObjects(row: MediaRow): Promise<void> {
-    await this.d.storage.delete(row.storageKey);
-    await this.d.storage.delete(`m/${row.id}/t`);
+  /**
+   * Deletes the objects of these rows that no other live row references (a forward shares its
+   * original's objects; the last reference to go removes them). `ex` sees the rows being removed.
+   */
+  private async removeObjects(ex: Executor, gone: MediaRow[]): Promise<void> {
+    // An original's thumbnail may exist before its row names it (written, then the row was swept).
+    const keys = [...new Set(gone.flatMap((r) => [r.storageKey, r.thumbKey ?? r.storageKey.replace(/\/o$/, '/t')]))];
+    const inUse = await repo.keysInUse(ex, keys, gone.map((r) => r.id));
+    for (const k of keys) if (!inUse.has(k)) await this.d.storage.delete(k);
   }
 
   /** A short-lived download URL, for members of the attachment's conversation only. */
@@ -200,6 +206,28 @@ export class MediaService {
     return { kind: messageKindOf(ordered.map((r) => r.kind)), payload: { type: 'media', attachments: ordered.map(attachmentDTO) } };
   }
 
+  /**
+   * Called inside a forward's send transaction: the new message gets attachments of its own (new
+   * ids, in the target conversation, so its members get signed URLs and nobody else does) that
+   * reference the same stored objects — no bytes are copied. The source rows are locked FOR SHARE,
+   * so a concurrent delete-for-everyone of the original either waits for this forward (and the
+   * objects stay, referenced by it) or has already won (and the forward is refused).
+   */
+  async forward(tx: Tx, q: { from: { conversationId: string; seq: number }; conversationId: string; seq: number; ids: string[] }): Promise<MessagePayload> {
+    const src = await repo.lockMessageFiles(tx, q.from.conversationId, q.from.seq);
+    const ordered = q.ids.map((id) => src.find((r) => r.id === id));
+    if (!ordered.length || ordered.some((r) => !r || r.state !== 'attached')) throw new AppError('chat.deleted', 'the message to forward was deleted');
+    const now = this.now();
+    const copies = await repo.insertMany(
+      tx,
+      ordered.map((r) => ({
+        ...r!, id: newId('att'), conversationId: q.conversationId, messageSeq: q.seq, state: 'attached' as const, dueAt: null, createdAt: now,
+      })),
+    );
+    const byKey = new Map(copies.map((c) => [c.storageKey, c]));
+    return { type: 'media', attachments: ordered.map((r) => attachmentDTO(byKey.get(r!.storageKey)!)) };
+  }
+
   /** Called inside the delete-for-everyone transaction: the message's files become due for removal. */
   async onMessageDeleted(tx: Tx, conversationId: string, seq: number): Promise<void> {
     await repo.scheduleMessageFiles(tx, conversationId, seq, this.now());
@@ -235,7 +263,7 @@ export class MediaService {
     for (;;) {
       const n = await this.db.transaction(async (tx) => {
         const due = await repo.claimDue(tx, this.now(), SWEEP_BATCH);
-        for (const row of due) await this.removeObjects(row);
+        await this.removeObjects(tx, due);
         await repo.remove(tx, due.map((r) => r.id));
         return due.length;
       });
@@ -244,16 +272,44 @@ export class MediaService {
     }
   }
 
-  private timer: NodeJS.Timeout | null = null;
+  /**
+   * The safety net behind every path that removes messages or conversations without telling media
+   * (a conversation deleted with its rows by cascade, messages removed or blanked by retention,
+   * moderation or account deletion, SQL run by the host): attachments whose message no longer
+   * shows them become due, then every object under `m/` that no row claims is deleted. Idempotent,
+   * so instances running it at once only repeat each other's work.
+   */
+  async reconcile(): Promise<{ scheduled: number; orphans: number }> {
+    const scheduled = await repo.scheduleUnreferenced(this.db, this.now());
+    await this.sweep();
+    let orphans = 0;
+    for await (const page of this.d.storage.list('m/')) {
+      const claimed = await repo.claimedKeys(this.db, page);
+      for (const key of page) {
+        if (claimed.has(key)) continue;
+        await this.d.storage.delete(key);
+        orphans++;
+      }
+    }
+    if (scheduled || orphans) this.d.log.info({ scheduled, orphans }, 'media reconcile removed files no message shows');
+    return { scheduled, orphans };
+  }
 
-  /** Runs the sweep periodically; the due times live in the database, so a restart loses nothing. */
+  private timer: NodeJS.Timeout | null = null;
+  private reconcileTimer: NodeJS.Timeout | null = null;
+
+  /** Runs the sweep and the reconcile pass periodically; due times live in the database, so a restart loses nothing. */
   start(): void {
     this.timer ??= setInterval(() => void this.sweep().catch((err) => this.d.log.warn({ err: (err as Error).message }, 'media sweep failed')), this.d.config.sweepMs);
     this.timer.unref();
+    this.reconcileTimer ??= setInterval(() => void this.reconcile().catch((err) => this.d.log.warn({ err: (err as Error).message }, 'media reconcile failed')), this.d.config.reconcileMs);
+    this.reconcileTimer.unref();
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
     this.timer = null;
+    this.reconcileTimer = null;
   }
 }

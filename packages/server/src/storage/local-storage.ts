@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -86,6 +86,28 @@ export class LocalDiskStorage implements ObjectStorage {
 
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
+  }
+
+  async *list(prefix: string): AsyncIterable<string[]> {
+    const objects = path.join(this.root, 'objects');
+    // The directory that holds the prefix; keys are filtered by the full prefix below.
+    const start = path.join(objects, prefix.slice(0, prefix.lastIndexOf('/') + 1));
+    const dirs = [start];
+    let page: string[] = [];
+    while (dirs.length) {
+      const dir = dirs.pop()!;
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        const full = path.join(dir, e.name);
+        if (e.isDirectory()) dirs.push(full);
+        else if (e.isFile()) {
+          const key = path.relative(objects, full).split(path.sep).join('/');
+          if (key.startsWith(prefix)) page.push(key);
+          if (page.length >= 1000) yield page.splice(0);
+        }
+      }
+    }
+    if (page.length) yield page;
   }
 
   async uploadUrl(key: string, opts: { contentType: string; size: number; expiresInSec: number }) {

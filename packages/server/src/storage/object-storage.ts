@@ -15,6 +15,8 @@ export interface ObjectStorage {
   stat(key: string): Promise<{ size: number } | null>;
   /** Idempotent: deleting a missing key is fine. */
   delete(key: string): Promise<void>;
+  /** Every key under `prefix` (e.g. `m/`), in pages, in no particular order: for finding orphaned objects. */
+  list(prefix: string): AsyncIterable<string[]>;
   /**
    * A short-lived URL the client uploads the bytes to directly (relative for the local default).
    * The body must be exactly `size` bytes: S3 checks the signed Content-Length, the local route

@@ -83,6 +83,23 @@ export class S3Storage implements ObjectStorage {
     if (!res.ok && res.status !== 404) throw new Error(`S3 DELETE ${key} failed: ${res.status}`);
   }
 
+  /** ListObjectsV2, 1000 keys a page, following continuation tokens. */
+  async *list(prefix: string): AsyncIterable<string[]> {
+    let token: string | null = null;
+    do {
+      const u = new URL(this.base);
+      u.searchParams.set('list-type', '2');
+      u.searchParams.set('prefix', prefix);
+      if (token) u.searchParams.set('continuation-token', token);
+      const res = await this.fetchImpl(await this.aws.sign(u.toString(), { method: 'GET' }));
+      const xml = await res.text();
+      if (!res.ok) throw new Error(`S3 LIST ${prefix} failed: ${res.status} ${xml.slice(0, 200)}`);
+      const keys = [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => xmlText(m[1]!));
+      if (keys.length) yield keys;
+      token = /<IsTruncated>true<\/IsTruncated>/.test(xml) ? xmlText(/<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml)?.[1] ?? '') || null : null;
+    } while (token);
+  }
+
   /**
    * A presigned PUT with the content type and the Content-Length signed (allHeaders: aws4fetch
    * skips both by default). S3 and MinIO check every signed header, so a body of any other size
@@ -110,4 +127,8 @@ export class S3Storage implements ObjectStorage {
     const signed = await this.aws.sign(u.toString(), { method: 'GET', aws: { signQuery: true } });
     return signed.url;
   }
+}
+
+function xmlText(s: string): string {
+  return s.replace(/&(lt|gt|quot|apos|amp);/g, (_m, e: string) => ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' })[e]!);
 }

@@ -109,6 +109,20 @@ describe.each([
     expect(await s.storage.stat('t/ct')).toBeNull();
   });
 
+  it('lists every key under a prefix, and nothing outside it', async () => {
+    for (const k of ['l/a/o', 'l/a/t', 'l/b/o', 'lx/c']) await s.storage.put(k, Buffer.from('x'), { contentType: 'text/plain' });
+    const keys: string[] = [];
+    for await (const page of s.storage.list('l/')) keys.push(...page);
+    expect(keys.sort()).toEqual(['l/a/o', 'l/a/t', 'l/b/o']);
+    await s.storage.delete('l/a/t');
+    const after: string[] = [];
+    for await (const page of s.storage.list('l/a/')) after.push(...page);
+    expect(after).toEqual(['l/a/o']);
+    const none: string[] = [];
+    for await (const page of s.storage.list('nothing/')) none.push(...page);
+    expect(none).toEqual([]);
+  });
+
   it('refuses at upload time a body larger than the signed size, and stores nothing', async () => {
     const up = await s.storage.uploadUrl('t/big', { contentType: 'application/pdf', size: 1000, expiresInSec: 60 });
     const put = await fetch(abs(up.url), { method: up.method, headers: up.headers, body: Buffer.alloc(1001, 0x41) });
