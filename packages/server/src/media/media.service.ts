@@ -113,12 +113,15 @@ export class MediaService {
     if (size === 0) throw new AppError('media.empty', 'the file is empty');
     if (size > maxBytesFor(row.kind, limits)) throw new AppError('media.too_large', `a ${row.kind} may be at most ${Math.floor(maxBytesFor(row.kind, limits) / 1024 / 1024)} MB`);
     if (size !== row.declaredSize) throw new AppError('media.size_mismatch', `the upload has ${size} bytes, not the ${row.declaredSize} announced`);
-    const head = await readHead(await this.d.storage.read(row.storageKey), 8192);
-    const sniffed = sniff(head);
+    // Only images and audio are decoded, so only they are held in memory (read once, sniffed from
+    // their first bytes); other files are sniffed from their head and streamed to the scanner.
+    const likelyDecoded = row.kind !== 'file' || ['image', 'audio'].includes(claimedFamily(row.name, row.declaredMime) ?? '');
+    let bytes = likelyDecoded ? await buffer(await this.d.storage.read(row.storageKey)) : null;
+    const sniffed = sniff(bytes ? bytes.subarray(0, 8192) : await readHead(await this.d.storage.read(row.storageKey), 8192));
     checkType(row.kind, row.name, row.declaredMime, sniffed);
-    // Only images and audio are decoded, so only they are held in memory; other files are streamed.
     const decode = sniffed.family === 'image' || sniffed.family === 'audio' || row.kind === 'voice';
-    const bytes = decode ? await buffer(await this.d.storage.read(row.storageKey)) : null;
+    if (decode) bytes ??= await buffer(await this.d.storage.read(row.storageKey));
+    else bytes = null;
     if (this.d.clamav) {
       const virus = await this.d.clamav.scan(bytes ?? (await this.d.storage.read(row.storageKey)));
       if (virus) {

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -61,6 +61,14 @@ export class LocalDiskStorage implements ObjectStorage {
         await pipeline(body, limit, createWriteStream(tmp));
       }
       if (opts.exact && n !== maxBytes) throw new AppError('media.size_mismatch', `the upload has ${n} bytes, not the ${maxBytes} announced`);
+      // On disk before it is acknowledged (G6), flushed from the thread pool: left to the kernel, the
+      // write-back of big uploads lands on whoever syncs next — PGlite's commits, on the event loop.
+      const fh = await open(tmp, 'r+');
+      try {
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
       await rename(tmp, file);
       return n;
     } catch (err) {
