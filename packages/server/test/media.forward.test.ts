@@ -70,7 +70,7 @@ describe.each(tiers)('media forwarding and orphans on $name', (tier) => {
     return out.sort();
   }
 
-  it('forwards a photo with its caption: members of the target conversation download it with their own URLs, non-members cannot', async () => {
+  it('M6: forwards a photo with its caption: members of the target conversation download it with their own URLs, non-members cannot', async () => {
     const [a, b, c, d] = [await as('fw1-a'), await as('fw1-b'), await as('fw1-c'), await as('fw1-d')];
     const ab = await a.chat.openDirect({ userId: 'fw1-b' });
     const bc = await b.chat.openDirect({ userId: 'fw1-c' });
@@ -103,7 +103,7 @@ describe.each(tiers)('media forwarding and orphans on $name', (tier) => {
     expect(await media().usage('fw1-b')).toEqual([]);
   });
 
-  it('deleting the original for everyone does not break the forward; deleting the forward too removes the objects', async () => {
+  it('M6: deleting the original for everyone does not break the forward; deleting the forward too removes the objects', async () => {
     const [a, b] = [await as('fw2-a'), await as('fw2-b')];
     await as('fw2-c');
     const ab = await a.chat.openDirect({ userId: 'fw2-b' });
@@ -131,7 +131,7 @@ describe.each(tiers)('media forwarding and orphans on $name', (tier) => {
     expect(await codeOf(c.media.url({ attachmentId: f!.id, variant: 'original' }))).toBe('media.not_found');
   });
 
-  it('a forward of a forward keeps working after both earlier messages are deleted', async () => {
+  it('M6: a forward of a forward keeps working after both earlier messages are deleted', async () => {
     const [a, b] = [await as('fw3-a'), await as('fw3-b')];
     await as('fw3-c');
     const ab = await a.chat.openDirect({ userId: 'fw3-b' });
@@ -149,7 +149,7 @@ describe.each(tiers)('media forwarding and orphans on $name', (tier) => {
     expect((await fetchOf(a, x!.id, 'thumbnail')).status).toBe(200);
   });
 
-  it('no orphans: the files of a deleted conversation (cascade) leave object storage; files it forwarded elsewhere stay', async () => {
+  it('M7 no orphans: the files of a deleted conversation (cascade) leave object storage; files it forwarded elsewhere stay', async () => {
     const [a] = [await as('or1-a'), await as('or1-b'), await as('or1-c')];
     const ab = await a.chat.openDirect({ userId: 'or1-b' });
     const ac = await a.chat.openDirect({ userId: 'or1-c' });
@@ -173,7 +173,7 @@ describe.each(tiers)('media forwarding and orphans on $name', (tier) => {
     expect((await fetchOf(await as('or1-c'), attachmentsOf(fwd)[0]!.id)).status).toBe(200);
   });
 
-  it('no orphans: files of messages removed or blanked by other paths are removed at the next reconcile', async () => {
+  it('M7 no orphans: files of messages removed or blanked by other paths are removed at the next reconcile', async () => {
     const [a] = [await as('or2-a'), await as('or2-b')];
     const ab = await a.chat.openDirect({ userId: 'or2-b' });
     const removed = await send(a, ab.id, [{ kind: 'file', name: 'r.pdf', mime: 'application/pdf', bytes: pdf() }]);
@@ -198,7 +198,7 @@ describe.each(tiers)('media forwarding and orphans on $name', (tier) => {
     expect(await media().reconcile()).toEqual({ scheduled: 0, orphans: 0 });
   });
 
-  it('reconcile leaves uploads in flight alone: a pending upload and an unsent finalized one keep their objects', async () => {
+  it('M7: reconcile leaves uploads in flight alone: a pending upload and an unsent finalized one keep their objects', async () => {
     const [a] = [await as('or3-a'), await as('or3-b')];
     const ab = await a.chat.openDirect({ userId: 'or3-b' });
     const t1 = await a.media.requestUpload({ conversationId: ab.id, kind: 'image', name: 'p.png', mime: 'image/png', size: img.length });
