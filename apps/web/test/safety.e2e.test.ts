@@ -50,7 +50,7 @@ describe.runIf(haveChromium)('marketplace safety end-to-end', () => {
     const token = await server.token('moderator-1', { name: 'Nigar Moderator', roles: ['moderator'] });
     await mod.page.goto(`${server.url}/?token=${encodeURIComponent(token)}#/reports`);
     await mod.page.getByTestId('reports-page').waitFor({ timeout: 15_000 });
-    const row = mod.page.getByTestId('report-row').filter({ hasText: 'Scam' });
+    const row = mod.page.getByTestId('report-row').filter({ hasText: 'Rəşad Əliyev' });
     await row.first().waitFor({ timeout: 10_000 });
     await row.first().click();
     const detail = mod.page.getByTestId('report-detail');
@@ -73,5 +73,5 @@ describe.runIf(haveChromium)('marketplace safety end-to-end', () => {
 
     // A buyer without the moderator role has no Reports page.
     expect(await buyer.page.getByTestId('reports-open').count()).toBe(0);
-  });
+  }, 120_000);
 });

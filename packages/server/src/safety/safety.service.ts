@@ -233,8 +233,11 @@ export class SafetyService {
     if (path.startsWith('server.safety.') || path === 'server.upsertUser') return;
     const i = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
     const target = (['userId', 'chatId', 'conversationId', 'callId', 'id'] as const).find((k) => typeof i[k] === 'string');
+    const [targetType, targetId] = target
+      ? [target === 'id' ? 'id' : target.slice(0, -2), String(i[target])]
+      : Array.isArray(i.userIds) ? ['users', i.userIds.join(',')] : ['none', ''];
     try {
-      await this.audit(this.d.database.db, actor, path, target ? target.replace(/Id$/, '') || 'id' : 'none', target ? String(i[target]) : '', { input: i });
+      await this.audit(this.d.database.db, actor, path, targetType, targetId, { input: i });
     } catch (err) {
       this.d.log.error({ err: (err as Error).message, path }, 'audit log write failed');
     }
