@@ -13,7 +13,7 @@ describe.each(dbKinds)('marketplace safety on %s', (kind) => {
   beforeAll(async () => {
     // A webhook target is configured so report.resolved deliveries are queued (the outbox is checked, not the HTTP call).
     s = await startTestServer({ db: kind, env: { WEBHOOK_URL: 'http://127.0.0.1:9/hook', WEBHOOK_SECRET: 'whsec-test-0123456789' } });
-  });
+  }, 180_000); // PGlite migrates in WASM: slow on a loaded machine
   afterAll(async () => {
     await s?.close();
   });
@@ -62,7 +62,7 @@ describe.each(dbKinds)('marketplace safety on %s', (kind) => {
     // The host hears about it like about user reports.
     const [hook] = await rows<{ body: string }>(db(), sql`select body from webhook_outbox where type = 'user.reported' order by id desc limit 1`);
     expect(JSON.parse(hook!.body).data).toMatchObject({ reportId, messageId: target.id, reportedId: sellerId });
-  });
+  }, 120_000); // 25 messages sent one by one
 
   it('only admins and moderators see the review queue; the queue filters by status', async () => {
     const { buyer, conv, sent } = await chatWith('rq', 2);
@@ -178,6 +178,19 @@ describe.each(dbKinds)('marketplace safety on %s', (kind) => {
     const posted = await admin.safety.audit({ action: 'server.postSystemMessage', targetId: conv.id });
     expect(posted).toHaveLength(1);
     expect(posted[0]).toMatchObject({ actorId: 'server', targetType: 'conversation', details: { input: { text: 'Elan satıldı' } } });
+  });
+
+  it('audits support priority changes by admins and by the host backend, not by plain operators', async () => {
+    const customer = await as('ap-customer');
+    const chat = await customer.support.start({ topic: 'safety-audit', text: 'Sifariş gecikir', clientId: cid() });
+    await (await as('ap-op', ['operator'])).support.setPriority({ chatId: chat.id, priority: 'high' });
+    await (await as('ap-super', ['operator', 'admin'])).support.setPriority({ chatId: chat.id, priority: 'urgent' });
+    await server().server.support.setPriority({ chatId: chat.id, priority: 'low' });
+    const audit = await (await as('ap-admin', ['admin'])).safety.audit({ targetType: 'chat', targetId: chat.id });
+    expect(audit.map((a) => `${a.actorId}:${a.action}:${(a.details.input as { priority: string }).priority}`)).toEqual([
+      'server:server.support.setPriority:low',
+      'ap-super:support.setPriority:urgent',
+    ]);
   });
 
   it('the audit log is for admins, newest first, paged with `before`', async () => {
