@@ -14,6 +14,8 @@ import { useNotifyActive } from './notify/active.ts';
 import { Icon } from './ui/Dialog.tsx';
 import { ToastProvider } from './ui/Toast.tsx';
 import { ChatProvider, createChatClient, useConnection, useOutboxItems } from './sdk.ts';
+import { ReportsPage } from './safety/Reports.tsx';
+import { useSafetyWarnings } from './safety/warnings.ts';
 
 /** Signed out: the sign-in page. Signed in: the chat, with one SDK client per session. */
 export function App() {
@@ -49,10 +51,11 @@ export function App() {
   return <ToastProvider>{session ? <Chat key={session.userId} session={session} onSignOut={signOut} /> : <SignIn devLogin={devLogin} onSession={start} />}</ToastProvider>;
 }
 
-function parseHash(): { id: string | null; seq?: number; support?: boolean; calls?: boolean; notify?: boolean } {
+function parseHash(): { id: string | null; seq?: number; support?: boolean; calls?: boolean; notify?: boolean; reports?: boolean } {
   if (location.hash.startsWith('#/support')) return { id: null, support: true };
   if (location.hash.startsWith('#/calls')) return { id: null, calls: true };
   if (location.hash.startsWith('#/notifications')) return { id: null, notify: true };
+  if (location.hash.startsWith('#/reports')) return { id: null, reports: true };
   const m = /^#\/c\/([^/?]+)(?:\/(\d+))?/.exec(location.hash);
   return m ? { id: decodeURIComponent(m[1]!), seq: m[2] ? Number(m[2]) : undefined } : { id: null };
 }
@@ -120,9 +123,15 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
     setRoute({ id: null, notify: true });
   }, []);
   useNotifyActive(route.id, select);
+  useSafetyWarnings();
+  const isModerator = session.roles.includes('admin') || session.roles.includes('moderator');
+  const openReports = () => {
+    if (location.hash !== '#/reports') location.hash = '#/reports';
+    setRoute({ id: null, reports: true });
+  };
 
   return (
-    <div className={route.id || route.support || route.calls || route.notify ? 'layout has-selection' : 'layout'}>
+    <div className={route.id || route.support || route.calls || route.notify || route.reports ? 'layout has-selection' : 'layout'}>
       <aside className="sidebar">
         <header className="me-bar">
           <Avatar name={session.name} id={session.userId} size={36} />
@@ -140,6 +149,11 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
           >
             {t('support.open')}
           </button>
+          {isModerator && (
+            <button type="button" className={route.reports ? 'support-btn active' : 'support-btn'} onClick={openReports} aria-current={route.reports ? 'page' : undefined} data-testid="reports-open">
+              {t('safety.open')}
+            </button>
+          )}
           <button type="button" className={route.notify ? 'icon-btn active' : 'icon-btn'} onClick={openNotify} aria-label={t('notify.open')} title={t('notify.open')} data-testid="notify-open">
             <Icon name="bell" />
           </button>
@@ -152,7 +166,9 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
         <ConversationList myId={session.userId} selectedId={route.id} onSelect={(id, seq) => select(id, seq)} onNewChat={() => setNewChat(true)} onOpenCalls={openCalls} />
       </aside>
       <main className="main">
-        {route.calls ? (
+        {route.reports && isModerator ? (
+          <ReportsPage onClose={() => select(null)} />
+        ) : route.calls ? (
           <CallHistory myId={session.userId} onOpen={(id) => select(id)} onClose={() => select(null)} />
         ) : route.notify ? (
           <NotificationSettings onClose={() => select(null)} />

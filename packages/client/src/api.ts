@@ -7,6 +7,7 @@ import type { MediaApi } from './media.ts';
 import type { CallsApi } from './calls.ts';
 import type { WebRtcEnv } from './call-session.ts';
 import type { NotificationsApi } from './notifications.ts';
+import type { SafetyApi } from './safety.ts';
 import type { KeyValueStorage, WebStorageLike } from './storage.ts';
 
 /** Options of {@link createClient}. */
@@ -145,4 +146,6 @@ export interface SohbetClient {
   /** Push/email/SMS notifications: devices, preferences, the open conversation, display acknowledgements. */
   readonly notifications: NotificationsApi;
   readonly outbox: OutboxApi;
+  /** Marketplace safety: report a user or a message, warnings; the moderators' review queue and audit log. */
+  readonly safety: SafetyApi;
 }

@@ -146,6 +146,9 @@ export class Connection {
       const reason = cause?.reason;
       const authCode = reason === 'auth.expired' || reason === 'auth.missing' ? reason : 'auth.invalid';
       this.setStatus('unauthenticated', new SohbetError(authCode, 'the server refused the token; retrying with a fresh one'));
+    } else if (code === CLOSE_CODES.forbidden && cause?.reason === 'auth.suspended') {
+      // Suspended by a moderator: keep retrying (with backoff) so the client comes back once it is lifted.
+      this.setStatus('unauthenticated', new SohbetError('auth.suspended', 'this account is suspended'));
     } else this.setStatus(this.everConnected ? 'reconnecting' : 'connecting', null);
     // Drop the subscription now (so tRPC does not re-send it with a stale lastEventId) and
     // queue a fresh one from our cursor; deferred so tRPC's own reconnect starts first.

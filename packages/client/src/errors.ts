@@ -37,7 +37,8 @@ export class SohbetError extends Error {
 
   /** True when the server refused the request for good (a typed answer, not a transport failure). */
   get isRefusal(): boolean {
-    return !this.code.startsWith('client.') && this.code !== 'internal' && this.code !== 'rate_limited' && !this.code.startsWith('auth.');
+    // chat.hook_unavailable: the host's pre-send check is down (fail closed); the message waits.
+    return !this.code.startsWith('client.') && this.code !== 'internal' && this.code !== 'rate_limited' && !this.code.startsWith('auth.') && this.code !== 'chat.hook_unavailable';
   }
 }
 

@@ -16,3 +16,4 @@ export type { KeyValueStorage, WebStorageLike } from './storage.ts';
 export { backoffDelayMs, socketUrl } from './connection.ts';
 export { ChatStore, chatStore } from './store.ts';
 export type { ChatMessage, ConversationsView, MessagesView } from './timeline.ts';
+export type { SafetyApi, SafetyWarning } from './safety.ts';

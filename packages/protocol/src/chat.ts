@@ -128,6 +128,8 @@ export interface MessageDTO {
   createdAt: string;
   editedAt: string | null;
   deletedAt: string | null;
+  /** True when the host's pre-send hook replaced the text the sender typed (absent otherwise). */
+  redacted?: boolean;
 }
 
 export interface MemberDTO {

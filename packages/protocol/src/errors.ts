@@ -66,6 +66,14 @@ export const ERROR_STATUS = {
   'notify.invalid_token': 400,
   'notify.device_not_found': 404,
   'notify.invalid_time_zone': 400,
+  // ---- safety ----
+  'auth.suspended': 403,
+  'chat.rejected': 422,
+  'chat.hook_unavailable': 503,
+  'safety.not_moderator': 403,
+  'safety.report_not_found': 404,
+  'safety.report_closed': 409,
+  // ---- end safety ----
   'rate_limited': 429,
   'internal': 500,
 } as const;

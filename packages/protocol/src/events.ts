@@ -29,6 +29,8 @@ export interface DurableEventMap {
   'call.updated': { call: CallDTO };
   /** A member played a voice message for the first time (like a read receipt, for voice). */
   'media.voice.heard': { conversationId: string; seq: number; userId: string; heardAt: string };
+  /** A moderator warned this user about a report against them (safety). */
+  'safety.warning': { reportId: number; reason: string; message: string | null };
 }
 
 export interface EphemeralEventMap {
@@ -68,6 +70,7 @@ export const DURABLE_EVENT_TYPES = [
   'support.sla.warning',
   'call.updated',
   'media.voice.heard',
+  'safety.warning',
 ] as const satisfies readonly DurableEventType[];
 
 /**

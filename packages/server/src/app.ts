@@ -136,6 +136,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
       } catch (err) {
         const app = appErrorOf(err);
         if (app?.status === 401) socket.close(CLOSE_CODES.unauthenticated, app.code);
+        else if (app?.code === 'auth.suspended') socket.close(CLOSE_CODES.forbidden, app.code);
         throw err;
       }
     },
@@ -182,6 +183,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   services.media.start();
   services.notify.start();
   connections.startMaintenance();
+  // A suspended user's sockets are closed on every instance (4403 auth.suspended).
+  services.safety.start({ close: (userId) => connections.closeUser(userId, CLOSE_CODES.forbidden, 'auth.suspended'), userIds: () => connections.userIds() });
 
   let closed = false;
   return {
@@ -192,6 +195,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
       if (closed) return;
       closed = true;
       await connections.drain(config.shutdownGraceMs);
+      services.safety.stop();
       await services.webhooks?.stop();
       services.media.stop();
       await services.calls.close();

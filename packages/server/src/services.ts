@@ -28,6 +28,8 @@ import { WebhookOutbox } from './webhooks/webhooks.service.ts';
 import { createNotify } from './notify/notify.wiring.ts';
 import type { NotifyService } from './notify/notify.service.ts';
 import type { NotifyWorker } from './notify/notify.worker.ts';
+import { createSafety } from './safety/safety.wiring.ts';
+import type { SafetyService } from './safety/safety.service.ts';
 
 /** Everything the procedures use, built once from explicit dependencies. */
 export interface Services {
@@ -53,6 +55,8 @@ export interface Services {
   media: MediaService;
   notify: NotifyService;
   notifyWorker: NotifyWorker;
+  /** Reports, the moderators' review queue, suspensions, the audit log, the pre-send hook. */
+  safety: SafetyService;
 }
 
 export interface CoreDeps {
@@ -98,6 +102,7 @@ export function createServices(d: CoreDeps): Services {
     provider: d.config.calls.livekit ? new LiveKitProvider(d.config.calls.livekit, d.config.calls.recordingS3) : new P2pProvider(d.config.calls.ice), metrics: createCallMetrics(d.metrics.registry),
   });
   const { notify, notifyWorker } = createNotify({ ...d, events });
+  const safety = createSafety({ ...d, events, webhooks, conversations, messages });
   return {
     ...d,
     media,
@@ -112,5 +117,6 @@ export function createServices(d: CoreDeps): Services {
     supportDesk,
     webhooks,
     limits,
+    safety,
   };
 }

@@ -14,6 +14,7 @@ import { conversationName, memberName, peerOf } from './names.ts';
 import { CallButtons, useCalls } from '../calls/CallProvider.tsx';
 import { deliveryOf } from './receipts.ts';
 import { VirtualList, type VirtualListHandle } from './VirtualList.tsx';
+import { ReportDialog } from '../safety/ReportDialog.tsx';
 
 type Row = { kind: 'day'; key: string; label: string } | { kind: 'unread'; key: string } | { kind: 'msg'; key: string; m: UiMessage; showSender: boolean };
 
@@ -44,6 +45,7 @@ export function ConversationView({ conversationId, myId, focusSeq, onBack, inser
   const [editing, setEditing] = useState<UiMessage | null>(null);
   const [forwarding, setForwarding] = useState<UiMessage | null>(null);
   const [confirm, setConfirm] = useState<{ text: string; label: string; run(): void } | null>(null);
+  const [reporting, setReporting] = useState<UiMessage | null>(null);
   const [pendingJump, setPendingJump] = useState<number | null>(focusSeq ?? null);
 
   const me = conv?.members.find((m) => m.userId === myId);
@@ -163,6 +165,7 @@ export function ConversationView({ conversationId, myId, focusSeq, onBack, inser
       retry: (m) => m.clientId && client.outbox.retry(m.clientId).catch(() => {}),
       discard: (m) => m.clientId && client.outbox.discard(m.clientId),
       jumpTo: (seq) => setPendingJump(seq),
+      report: (m) => setReporting(m),
     }),
     [client, conversationId, fail, t],
   );
@@ -319,6 +322,7 @@ export function ConversationView({ conversationId, myId, focusSeq, onBack, inser
           }}
         />
       )}
+      {reporting && <ReportDialog conversationId={conversationId} messageId={reporting.id} name={memberName(conv, reporting.senderId) || reporting.senderId || ''} onClose={() => setReporting(null)} />}
       {confirm && <ConfirmDialog text={confirm.text} confirmLabel={confirm.label} onConfirm={confirm.run} onClose={() => setConfirm(null)} />}
     </section>
   );

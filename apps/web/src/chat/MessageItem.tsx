@@ -22,6 +22,8 @@ export interface MessageActions {
   retry(m: UiMessage): void;
   discard(m: UiMessage): void;
   jumpTo(seq: number): void;
+  /** Report this message to the moderators (safety); absent: no Report action. */
+  report?(m: UiMessage): void;
 }
 
 interface Props {
@@ -53,6 +55,7 @@ export const MessageItem = memo(function MessageItem({ m, mine, conversation, de
     items.push({ label: t('msg.reply'), onSelect: () => actions.reply(m), testId: 'action-reply' });
     if (mine && m.kind === 'text') items.push({ label: t('msg.edit'), onSelect: () => actions.edit(m), testId: 'action-edit' });
     items.push({ label: t('msg.forward'), onSelect: () => actions.forward(m), testId: 'action-forward' });
+    if (!mine && m.senderId && actions.report) items.push({ label: t('msg.report'), onSelect: () => actions.report!(m), danger: true, testId: 'action-report' });
   }
   if (!local) {
     items.push({ label: t('msg.deleteMe'), onSelect: () => actions.remove(m, 'me'), danger: true, testId: 'action-delete-me' });
@@ -96,6 +99,7 @@ export const MessageItem = memo(function MessageItem({ m, mine, conversation, de
         )}
         <div className="meta">
           {m.editedAt && !deleted && <span className="edited">{t('msg.edited')}</span>}
+          {m.redacted && !deleted && <span className="edited" data-testid="message-redacted">{t('msg.redacted')}</span>}
           <time dateTime={m.createdAt} title={t('msg.sentAt', { time: new Date(m.createdAt).toLocaleString() })}>
             {time(m.createdAt)}
           </time>

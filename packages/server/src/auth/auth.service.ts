@@ -54,7 +54,16 @@ export class AuthService {
     const claims = claimsSchema.safeParse(payload);
     if (!claims.success) throw new AppError('auth.invalid', 'the token lacks valid sub/name/avatar/roles claims');
     const c = claims.data;
-    return { id: c.sub, name: c.name ?? c.sub, avatarUrl: c.avatar ?? null, roles: c.roles ?? [], exp: c.exp };
+    const user = { id: c.sub, name: c.name ?? c.sub, avatarUrl: c.avatar ?? null, roles: c.roles ?? [], exp: c.exp };
+    for (const guard of this.guards) await guard(user);
+    return user;
+  }
+
+  private readonly guards: Array<(user: AuthUser) => Promise<void>> = [];
+
+  /** A check every valid token must also pass (e.g. the account is not suspended); a throw refuses the token. */
+  addGuard(guard: (user: AuthUser) => Promise<void>): void {
+    this.guards.push(guard);
   }
 
   /** Mints an HS256 token (CLI `sohbet token`, the demo sign-in, tests). */

@@ -35,6 +35,7 @@ export function messageDTO(m: MessageRow, reactions: ReactionDTO[] = [], replyTo
     createdAt: m.createdAt.toISOString(),
     editedAt: m.editedAt?.toISOString() ?? null,
     deletedAt: m.deletedAt?.toISOString() ?? null,
+    ...(m.redacted ? { redacted: true } : {}),
   };
 }
 

@@ -45,6 +45,8 @@ export interface MessageRow {
   createdAt: Date;
   editedAt: Date | null;
   deletedAt: Date | null;
+  /** The pre-send hook replaced the sender's text (safety); absent reads as false. */
+  redacted?: boolean;
 }
 
 const messageColumns = {
@@ -61,6 +63,7 @@ const messageColumns = {
   createdAt: messages.createdAt,
   editedAt: messages.editedAt,
   deletedAt: messages.deletedAt,
+  redacted: messages.redacted,
 };
 
 /** Drizzle queries for conversations, members, messages, reactions and blocks. No business rules. */
@@ -278,6 +281,11 @@ export const chatRepo = {
     await ex.update(messages).set(set as never).where(and(eq(messages.conversationId, conversationId), eq(messages.seq, seq)));
   },
 
+  /** Marks a stored message as rewritten by the pre-send hook (safety). */
+  async markRedacted(ex: Executor, conversationId: string, seq: number): Promise<void> {
+    await ex.update(messages).set({ redacted: true }).where(and(eq(messages.conversationId, conversationId), eq(messages.seq, seq)));
+  },
+
   async hideMessage(ex: Executor, userId: string, conversationId: string, seq: number): Promise<void> {
     await ex.insert(hiddenMessages).values({ userId, conversationId, seq }).onConflictDoNothing();
   },
@@ -291,7 +299,7 @@ export const chatRepo = {
     const r = await rows<Record<string, unknown>>(
       ex,
       sql`select m.conversation_id, m.seq, m.id, m.client_id, m.sender_id, m.kind, m.text, m.payload, m.reply_to_seq, m.forwarded,
-                 m.created_at, m.edited_at, m.deleted_at
+                 m.created_at, m.edited_at, m.deleted_at, m.redacted
           from messages m
           where m.conversation_id = ${q.conversationId}
             and m.seq > ${Math.max(q.floorSeq, q.after ?? 0)}
@@ -388,7 +396,7 @@ export const chatRepo = {
       sql`select l.* from unnest(${`{${withMessages.map((c) => JSON.stringify(c.id)).join(',')}}`}::text[]) as cid(id)
           cross join lateral (
             select m.conversation_id, m.seq, m.id, m.client_id, m.sender_id, m.kind, m.text, m.payload, m.reply_to_seq, m.forwarded,
-                   m.created_at, m.edited_at, m.deleted_at
+                   m.created_at, m.edited_at, m.deleted_at, m.redacted
             from messages m
             where m.conversation_id = cid.id
               and not exists (select 1 from hidden_messages h where h.user_id = ${userId} and h.conversation_id = m.conversation_id and h.seq = m.seq)
@@ -402,7 +410,7 @@ export const chatRepo = {
     const r = await rows<Record<string, unknown>>(
       ex,
       sql`select m.conversation_id, m.seq, m.id, m.client_id, m.sender_id, m.kind, m.text, m.payload, m.reply_to_seq, m.forwarded,
-                 m.created_at, m.edited_at, m.deleted_at
+                 m.created_at, m.edited_at, m.deleted_at, m.redacted
           from messages m join members mb on mb.conversation_id = m.conversation_id and mb.user_id = ${userId}
           where m.search_vector @@ plainto_tsquery('simple', ${q.query})
             and m.deleted_at is null and m.seq > mb.joined_seq
@@ -449,5 +457,6 @@ function messageFromRaw(x: Record<string, unknown>): MessageRow {
     createdAt: toDate(x.created_at)!,
     editedAt: toDate(x.edited_at),
     deletedAt: toDate(x.deleted_at),
+    redacted: Boolean(x.redacted),
   };
 }

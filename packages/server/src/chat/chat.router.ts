@@ -3,6 +3,7 @@ import {
   archiveInput, blockInput, conversationRef, createGroupInput, deleteInput, editInput, historyInput, listInput, markInput,
   membersInput, muteInput, openDirectInput, presenceInput, reactInput, reportInput, searchInput, sendInput, typingInput, userId,
 } from '@sohbet/protocol';
+import { chatReportInput } from '@sohbet/protocol';
 import { router, userProcedure } from '../core/trpc.ts';
 
 /** Conversations and messages for signed-in users. */
@@ -26,6 +27,8 @@ export const chatRouter = router({
   markDelivered: userProcedure.input(markInput).mutation(({ ctx, input }) => ctx.services.messages.markDelivered(ctx.user.id, input)),
   typing: userProcedure.input(typingInput).mutation(({ ctx, input }) => ctx.services.messages.typing(ctx.user.id, input.conversationId)),
   search: userProcedure.input(searchInput).query(({ ctx, input }) => ctx.services.messages.search(ctx.user.id, input)),
+  /** Reports a user or one message (`messageId`) to the moderators, with the messages around it as evidence (safety). */
+  report: userProcedure.input(chatReportInput).mutation(({ ctx, input }) => ctx.services.safety.report(ctx.user.id, input)),
 });
 
 /** People: profile lookups, presence, blocking. */

@@ -2,6 +2,7 @@ import type { HistoryPage, MessageDTO, MessagePayload, SendInput } from '@sohbet
 import { AppError } from '../core/errors.ts';
 import { newId } from '../core/ids.ts';
 import type { Executor, Tx } from '../db/db.ts';
+import type { Emit } from '../realtime/event-log.ts';
 import { assertCanDeleteForEveryone, assertCanEdit, normalizeText } from './chat.domain.ts';
 import { messageDTO, reactionSummary } from './chat.dto.ts';
 import { chatRepo as repo, type MessageRow } from './chat.repo.ts';
@@ -15,6 +16,23 @@ export interface AttachmentHooks {
   onMessageDeleted(tx: Tx, conversationId: string, seq: number): Promise<void>;
   /** A forward of a message with attachments: the new message's own attachments, sharing the stored files. */
   forward(tx: Tx, q: { from: { conversationId: string; seq: number }; conversationId: string; seq: number; ids: string[] }): Promise<MessagePayload>;
+}
+
+/** What the pre-send check sees of a new (or edited) message. */
+export interface ScreenedMessage {
+  conversationId: string;
+  /** The sender's id for the message (null for an edit). */
+  clientId: string | null;
+  type: 'text' | 'listing' | 'media' | 'forward' | 'edit';
+  /** The text as the sender typed it (a caption for media; the source's text for a forward). */
+  text: string | null;
+  /** The edited message's seq (edits only). */
+  seq?: number;
+}
+
+/** The host's pre-send check (safety): null = allow; `{ text }` = store this text instead; throws to refuse. */
+export interface SendScreen {
+  screen(actorId: string, message: ScreenedMessage): Promise<{ text: string } | null>;
 }
 
 interface ReceiptItem {
@@ -50,9 +68,40 @@ export class MessagesService {
    */
   async send(actorId: string, input: SendInput): Promise<MessageDTO> {
     // Forwards and attachments are rarer and touch other tables: they take the single-message path.
-    const m = (await this.retryOverLimit(actorId, input)) ?? (await (input.forward || input.attachmentIds ? this.sendOne(actorId, input) : this.batcher.send(actorId, input)));
+    const m = (await this.retryOverLimit(actorId, input)) ?? (await this.screenAndStore(actorId, input));
     for (const l of this.sentListeners) l(m);
     return m;
+  }
+
+  private async screenAndStore(actorId: string, input: SendInput): Promise<MessageDTO> {
+    const verdict = await this.screened(actorId, input);
+    // Rewritten messages are rare: they take the single-message path, which marks them redacted.
+    if (verdict) return this.sendOne(actorId, input, verdict.text);
+    return input.forward || input.attachmentIds ? this.sendOne(actorId, input) : this.batcher.send(actorId, input);
+  }
+
+  private screen: SendScreen | null = null;
+
+  /** Wires the host's pre-send hook in (safety): every new message is screened before it is stored. */
+  useScreen(screen: SendScreen): void {
+    this.screen = screen;
+  }
+
+  /** The screen's verdict for a new message: null = store as sent; throws when refused. */
+  private async screened(actorId: string, input: SendInput): Promise<{ text: string } | null> {
+    if (!this.screen) return null;
+    // G2: a retry of a stored message is answered from the store and never screened twice.
+    if (await repo.messageByClientId(this.db, input.conversationId, input.clientId)) return null;
+    let text = input.text ?? null;
+    if (input.forward) {
+      const member = await repo.member(this.db, input.forward.conversationId, actorId);
+      const src = member ? await repo.message(this.db, input.forward.conversationId, input.forward.seq) : null;
+      // Not visible to the sender: the store path refuses it with its own typed error.
+      if (!member || !src || src.seq <= member.joinedSeq) return null;
+      text = src.text;
+    }
+    const type = input.forward ? 'forward' : input.attachmentIds ? 'media' : input.payload ? 'listing' : 'text';
+    return this.screen.screen(actorId, { conversationId: input.conversationId, clientId: input.clientId, type, text });
   }
 
   /** Applies the sender's message limits; over them, a retry of a stored message is still answered (G2). */
@@ -81,7 +130,7 @@ export class MessagesService {
   }
 
   /** The single-message path: used alone at low load, for forwards, and to retry a failed batch. */
-  private async sendOne(actorId: string, input: SendInput): Promise<MessageDTO> {
+  private async sendOne(actorId: string, input: SendInput, redactedText?: string): Promise<MessageDTO> {
     const prior = await repo.messageByClientId(this.db, input.conversationId, input.clientId);
     if (prior) return this.existing(actorId, prior);
     try {
@@ -105,6 +154,7 @@ export class MessagesService {
           text = normalizeText(input.text, !payload && !input.attachmentIds);
           if (payload) kind = 'listing';
         }
+        if (redactedText !== undefined) text = normalizeText(redactedText, true);
         let replyTo: MessageRow | null = null;
         if (input.replyToSeq !== undefined) {
           replyTo = await repo.message(tx, conv.id, input.replyToSeq);
@@ -127,6 +177,10 @@ export class MessagesService {
           replyToSeq: replyTo?.seq ?? null, forwarded, createdAt: now, editedAt: null, deletedAt: null,
         };
         await repo.insertMessages(tx, [row]);
+        if (redactedText !== undefined) {
+          await repo.markRedacted(tx, conv.id, seq);
+          row.redacted = true;
+        }
         // Sending marks everything up to your own message as read by you.
         await repo.raiseMarks(tx, conv.id, actorId, { read: seq, delivered: seq });
         const dto = messageDTO(row, [], replyTo);
@@ -203,14 +257,17 @@ export class MessagesService {
   }
 
   async edit(actorId: string, input: { conversationId: string; seq: number; text: string }): Promise<MessageDTO> {
+    // An edit is screened like a new message (else "hi" could become a phone number after the check).
+    const verdict = this.screen ? await this.screen.screen(actorId, { conversationId: input.conversationId, clientId: null, type: 'edit', text: input.text, seq: input.seq }) : null;
     return this.d.events.write(async (tx, emit) => {
       const members = await this.membersOrForbid(tx, input.conversationId, actorId);
       const msg = await this.visibleMessage(tx, input.conversationId, input.seq, members.find((m) => m.userId === actorId)!.joinedSeq);
       assertCanEdit(msg, actorId, this.d.clock.now(), this.d.editWindowMs);
-      const text = normalizeText(input.text, true);
+      const text = normalizeText(verdict ? verdict.text : input.text, true);
       const editedAt = this.d.clock.now();
       await repo.updateMessage(tx, input.conversationId, input.seq, { text, editedAt });
-      const [dto] = await this.decorate(tx, input.conversationId, [{ ...msg, text, editedAt }]);
+      if (verdict) await repo.markRedacted(tx, input.conversationId, input.seq);
+      const [dto] = await this.decorate(tx, input.conversationId, [{ ...msg, text, editedAt, redacted: msg.redacted || verdict !== null }]);
       emit(members.map((m) => m.userId), 'chat.message.updated', { message: dto! });
       await this.d.webhooks?.enqueue(tx, 'message.updated', { message: dto });
       return dto!;
@@ -235,6 +292,23 @@ export class MessagesService {
       emit(members.map((m) => m.userId), 'chat.message.deleted', { conversationId: input.conversationId, seq: input.seq, scope: 'everyone', deletedAt: deletedAt.toISOString() });
       await this.d.webhooks?.enqueue(tx, 'message.deleted', { conversationId: input.conversationId, seq: input.seq });
     });
+  }
+
+  /**
+   * Deletes a message for everyone on a moderator's decision (safety), inside the caller's
+   * transaction: the same effects as the author's delete. False when it was already deleted.
+   */
+  async removeForEveryone(tx: Tx, emit: Emit, conversationId: string, seq: number): Promise<boolean> {
+    const msg = await repo.message(tx, conversationId, seq);
+    if (!msg || msg.deletedAt) return false;
+    const members = await repo.members(tx, conversationId);
+    const deletedAt = this.d.clock.now();
+    await repo.updateMessage(tx, conversationId, seq, { text: null, payload: null, deletedAt });
+    await repo.deleteReactions(tx, conversationId, seq);
+    await this.attachments?.onMessageDeleted(tx, conversationId, seq);
+    emit(members.map((m) => m.userId), 'chat.message.deleted', { conversationId, seq, scope: 'everyone', deletedAt: deletedAt.toISOString() });
+    await this.d.webhooks?.enqueue(tx, 'message.deleted', { conversationId, seq });
+    return true;
   }
 
   async react(actorId: string, input: { conversationId: string; seq: number; emoji: string; on: boolean }): Promise<void> {

@@ -3,6 +3,7 @@ import { clientId, conversationContext, LIMITS, userId } from '@sohbet/protocol'
 import { router, serverProcedure } from '../core/trpc.ts';
 import { supportServerRouter } from '../support/support.router.ts';
 import { notifyServerRouter } from '../notify/notify.router.ts';
+import { safetyServerRouter } from '../safety/safety.router.ts';
 
 const userInput = z.object({
   id: userId,
@@ -14,7 +15,8 @@ const userInput = z.object({
 /** Server-to-server API for the host backend (header `x-api-key: $SOHBET_API_KEY`). */
 export const serverApiRouter = router({
   upsertUser: serverProcedure.input(userInput).mutation(async ({ ctx, input }) => {
-    await ctx.services.conversations.upsertUser({ ...input, avatarUrl: input.avatarUrl ?? null });
+    // Audited (safety) when it creates the user or changes what was stored.
+    await ctx.services.safety.upsertUserByServer({ ...input, avatarUrl: input.avatarUrl ?? null });
     return { id: input.id };
   }),
   /** Opens (or returns) the conversation between a buyer and a seller about a listing. */
@@ -37,4 +39,6 @@ export const serverApiRouter = router({
   support: supportServerRouter,
   /** Notifications: `server.notify.setContact` (email, phone, locale), `server.notify.outbox`. */
   notify: notifyServerRouter,
+  /** Marketplace safety: `server.safety.reports`, `.resolve`, `.suspend`, `.lift`, `.audit`. */
+  safety: safetyServerRouter,
 });

@@ -122,6 +122,11 @@ const envSchema = z.object({
   TWILIO_FROM: optionalString,
   TWILIO_PHONE_NUMBER: optionalString,
   TWILIO_URL: optionalUrl(['https://', 'http://']),
+  // ---- safety ----
+  PRESEND_HOOK_URL: optionalUrl(['https://', 'http://']),
+  PRESEND_HOOK_SECRET: optionalString,
+  PRESEND_HOOK_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(1500),
+  PRESEND_HOOK_FAILURE: z.enum(['open', 'closed']).default('open'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -167,6 +172,12 @@ export interface Config {
   shutdownGraceMs: number;
   media: MediaConfig;
   notify: NotifyConfig;
+  safety: SafetyConfig;
+}
+
+/** Marketplace safety: the synchronous pre-send hook (null = every message is allowed). */
+export interface SafetyConfig {
+  presend: { url: string; secret: string; timeoutMs: number; failure: 'open' | 'closed' } | null;
 }
 
 export interface MediaConfig {
@@ -258,6 +269,7 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
   const turnUrls = (e.TURN_URLS ?? '').split(',').map((u) => u.trim()).filter(Boolean);
   for (const u of turnUrls) if (!/^turns?:/.test(u)) problems.push(`TURN_URLS: ${u} must start with turn: or turns:`);
   problems.push(...notifyProblems(e));
+  if (e.PRESEND_HOOK_URL && !e.PRESEND_HOOK_SECRET && !e.WEBHOOK_SECRET) problems.push('PRESEND_HOOK_SECRET: required when PRESEND_HOOK_URL is set (requests are HMAC-signed like webhooks; WEBHOOK_SECRET is used when unset)');
   if (problems.length) throw new ConfigError(problems);
 
   const dataDir = path.resolve(e.DATA_DIR);
@@ -338,6 +350,11 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
       clamav: e.CLAMAV_SOCKET ?? null,
     },
     notify: notifyConfig(e),
+    safety: {
+      presend: e.PRESEND_HOOK_URL
+        ? { url: e.PRESEND_HOOK_URL, secret: (e.PRESEND_HOOK_SECRET ?? e.WEBHOOK_SECRET)!, timeoutMs: e.PRESEND_HOOK_TIMEOUT_MS, failure: e.PRESEND_HOOK_FAILURE }
+        : null,
+    },
   };
   return deepFreeze(config);
 }

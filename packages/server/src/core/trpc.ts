@@ -54,7 +54,24 @@ export const userProcedure = publicProcedure.use(async ({ ctx, next }) => {
 });
 
 /** The host backend, authenticated with SOHBET_API_KEY. */
+/** Server-API mutations change the host's users' data: each one that succeeds goes to the audit log (safety). */
+const auditServerMutations = t.middleware(async ({ ctx, path, type, getRawInput, next }) => {
+  const res = await next();
+  if (res.ok && type === 'mutation') await ctx.services.safety.auditCall({ kind: 'server' }, path, await getRawInput());
+  return res;
+});
+
 export const serverProcedure = publicProcedure.use(async ({ ctx, next }) => {
   if (!ctx.auth.apiKey()) throw new AppError('auth.forbidden', 'this procedure needs the server API key (SOHBET_API_KEY)');
   return next();
+}).use(auditServerMutations);
+
+/** For mutations where an admin may change someone else's data: each success by an admin or moderator is audited (safety). */
+export const auditedForAdmins = t.middleware(async ({ ctx, path, type, getRawInput, next }) => {
+  const res = await next();
+  const user = (ctx as { user?: { id: string; roles: string[] } }).user;
+  if (res.ok && type === 'mutation' && user && (user.roles.includes('admin') || user.roles.includes('moderator'))) {
+    await ctx.services.safety.auditCall({ kind: 'user', id: user.id }, path, await getRawInput());
+  }
+  return res;
 });

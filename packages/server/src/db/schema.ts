@@ -83,6 +83,8 @@ export const messages = pgTable(
     createdAt: ts('created_at').notNull().defaultNow(),
     editedAt: ts('edited_at'),
     deletedAt: ts('deleted_at'),
+    /** The pre-send hook replaced the text the sender typed (safety). */
+    redacted: boolean('redacted').notNull().default(false),
     searchVector: tsvector('search_vector').generatedAlwaysAs(sql`to_tsvector('simple', coalesce(text, ''))`),
   },
   (t) => [
@@ -157,6 +159,12 @@ export const reports = pgTable(
     evidence: jsonb('evidence').notNull().default(sql`'[]'::jsonb`),
     status: text('status', { enum: ['open', 'resolved', 'dismissed'] }).notNull().default('open'),
     createdAt: ts('created_at').notNull().defaultNow(),
+    /** Set when a message (not only a user) was reported. */
+    messageId: text('message_id'),
+    /** The moderator's decision: actions taken, note, warning text (safety). */
+    resolution: jsonb('resolution'),
+    resolvedBy: text('resolved_by'),
+    resolvedAt: ts('resolved_at'),
   },
   (t) => [index('reports_status').on(t.status, t.createdAt), index('reports_reported').on(t.reportedId)],
 );
@@ -499,3 +507,33 @@ export const notifyOutbox = pgTable(
     index('notify_outbox_state').on(t.state, t.updatedAt),
   ],
 );
+// ---- safety ----
+
+/** Suspended accounts: their tokens are refused (`auth.suspended`) until lifted or `until` passes. */
+export const userSuspensions = pgTable('user_suspensions', {
+  userId: text('user_id').primaryKey(),
+  reason: text('reason').notNull(),
+  /** Null: until an admin lifts it. */
+  until: ts('until'),
+  suspendedBy: text('suspended_by').notNull(),
+  reportId: num('report_id'),
+  createdAt: ts('created_at').notNull(),
+});
+
+/** Every admin, moderator or server-API action that changed someone else's data. Append-only. */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** A user id, or `server` for the host backend's API key. */
+    actorId: text('actor_id').notNull(),
+    actorKind: text('actor_kind', { enum: ['user', 'server'] }).notNull(),
+    action: text('action').notNull(),
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id').notNull(),
+    details: jsonb('details').notNull().default(sql`'{}'::jsonb`),
+    createdAt: ts('created_at').notNull(),
+  },
+  (t) => [index('audit_log_created').on(t.createdAt), index('audit_log_target').on(t.targetType, t.targetId), index('audit_log_actor').on(t.actorId)],
+);
+// ---- end safety ----

@@ -112,6 +112,16 @@ export class ConnectionRegistry {
     }
   }
 
+  /** The users with a socket on this instance. */
+  userIds(): string[] {
+    return [...this.conns.values()].map((c) => c.userId);
+  }
+
+  /** Closes every socket of one user on this instance (e.g. a suspended account: 4403 auth.suspended). */
+  closeUser(userId: string, code: number, reason: string): void {
+    for (const c of this.conns.values()) if (c.userId === userId) c.socket.close(code, reason);
+  }
+
   /** Closes every socket with 1001 so clients reconnect (to another instance), then waits for them to go. */
   async drain(graceMs: number): Promise<void> {
     this.draining = true;

@@ -3,7 +3,7 @@ import {
   supportRateInput, supportStartInput, supportTransferInput, userId,
 } from '@sohbet/protocol';
 import { AppError } from '../core/errors.ts';
-import { router, serverProcedure, userProcedure } from '../core/trpc.ts';
+import { auditedForAdmins, router, serverProcedure, userProcedure } from '../core/trpc.ts';
 
 /** A signed-in user whose token carries the `operator` role. */
 const operatorProcedure = userProcedure.use(async ({ ctx, next }) => {
@@ -36,7 +36,7 @@ export const supportRouter = router({
   pick: operatorProcedure.input(supportChatRef).mutation(({ ctx, input }) => ctx.services.support.pick(ctx.user.id, input.chatId)),
   transfer: operatorProcedure.input(supportTransferInput).mutation(({ ctx, input }) => ctx.services.support.transfer(ctx.user.id, input)),
   setState: operatorProcedure.input(supportParkInput).mutation(({ ctx, input }) => ctx.services.support.setState(ctx.user.id, input)),
-  setPriority: operatorProcedure.input(supportPriorityInput).mutation(({ ctx, input }) => ctx.services.support.setPriority(input.chatId, input.priority)),
+  setPriority: operatorProcedure.use(auditedForAdmins).input(supportPriorityInput).mutation(({ ctx, input }) => ctx.services.support.setPriority(input.chatId, input.priority)),
   resolve: operatorProcedure.input(supportChatRef).mutation(({ ctx, input }) => ctx.services.support.resolve(ctx.user.id, input.chatId)),
   addNote: operatorProcedure.input(supportNoteInput).mutation(({ ctx, input }) => ctx.services.supportDesk.addNote(ctx.user.id, input)),
   notes: operatorProcedure.input(supportChatRef).query(({ ctx, input }) => ctx.services.supportDesk.notes(input.chatId)),
@@ -47,7 +47,7 @@ export const supportRouter = router({
   // Supervisor view (operator + admin roles).
   metrics: supervisorProcedure.query(({ ctx }) => ctx.services.supportDesk.metrics()),
   openChats: supervisorProcedure.query(({ ctx }) => ctx.services.supportDesk.openChats()),
-  reassign: supervisorProcedure.input(supervisorReassignInput).mutation(({ ctx, input }) => ctx.services.supportDesk.reassign(ctx.user.id, input)),
+  reassign: supervisorProcedure.use(auditedForAdmins).input(supervisorReassignInput).mutation(({ ctx, input }) => ctx.services.supportDesk.reassign(ctx.user.id, input)),
 });
 
 /** Support procedures of the server API (x-api-key): priorities and operator setup from the host backend. */

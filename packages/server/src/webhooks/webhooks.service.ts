@@ -4,7 +4,9 @@ import type { Logger } from '../core/logger.ts';
 import { rows, sql, type Database, type Executor } from '../db/db.ts';
 import { webhookOutbox } from '../db/schema.ts';
 
-export type WebhookType = 'message.created' | 'message.updated' | 'message.deleted' | 'user.reported';
+export type WebhookType = 'message.created' | 'message.updated' | 'message.deleted' | 'user.reported'
+  // safety
+  | 'report.resolved' | 'user.suspended' | 'user.unsuspended';
 
 /**
  * Signature the host backend checks: `Sohbet-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`.
