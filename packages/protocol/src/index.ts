@@ -6,3 +6,4 @@ export * from './support.ts';
 export * from './calls.ts';
 export * from './media.ts';
 export * from './notify.ts';
+export * from './privacy.ts';

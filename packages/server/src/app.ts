@@ -82,6 +82,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   const limiter = config.redis ? new RedisRateLimiter(config.redis.url, config.redis.prefix) : new InProcessRateLimiter();
   const services = createServices({ config, log, clock, database, bus, presence, auth, metrics, limiter, fetch: opts.fetch, storage, ffmpeg, notify: opts.notify });
   const connections = new ConnectionRegistry(services);
+  services.privacy.onCloseSessions((userId) => connections.closeUser(userId, CLOSE_CODES.unauthenticated, 'auth.account_deleted'));
 
   const http = Fastify({ loggerInstance: log.child({ component: 'http' }), bodyLimit: 1 << 20, trustProxy: true });
   await http.register(cors, { origin: config.http.corsOrigins, credentials: false });
@@ -124,6 +125,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
         const ip = socketIps.get(socket) ?? 'unknown';
         const byIp = await services.limits.check('connect.ip', ip);
         const user = await services.auth.verify(params.token);
+        await services.privacy.assertActive(user.id);
         const byUser = byIp.allowed ? await services.limits.check('connect', user.id) : byIp;
         if (!byUser.allowed) {
           socket.close(CLOSE_CODES.rateLimited, `rate_limited:${byUser.retryAfterMs}`);
@@ -181,6 +183,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   services.webhooks?.start();
   services.media.start();
   services.notify.start();
+  services.privacy.start();
+  services.retention.start();
   connections.startMaintenance();
 
   let closed = false;
@@ -194,6 +198,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
       await connections.drain(config.shutdownGraceMs);
       await services.webhooks?.stop();
       services.media.stop();
+      services.retention.stop();
+      services.privacy.stop();
       await services.calls.close();
       await services.notify.stop();
       await http.close();

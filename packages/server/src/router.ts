@@ -7,6 +7,7 @@ import { syncRouter } from './realtime/sync.router.ts';
 import { supportRouter } from './support/support.router.ts';
 import { callsRouter } from './calls/calls.router.ts';
 import { notifyRouter } from './notify/notify.router.ts';
+import { privacyRouter } from './privacy/privacy.router.ts';
 
 export const appRouter = router({
   auth: authRouter,
@@ -18,6 +19,7 @@ export const appRouter = router({
   media: mediaRouter,
   calls: callsRouter,
   notify: notifyRouter,
+  account: privacyRouter,
 });
 
 /** The router type the SDK and host apps import (`import type { AppRouter } from '@sohbet/server/router'`). */

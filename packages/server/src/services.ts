@@ -28,6 +28,8 @@ import { WebhookOutbox } from './webhooks/webhooks.service.ts';
 import { createNotify } from './notify/notify.wiring.ts';
 import type { NotifyService } from './notify/notify.service.ts';
 import type { NotifyWorker } from './notify/notify.worker.ts';
+import { PrivacyService } from './privacy/privacy.service.ts';
+import { RetentionSweep } from './privacy/privacy.retention.ts';
 
 /** Everything the procedures use, built once from explicit dependencies. */
 export interface Services {
@@ -53,6 +55,9 @@ export interface Services {
   media: MediaService;
   notify: NotifyService;
   notifyWorker: NotifyWorker;
+  /** Data export, account deletion, token refusal for deleted accounts. */
+  privacy: PrivacyService;
+  retention: RetentionSweep;
 }
 
 export interface CoreDeps {
@@ -98,12 +103,16 @@ export function createServices(d: CoreDeps): Services {
     provider: d.config.calls.livekit ? new LiveKitProvider(d.config.calls.livekit, d.config.calls.recordingS3) : new P2pProvider(d.config.calls.ice), metrics: createCallMetrics(d.metrics.registry),
   });
   const { notify, notifyWorker } = createNotify({ ...d, events });
+  const privacy = new PrivacyService({ database: d.database, events, bus: d.bus, clock: d.clock, log: d.log, storage: d.storage, media, webhooks });
+  const retention = new RetentionSweep({ database: d.database, clock: d.clock, log: d.log, config: d.config.privacy, media, privacy });
   return {
     ...d,
     media,
     calls,
     notify,
     notifyWorker,
+    privacy,
+    retention,
     events,
     stream: new StreamService({ database: d.database, bus: d.bus, events, maxQueue: d.config.realtime.maxQueue }),
     conversations,

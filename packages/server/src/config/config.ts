@@ -18,6 +18,11 @@ const optionalUrl = (protocols: string[]) =>
       message: `must start with ${protocols.join(' or ')}`,
     });
 const optionalString = z.string().optional().transform((v) => (v === '' ? undefined : v));
+/** Whole days, or unset/empty = keep forever. */
+const optionalDays = z
+  .union([z.literal(''), z.coerce.number().int().min(1).max(36_500)])
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -121,6 +126,11 @@ const envSchema = z.object({
   TWILIO_FROM: optionalString,
   TWILIO_PHONE_NUMBER: optionalString,
   TWILIO_URL: optionalUrl(['https://', 'http://']),
+  // ---- privacy ----
+  RETENTION_MESSAGE_DAYS: optionalDays,
+  RETENTION_ATTACHMENT_DAYS: optionalDays,
+  RETENTION_CALL_RECORDING_DAYS: optionalDays,
+  RETENTION_SWEEP_MS: z.coerce.number().int().min(1000).max(7 * 86_400_000).default(3_600_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -166,6 +176,13 @@ export interface Config {
   shutdownGraceMs: number;
   media: MediaConfig;
   notify: NotifyConfig;
+  privacy: PrivacyConfig;
+}
+
+/** Retention per deployment (null = keep forever), applied by a sweep that runs once across instances. */
+export interface PrivacyConfig {
+  retention: { messageDays: number | null; attachmentDays: number | null; callRecordingDays: number | null };
+  sweepMs: number;
 }
 
 export interface MediaConfig {
@@ -263,7 +280,8 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
     http: {
       host: e.HOST,
       port: e.PORT,
-      corsOrigins: e.FRONTEND_URL ? e.FRONTEND_URL.split(',').map((s) => s.trim()) : true,
+      // Without FRONTEND_URL: any origin in development, none but the server's own in production.
+      corsOrigins: e.FRONTEND_URL ? e.FRONTEND_URL.split(',').map((s) => s.trim()) : e.NODE_ENV === 'production' ? [] : true,
       webDistDir: e.WEB_DIST_DIR ? path.resolve(e.WEB_DIST_DIR) : null,
     },
     log: { level: e.LOG_LEVEL },
@@ -334,6 +352,10 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
       clamav: e.CLAMAV_SOCKET ?? null,
     },
     notify: notifyConfig(e),
+    privacy: {
+      retention: { messageDays: e.RETENTION_MESSAGE_DAYS ?? null, attachmentDays: e.RETENTION_ATTACHMENT_DAYS ?? null, callRecordingDays: e.RETENTION_CALL_RECORDING_DAYS ?? null },
+      sweepMs: e.RETENTION_SWEEP_MS,
+    },
   };
   return deepFreeze(config);
 }

@@ -33,6 +33,17 @@ export class ConnectionRegistry {
     return this.bySocket.has(socket);
   }
 
+  /** Closes every socket of a user on this instance (account deleted); returns how many. */
+  closeUser(userId: string, code: number, reason: string): number {
+    let n = 0;
+    for (const c of this.conns.values()) {
+      if (c.userId !== userId) continue;
+      c.socket.close(code, reason);
+      n += 1;
+    }
+    return n;
+  }
+
   async open(id: string, user: AuthUser, socket: WebSocket): Promise<void> {
     const msLeft = user.exp * 1000 - Date.now();
     const expiry = msLeft < 2 ** 31 ? setTimeout(() => socket.close(CLOSE_CODES.unauthenticated, 'auth.expired'), Math.max(0, msLeft)) : null;
