@@ -7,6 +7,7 @@ import type { MediaApi } from './media.ts';
 import type { CallsApi } from './calls.ts';
 import type { WebRtcEnv } from './call-session.ts';
 import type { NotificationsApi } from './notifications.ts';
+import type { AccountApi } from './account.ts';
 import type { KeyValueStorage, WebStorageLike } from './storage.ts';
 
 /** Options of {@link createClient}. */
@@ -144,5 +145,7 @@ export interface SohbetClient {
   readonly calls: CallsApi;
   /** Push/email/SMS notifications: devices, preferences, the open conversation, display acknowledgements. */
   readonly notifications: NotificationsApi;
+  /** Privacy: export your data, delete your account. */
+  readonly account: AccountApi;
   readonly outbox: OutboxApi;
 }

@@ -12,6 +12,7 @@ import { createSupportApi } from './support.ts';
 import { createMediaApi } from './media.ts';
 import { createCallsApi } from './calls.ts';
 import { createNotificationsApi } from './notifications.ts';
+import { createAccountApi } from './account.ts';
 
 const TYPING_THROTTLE_MS = 3000;
 
@@ -285,6 +286,7 @@ export function createClient(options: CreateClientOptions): SohbetClient {
     calls,
     notifications,
     outbox: outboxApi,
+    account: createAccountApi({ call, baseUrl: httpBase(options.url) }),
   };
 }
 

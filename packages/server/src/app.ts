@@ -82,7 +82,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   const limiter = config.redis ? new RedisRateLimiter(config.redis.url, config.redis.prefix) : new InProcessRateLimiter();
   const services = createServices({ config, log, clock, database, bus, presence, auth, metrics, limiter, fetch: opts.fetch, storage, ffmpeg, notify: opts.notify });
   const connections = new ConnectionRegistry(services);
-  services.privacy.onCloseSessions((userId) => connections.closeUser(userId, CLOSE_CODES.unauthenticated, 'auth.account_deleted'));
+  services.privacy.onCloseSessions((userId) => connections.closeUser(userId, CLOSE_CODES.unauthenticated, 'auth.account_deleted', 250));
 
   const http = Fastify({ loggerInstance: log.child({ component: 'http' }), bodyLimit: 1 << 20, trustProxy: true });
   await http.register(cors, { origin: config.http.corsOrigins, credentials: false });

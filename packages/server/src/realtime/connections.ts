@@ -33,12 +33,15 @@ export class ConnectionRegistry {
     return this.bySocket.has(socket);
   }
 
-  /** Closes every socket of a user on this instance (account deleted); returns how many. */
-  closeUser(userId: string, code: number, reason: string): number {
+  /**
+   * Closes every socket of a user on this instance (account deleted) after `delayMs`, so a reply
+   * already on its way (the deletion's own response) still gets out; returns how many.
+   */
+  closeUser(userId: string, code: number, reason: string, delayMs = 0): number {
     let n = 0;
     for (const c of this.conns.values()) {
       if (c.userId !== userId) continue;
-      c.socket.close(code, reason);
+      setTimeout(() => c.socket.close(code, reason), delayMs).unref();
       n += 1;
     }
     return n;
