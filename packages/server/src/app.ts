@@ -34,6 +34,7 @@ import { createHmac } from 'node:crypto';
 import { ffmpegAvailable } from './media/media.audio.ts';
 import { createStorage, UrlSigner } from './storage/create-storage.ts';
 import { LocalDiskStorage } from './storage/local-storage.ts';
+import { registerSecurityHeaders } from './web-security/security-headers.ts';
 import { localStorageRoutes } from './storage/local-storage.routes.ts';
 import type { ObjectStorage } from './storage/object-storage.ts';
 
@@ -86,6 +87,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
 
   const http = Fastify({ loggerInstance: log.child({ component: 'http' }), bodyLimit: 1 << 20, trustProxy: true });
   await http.register(cors, { origin: config.http.corsOrigins, credentials: false });
+  registerSecurityHeaders(http as unknown as FastifyInstance, config);
   await http.register(websocket, { options: { maxPayload: 256 * 1024 } });
 
   http.addHook('onResponse', async (req, reply) => {

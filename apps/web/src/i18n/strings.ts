@@ -368,6 +368,14 @@ export const az = {
   'notify.device.apns_voip': 'iPhone zəngləri (VoIP)',
   'notify.device.webpush': 'Brauzer',
   'notify.remove': 'Sil',
+  // ---- privacy ----
+  'privacy.title': 'Məxfilik',
+  'privacy.export': 'Məlumatlarımı yüklə (JSON)',
+  'privacy.exported': 'Məlumatlarınız yükləndi; fayl keçidləri 1 saat etibarlıdır',
+  'privacy.delete': 'Hesabımı sil',
+  'privacy.delete.confirm': 'Hesabınız həmişəlik silinəcək: mesajlarınız hamıda "silinmiş istifadəçi" kimi görünəcək, fayllarınız silinəcək. Davam etmək üçün SİL yazın.',
+  'privacy.delete.word': 'SİL',
+  'privacy.deleted': 'Hesabınız silindi',
 } as const;
 
 export type MessageKey = keyof typeof az;
@@ -737,6 +745,14 @@ export const en = {
   'notify.device.apns_voip': 'iPhone calls (VoIP)',
   'notify.device.webpush': 'Browser',
   'notify.remove': 'Remove',
+  // ---- privacy ----
+  'privacy.title': 'Privacy',
+  'privacy.export': 'Download my data (JSON)',
+  'privacy.exported': 'Your data was downloaded; file links work for 1 hour',
+  'privacy.delete': 'Delete my account',
+  'privacy.delete.confirm': 'Your account will be deleted for good: your messages show as "deleted user" for everyone and your files are removed. Type DELETE to continue.',
+  'privacy.delete.word': 'DELETE',
+  'privacy.deleted': 'Your account was deleted',
 } as const satisfies Record<MessageKey, string>;
 
 export const tables = { az, en } as const;
