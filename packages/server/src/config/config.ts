@@ -422,3 +422,8 @@ function deepFreeze<T>(o: T): T {
 export function loadConfig(opts: { demo?: boolean } = {}): Config {
   return parseConfig(process.env, opts);
 }
+
+/** The raw environment, for `sohbet doctor` (which reports config problems instead of exiting on them). */
+export function processEnv(): Record<string, string | undefined> {
+  return process.env;
+}
