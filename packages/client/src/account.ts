@@ -26,7 +26,8 @@ export function createAccountApi(deps: { call: <T>(f: (t: SohbetTRPC) => Promise
   const absolute = (u: string) => (/^[a-z][a-z0-9+.-]*:/i.test(u) ? u : `${deps.baseUrl}${u.startsWith('/') ? '' : '/'}${u}`);
   const api: AccountApi = {
     async export() {
-      const out = await deps.call((t) => t.account.export.query());
+      // tRPC's inferred output makes `unknown` fields (context, payload) optional; the server returns the DTO.
+      const out = (await deps.call((t) => t.account.export.query())) as AccountExportDTO;
       return {
         ...out,
         files: out.files.map((f) => ({ ...f, url: absolute(f.url) })),
