@@ -10,6 +10,7 @@ import { CustomerSupport, OperatorConsole } from './support/Support.tsx';
 import { CallHistory } from './calls/CallHistory.tsx';
 import { CallProvider } from './calls/CallProvider.tsx';
 import { NotificationSettings } from './notify/NotificationSettings.tsx';
+import { PrivacySettings } from './privacy/PrivacySettings.tsx';
 import { useNotifyActive } from './notify/active.ts';
 import { Icon } from './ui/Dialog.tsx';
 import { ToastProvider } from './ui/Toast.tsx';
@@ -171,7 +172,10 @@ function ChatLayout({ session, onSignOut }: { session: Session; onSignOut(): voi
         ) : route.calls ? (
           <CallHistory myId={session.userId} onOpen={(id) => select(id)} onClose={() => select(null)} />
         ) : route.notify ? (
-          <NotificationSettings onClose={() => select(null)} />
+          <div className="settings-stack">
+            <NotificationSettings onClose={() => select(null)} />
+            <PrivacySettings onDeleted={onSignOut} />
+          </div>
         ) : route.support ? (
           isOperator ? (
             <OperatorConsole myId={session.userId} supervisor={session.roles.includes('admin')} onClose={() => select(null)} />

@@ -95,6 +95,8 @@ export function useWebApp(opts: { chromiumArgs?: string[]; env?: Record<string, 
       contexts.push(context);
       const page = await context.newPage();
       page.on('pageerror', (err) => console.error('[page error]', err));
+      // The server's Content-Security-Policy applies to every suite: a blocked resource is printed.
+      page.on('console', (m) => /Content Security Policy|Refused to (load|connect|execute|apply|evaluate)/i.test(m.text()) && console.error('[csp]', m.text()));
       await page.goto(server.url);
       return { context, page };
     },

@@ -8,6 +8,7 @@ import type { CallsApi } from './calls.ts';
 import type { WebRtcEnv } from './call-session.ts';
 import type { NotificationsApi } from './notifications.ts';
 import type { SafetyApi } from './safety.ts';
+import type { AccountApi } from './account.ts';
 import type { KeyValueStorage, WebStorageLike } from './storage.ts';
 
 /** Options of {@link createClient}. */
@@ -145,6 +146,8 @@ export interface SohbetClient {
   readonly calls: CallsApi;
   /** Push/email/SMS notifications: devices, preferences, the open conversation, display acknowledgements. */
   readonly notifications: NotificationsApi;
+  /** Privacy: export your data, delete your account. */
+  readonly account: AccountApi;
   readonly outbox: OutboxApi;
   /** Marketplace safety: report a user or a message, warnings; the moderators' review queue and audit log. */
   readonly safety: SafetyApi;

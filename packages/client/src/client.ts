@@ -13,6 +13,7 @@ import { createMediaApi } from './media.ts';
 import { createCallsApi } from './calls.ts';
 import { createNotificationsApi } from './notifications.ts';
 import { createSafetyApi } from './safety.ts';
+import { createAccountApi } from './account.ts';
 
 const TYPING_THROTTLE_MS = 3000;
 
@@ -287,6 +288,7 @@ export function createClient(options: CreateClientOptions): SohbetClient {
     notifications,
     outbox: outboxApi,
     safety: createSafetyApi(callAny, (fn) => emitter.on('event', fn)),
+    account: createAccountApi({ call, baseUrl: httpBase(options.url) }),
   };
 }
 

@@ -144,7 +144,7 @@ export class Connection {
     }
     if (code === CLOSE_CODES.unauthenticated) {
       const reason = cause?.reason;
-      const authCode = reason === 'auth.expired' || reason === 'auth.missing' ? reason : 'auth.invalid';
+      const authCode = reason === 'auth.expired' || reason === 'auth.missing' || reason === 'auth.account_deleted' ? reason : 'auth.invalid';
       this.setStatus('unauthenticated', new SohbetError(authCode, 'the server refused the token; retrying with a fresh one'));
     } else if (code === CLOSE_CODES.forbidden && cause?.reason === 'auth.suspended') {
       // Suspended by a moderator: keep retrying (with backoff) so the client comes back once it is lifted.

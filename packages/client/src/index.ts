@@ -9,6 +9,7 @@ export type { MediaApi, UploadOptions, UploadProgress, UploadSource, UploadTask 
 export type { CallsApi } from './calls.ts';
 export { CallSession, type CallSessionEvents, type WebRtcEnv } from './call-session.ts';
 export type { NotificationsApi } from './notifications.ts';
+export type { AccountApi } from './account.ts';
 export { SohbetError, toSohbetError, type ClientErrorCode, type SohbetErrorCode } from './errors.ts';
 export type { ClientEventMap, ClientEventName, ClientStatus } from './events.ts';
 export { newClientId, type OutboxItem, type SendOptions } from './outbox.ts';

@@ -76,6 +76,9 @@ export const ERROR_STATUS = {
   // ---- end safety ----
   'rate_limited': 429,
   'internal': 500,
+  // ---- privacy ----
+  /** The account was deleted: every token for its id is refused from then on. */
+  'auth.account_deleted': 401,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

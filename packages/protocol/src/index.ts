@@ -7,3 +7,4 @@ export * from './calls.ts';
 export * from './media.ts';
 export * from './notify.ts';
 export * from './safety.ts';
+export * from './privacy.ts';

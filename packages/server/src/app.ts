@@ -34,6 +34,7 @@ import { createHmac } from 'node:crypto';
 import { ffmpegAvailable } from './media/media.audio.ts';
 import { createStorage, UrlSigner } from './storage/create-storage.ts';
 import { LocalDiskStorage } from './storage/local-storage.ts';
+import { registerSecurityHeaders } from './web-security/security-headers.ts';
 import { localStorageRoutes } from './storage/local-storage.routes.ts';
 import type { ObjectStorage } from './storage/object-storage.ts';
 
@@ -82,9 +83,11 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   const limiter = config.redis ? new RedisRateLimiter(config.redis.url, config.redis.prefix) : new InProcessRateLimiter();
   const services = createServices({ config, log, clock, database, bus, presence, auth, metrics, limiter, fetch: opts.fetch, storage, ffmpeg, notify: opts.notify });
   const connections = new ConnectionRegistry(services);
+  services.privacy.onCloseSessions((userId) => connections.closeUser(userId, CLOSE_CODES.unauthenticated, 'auth.account_deleted', 250));
 
   const http = Fastify({ loggerInstance: log.child({ component: 'http' }), bodyLimit: 1 << 20, trustProxy: true });
   await http.register(cors, { origin: config.http.corsOrigins, credentials: false });
+  registerSecurityHeaders(http as unknown as FastifyInstance, config);
   await http.register(websocket, { options: { maxPayload: 256 * 1024 } });
 
   http.addHook('onResponse', async (req, reply) => {
@@ -124,6 +127,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
         const ip = socketIps.get(socket) ?? 'unknown';
         const byIp = await services.limits.check('connect.ip', ip);
         const user = await services.auth.verify(params.token);
+        await services.privacy.assertActive(user.id);
         const byUser = byIp.allowed ? await services.limits.check('connect', user.id) : byIp;
         if (!byUser.allowed) {
           socket.close(CLOSE_CODES.rateLimited, `rate_limited:${byUser.retryAfterMs}`);
@@ -182,6 +186,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   services.webhooks?.start();
   services.media.start();
   services.notify.start();
+  services.privacy.start();
+  services.retention.start();
   connections.startMaintenance();
   // A suspended user's sockets are closed on every instance (4403 auth.suspended).
   services.safety.start({ close: (userId) => connections.closeUser(userId, CLOSE_CODES.forbidden, 'auth.suspended'), userIds: () => connections.userIds() });
@@ -198,6 +204,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
       services.safety.stop();
       await services.webhooks?.stop();
       services.media.stop();
+      services.retention.stop();
+      services.privacy.stop();
       await services.calls.close();
       await services.notify.stop();
       await http.close();

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { AuthService } from './auth/auth.service.ts';
 import { embeddedJwtSecret } from './auth/embedded-secret.ts';
-import { ConfigError, loadConfig } from './config/config.ts';
+import { ConfigError, loadConfig, processEnv } from './config/config.ts';
 import { createDatabase } from './db/db.ts';
 import { main } from './main.ts';
 
@@ -9,7 +9,9 @@ const USAGE = `Usage:
   sohbet start [--demo]         run the server (--demo: demo sign-in and demo users; ignored in production)
   sohbet migrate                apply database migrations and exit
   sohbet token <userId> [--name NAME] [--role ROLE ...] [--ttl SECONDS]
-                                print a signed user token for local use`;
+                                print a signed user token for local use
+  sohbet doctor                 check the deployment (config, database and migrations, Redis,
+                                storage, LiveKit, notification providers, TURN, FRONTEND_URL); exit 1 on a failure`;
 
 async function run(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -38,6 +40,12 @@ async function run(argv: string[]): Promise<void> {
       const auth = new AuthService({ jwtSecret: config.auth.jwtSecret ?? embeddedJwtSecret(config.dataDir), issuer: config.auth.issuer, audience: config.auth.audience });
       console.log(await auth.mint({ id: userId, name: values.name, roles: values.role ?? [] }, Number(values.ttl)));
       return;
+    }
+    case 'doctor': {
+      const { runDoctor, formatDoctor } = await import('./doctor/doctor.ts');
+      const report = await runDoctor(processEnv());
+      console.log(formatDoctor(report));
+      process.exit(report.ok ? 0 : 1);
     }
     default:
       console.log(USAGE);

@@ -8,6 +8,7 @@ import { supportRouter } from './support/support.router.ts';
 import { callsRouter } from './calls/calls.router.ts';
 import { notifyRouter } from './notify/notify.router.ts';
 import { safetyRouter } from './safety/safety.router.ts';
+import { privacyRouter } from './privacy/privacy.router.ts';
 
 export const appRouter = router({
   auth: authRouter,
@@ -20,6 +21,7 @@ export const appRouter = router({
   calls: callsRouter,
   notify: notifyRouter,
   safety: safetyRouter,
+  account: privacyRouter,
 });
 
 /** The router type the SDK and host apps import (`import type { AppRouter } from '@sohbet/server/router'`). */

@@ -30,6 +30,8 @@ import type { NotifyService } from './notify/notify.service.ts';
 import type { NotifyWorker } from './notify/notify.worker.ts';
 import { createSafety } from './safety/safety.wiring.ts';
 import type { SafetyService } from './safety/safety.service.ts';
+import { PrivacyService } from './privacy/privacy.service.ts';
+import { RetentionSweep } from './privacy/privacy.retention.ts';
 
 /** Everything the procedures use, built once from explicit dependencies. */
 export interface Services {
@@ -57,6 +59,9 @@ export interface Services {
   notifyWorker: NotifyWorker;
   /** Reports, the moderators' review queue, suspensions, the audit log, the pre-send hook. */
   safety: SafetyService;
+  /** Data export, account deletion, token refusal for deleted accounts. */
+  privacy: PrivacyService;
+  retention: RetentionSweep;
 }
 
 export interface CoreDeps {
@@ -103,12 +108,16 @@ export function createServices(d: CoreDeps): Services {
   });
   const { notify, notifyWorker } = createNotify({ ...d, events });
   const safety = createSafety({ ...d, events, webhooks, conversations, messages });
+  const privacy = new PrivacyService({ database: d.database, events, bus: d.bus, clock: d.clock, log: d.log, storage: d.storage, media, webhooks });
+  const retention = new RetentionSweep({ database: d.database, clock: d.clock, log: d.log, config: d.config.privacy, media, privacy });
   return {
     ...d,
     media,
     calls,
     notify,
     notifyWorker,
+    privacy,
+    retention,
     events,
     stream: new StreamService({ database: d.database, bus: d.bus, events, maxQueue: d.config.realtime.maxQueue }),
     conversations,

@@ -404,6 +404,14 @@ export const az = {
   'safety.apply': 'Tətbiq et',
   'safety.warning': 'Moderator xəbərdarlığı: {message}',
   // ---- end safety ----
+  // ---- privacy ----
+  'privacy.title': 'Məxfilik',
+  'privacy.export': 'Məlumatlarımı yüklə (JSON)',
+  'privacy.exported': 'Məlumatlarınız yükləndi; fayl keçidləri 1 saat etibarlıdır',
+  'privacy.delete': 'Hesabımı sil',
+  'privacy.delete.confirm': 'Hesabınız həmişəlik silinəcək: mesajlarınız hamıda "silinmiş istifadəçi" kimi görünəcək, fayllarınız silinəcək. Davam etmək üçün SİL yazın.',
+  'privacy.delete.word': 'SİL',
+  'privacy.deleted': 'Hesabınız silindi',
 } as const;
 
 export type MessageKey = keyof typeof az;
@@ -809,6 +817,14 @@ export const en = {
   'safety.apply': 'Apply',
   'safety.warning': 'Warning from a moderator: {message}',
   // ---- end safety ----
+  // ---- privacy ----
+  'privacy.title': 'Privacy',
+  'privacy.export': 'Download my data (JSON)',
+  'privacy.exported': 'Your data was downloaded; file links work for 1 hour',
+  'privacy.delete': 'Delete my account',
+  'privacy.delete.confirm': 'Your account will be deleted for good: your messages show as "deleted user" for everyone and your files are removed. Type DELETE to continue.',
+  'privacy.delete.word': 'DELETE',
+  'privacy.deleted': 'Your account was deleted',
 } as const satisfies Record<MessageKey, string>;
 
 export const tables = { az, en } as const;

@@ -14,6 +14,7 @@ export const authRouter = router({
       const cfg = ctx.services.config;
       if (!cfg.auth.devLogin || cfg.env === 'production') throw new AppError('auth.dev_login_disabled', 'the demo sign-in is disabled on this server');
       await ctx.services.limits.take('login.ip', ctx.ip ?? 'unknown');
+      await ctx.services.privacy.assertActive(input.userId);
       // Signing in as an existing user without a name keeps the stored name and roles.
       const [existing] = input.name ? [] : await ctx.services.conversations.users([input.userId]);
       const user = { id: input.userId, name: input.name ?? existing?.name ?? input.userId, avatarUrl: existing?.avatarUrl ?? null, roles: input.roles ?? existing?.roles ?? [] };

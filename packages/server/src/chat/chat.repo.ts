@@ -76,7 +76,7 @@ export const chatRepo = {
         target: users.id,
         set: { name: u.name, avatarUrl: u.avatarUrl, roles: u.roles, updatedAt: new Date() },
         // Skip the write (and its WAL) when nothing changed: tokens are verified on every connect.
-        setWhere: dsql`(users.name, users.avatar_url, users.roles) is distinct from (excluded.name, excluded.avatar_url, excluded.roles)`,
+        setWhere: dsql`(users.name, users.avatar_url, users.roles) is distinct from (excluded.name, excluded.avatar_url, excluded.roles) and users.deleted_at is null`,
       });
   },
 

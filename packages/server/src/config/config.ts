@@ -18,6 +18,11 @@ const optionalUrl = (protocols: string[]) =>
       message: `must start with ${protocols.join(' or ')}`,
     });
 const optionalString = z.string().optional().transform((v) => (v === '' ? undefined : v));
+/** Whole days, or unset/empty = keep forever. */
+const optionalDays = z
+  .union([z.literal(''), z.coerce.number().int().min(1).max(36_500)])
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -127,6 +132,11 @@ const envSchema = z.object({
   PRESEND_HOOK_SECRET: optionalString,
   PRESEND_HOOK_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(1500),
   PRESEND_HOOK_FAILURE: z.enum(['open', 'closed']).default('open'),
+  // ---- privacy ----
+  RETENTION_MESSAGE_DAYS: optionalDays,
+  RETENTION_ATTACHMENT_DAYS: optionalDays,
+  RETENTION_CALL_RECORDING_DAYS: optionalDays,
+  RETENTION_SWEEP_MS: z.coerce.number().int().min(1000).max(7 * 86_400_000).default(3_600_000),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -173,11 +183,18 @@ export interface Config {
   media: MediaConfig;
   notify: NotifyConfig;
   safety: SafetyConfig;
+  privacy: PrivacyConfig;
 }
 
 /** Marketplace safety: the synchronous pre-send hook (null = every message is allowed). */
 export interface SafetyConfig {
   presend: { url: string; secret: string; timeoutMs: number; failure: 'open' | 'closed' } | null;
+}
+
+/** Retention per deployment (null = keep forever), applied by a sweep that runs once across instances. */
+export interface PrivacyConfig {
+  retention: { messageDays: number | null; attachmentDays: number | null; callRecordingDays: number | null };
+  sweepMs: number;
 }
 
 export interface MediaConfig {
@@ -278,7 +295,8 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
     http: {
       host: e.HOST,
       port: e.PORT,
-      corsOrigins: e.FRONTEND_URL ? e.FRONTEND_URL.split(',').map((s) => s.trim()) : true,
+      // Without FRONTEND_URL: any origin in development, none but the server's own in production.
+      corsOrigins: e.FRONTEND_URL ? e.FRONTEND_URL.split(',').map((s) => s.trim()) : e.NODE_ENV === 'production' ? [] : true,
       webDistDir: e.WEB_DIST_DIR ? path.resolve(e.WEB_DIST_DIR) : null,
     },
     log: { level: e.LOG_LEVEL },
@@ -355,6 +373,10 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
         ? { url: e.PRESEND_HOOK_URL, secret: (e.PRESEND_HOOK_SECRET ?? e.WEBHOOK_SECRET)!, timeoutMs: e.PRESEND_HOOK_TIMEOUT_MS, failure: e.PRESEND_HOOK_FAILURE }
         : null,
     },
+    privacy: {
+      retention: { messageDays: e.RETENTION_MESSAGE_DAYS ?? null, attachmentDays: e.RETENTION_ATTACHMENT_DAYS ?? null, callRecordingDays: e.RETENTION_CALL_RECORDING_DAYS ?? null },
+      sweepMs: e.RETENTION_SWEEP_MS,
+    },
   };
   return deepFreeze(config);
 }
@@ -420,4 +442,9 @@ function deepFreeze<T>(o: T): T {
 /** Reads process.env; the only such read in the codebase. */
 export function loadConfig(opts: { demo?: boolean } = {}): Config {
   return parseConfig(process.env, opts);
+}
+
+/** The raw environment, for `sohbet doctor` (which reports config problems instead of exiting on them). */
+export function processEnv(): Record<string, string | undefined> {
+  return process.env;
 }

@@ -41,6 +41,7 @@ export function makeContext(
 
 async function verifyAndUpsert(auth: AuthService, services: Services, token: string | null): Promise<AuthUser> {
   const user = await auth.verify(token);
+  await services.privacy.assertActive(user.id);
   await services.conversations.upsertUser(user);
   return user;
 }

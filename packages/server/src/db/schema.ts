@@ -30,6 +30,8 @@ export const users = pgTable('users', {
   lastSeenAt: ts('last_seen_at'),
   createdAt: ts('created_at').notNull().defaultNow(),
   updatedAt: ts('updated_at').notNull().defaultNow(),
+  /** Account deleted (privacy): profile anonymised, tokens for this id refused from then on. */
+  deletedAt: ts('deleted_at'),
 });
 
 export const conversations = pgTable(
@@ -537,3 +539,15 @@ export const auditLog = pgTable(
   (t) => [index('audit_log_created').on(t.createdAt), index('audit_log_target').on(t.targetType, t.targetId), index('audit_log_actor').on(t.actorId)],
 );
 // ---- end safety ----
+// ---- privacy ----
+
+/**
+ * Periodic jobs that must run once across all instances (the retention sweep): an instance runs
+ * one only after moving `next_run_at` forward with a conditional update, so exactly one wins.
+ */
+export const privacyJobs = pgTable('privacy_jobs', {
+  name: text('name').primaryKey(),
+  nextRunAt: ts('next_run_at').notNull(),
+  lastRunAt: ts('last_run_at'),
+  lastResult: jsonb('last_result'),
+});

@@ -33,6 +33,20 @@ export class ConnectionRegistry {
     return this.bySocket.has(socket);
   }
 
+  /**
+   * Closes every socket of a user on this instance (account deleted) after `delayMs`, so a reply
+   * already on its way (the deletion's own response) still gets out; returns how many.
+   */
+  closeUser(userId: string, code: number, reason: string, delayMs = 0): number {
+    let n = 0;
+    for (const c of this.conns.values()) {
+      if (c.userId !== userId) continue;
+      setTimeout(() => c.socket.close(code, reason), delayMs).unref();
+      n += 1;
+    }
+    return n;
+  }
+
   async open(id: string, user: AuthUser, socket: WebSocket): Promise<void> {
     const msLeft = user.exp * 1000 - Date.now();
     const expiry = msLeft < 2 ** 31 ? setTimeout(() => socket.close(CLOSE_CODES.unauthenticated, 'auth.expired'), Math.max(0, msLeft)) : null;
