@@ -234,6 +234,8 @@ export class MessagesService {
   async react(actorId: string, input: { conversationId: string; seq: number; emoji: string; on: boolean }): Promise<void> {
     await this.d.events.write(async (tx, emit) => {
       const members = await this.membersOrForbid(tx, input.conversationId, actorId);
+      // A reaction reaches the peer like a message does (removing one's own is always allowed).
+      if (input.on) await this.refuseIfBlockedByPeer(tx, input.conversationId, actorId, members);
       const msg = await this.visibleMessage(tx, input.conversationId, input.seq, members.find((m) => m.userId === actorId)!.joinedSeq);
       if (msg.deletedAt) throw new AppError('chat.deleted', 'the message was deleted');
       const changed = await repo.setReaction(tx, { conversationId: input.conversationId, seq: input.seq, userId: actorId, emoji: input.emoji }, input.on);
