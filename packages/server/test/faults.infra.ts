@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './process.ts';
 
-const PG_BIN = '/usr/lib/postgresql/15/bin';
+const PG_BIN = process.env.PG_BIN || '/usr/lib/postgresql/15/bin';
 export const privateInfraAvailable = existsSync(path.join(PG_BIN, 'pg_ctl')) && spawnable('redis-server');
 
 function spawnable(cmd: string): boolean {
