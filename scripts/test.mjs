@@ -48,6 +48,15 @@ const tiers = [
       'packages/server/test/media.forward.test.ts',
     ],
   },
+  {
+    // Fault injection starts its own PostgreSQL (initdb/pg_ctl) and redis-server to restart and stop them.
+    name: 'faults',
+    envKey: 'PG_BIN',
+    fallback: '/usr/lib/postgresql/15/bin',
+    check: async (p) => existsSync(`${p}/pg_ctl`) && spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0,
+    covers: 'fault injection (PostgreSQL restart, Redis stop, SIGKILL, cut connection) on a private PostgreSQL and Redis',
+    excludes: ['packages/server/test/faults.test.ts'],
+  },
 ];
 
 const skipped = [];
@@ -70,6 +79,6 @@ const r = spawnSync('npx', ['vitest', 'run', ...excludes, ...args], { stdio: 'in
 if (skipped.length) {
   console.log('\nSkipped tiers (their tests did not run):');
   for (const t of skipped) console.log(`  - ${t.name}: ${t.covers} — set ${t.envKey} (default ${t.fallback})`);
-  console.log('CI runs every tier (.ci/run sets SOHBET_REQUIRE=postgres,redis,chromium,clamd,ffmpeg).\n');
+  console.log('CI runs every tier (.ci/run sets SOHBET_REQUIRE=postgres,redis,chromium,clamd,ffmpeg,faults).\n');
 }
 process.exit(r.status ?? 1);

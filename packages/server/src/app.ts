@@ -61,6 +61,9 @@ export interface SohbetApp {
   close(): Promise<void>;
 }
 
+/** How long /readyz waits for each dependency before reporting it down. */
+const READY_TIMEOUT_MS = 2000;
+
 const defaultWebDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../apps/web/dist');
 
 /** Builds the whole server from explicit dependencies; never listens (tests use inject or listen on port 0). */
@@ -162,12 +165,17 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   http.get('/healthz', async () => ({ ok: true }));
   http.get('/readyz', async (_req, reply) => {
     const checks: Record<string, 'ok' | string> = {};
+    // A stopped Redis does not fail a command (it waits in the offline queue), so every check has a deadline.
+    const within = (p: Promise<void>) => Promise.race([p, new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS).unref())]);
+    const names = { database: config.db.kind === 'postgres' ? 'postgresql' : 'pglite', bus: config.redis ? 'redis' : 'in-process bus' };
     await Promise.all([
-      database.ping().then(() => (checks.database = 'ok'), (e: Error) => (checks.database = `down: ${e.message}`)),
-      bus.ping().then(() => (checks.bus = 'ok'), (e: Error) => (checks.bus = `down: ${e.message}`)),
+      within(database.ping()).then(() => (checks.database = 'ok'), (e: Error) => (checks.database = `down: ${e.message}`)),
+      within(bus.ping()).then(() => (checks.bus = 'ok'), (e: Error) => (checks.bus = `down: ${e.message}`)),
     ]);
     const ok = Object.values(checks).every((c) => c === 'ok') && !connections.draining;
-    return reply.code(ok ? 200 : 503).send({ ok, draining: connections.draining, checks });
+    /** The failed dependencies by name (e.g. ["redis"]), for operators and alerts. */
+    const down = (Object.keys(names) as Array<keyof typeof names>).filter((k) => checks[k] !== 'ok').map((k) => names[k]);
+    return reply.code(ok ? 200 : 503).send({ ok, draining: connections.draining, checks, down });
   });
   http.get('/metrics', async (_req, reply) => {
     metrics.connections.set(connections.size);

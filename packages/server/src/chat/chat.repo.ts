@@ -231,6 +231,13 @@ export const chatRepo = {
     return r.length === 1;
   },
 
+  /** Which of `userIds` blocked `blockedId`. */
+  async blockersAmong(ex: Executor, blockedId: string, userIds: string[]): Promise<string[]> {
+    if (userIds.length === 0) return [];
+    const r = await ex.select({ id: blocks.blockerId }).from(blocks).where(and(eq(blocks.blockedId, blockedId), inArray(blocks.blockerId, userIds)));
+    return r.map((x) => x.id);
+  },
+
   async blockedByMe(ex: Executor, userId: string): Promise<string[]> {
     const r = await ex.select({ id: blocks.blockedId }).from(blocks).where(eq(blocks.blockerId, userId));
     return r.map((x) => x.id);

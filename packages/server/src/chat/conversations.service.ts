@@ -76,6 +76,7 @@ export class ConversationsService {
     const others = [...new Set(input.memberIds.filter((u) => u !== actorId))];
     const found = await repo.ensureUsers(this.d.database.db, others);
     if (found.length !== others.length) throw new AppError('user.not_found', 'some users do not exist', { missing: others.filter((u) => !found.includes(u)) });
+    await this.refuseBlockers(this.d.database.db, actorId, others);
     await this.d.limits.newConversation(actorId, await repo.userCreatedAt(this.d.database.db, actorId));
     const id = await this.d.events.write(async (tx, emit) => {
       const cid = newId('c');
@@ -95,12 +96,18 @@ export class ConversationsService {
       if (me.role === 'member') throw new AppError('chat.not_admin', 'only group admins can add members');
       const found = await repo.ensureUsers(tx, input.userIds);
       if (found.length !== new Set(input.userIds).size) throw new AppError('user.not_found', 'some users do not exist');
+      await this.refuseBlockers(tx, actorId, found);
       // New members see history from the moment they join.
       const added = await repo.addMembers(tx, conv.id, found.map((u) => ({ userId: u, role: 'member' as const, joinedSeq: conv.lastSeq })));
       const all = (await repo.members(tx, conv.id)).map((m) => m.userId);
       if (added.length) await this.emitConversation(tx, emit, conv.id, all);
     });
     return this.view(actorId, input.conversationId);
+  }
+
+  /** Putting someone who blocked you into a group would route around the block. */
+  private async refuseBlockers(ex: Executor, actorId: string, userIds: string[]): Promise<void> {
+    if ((await repo.blockersAmong(ex, actorId, userIds)).length > 0) throw new AppError('chat.blocked', 'someone you add does not accept your messages');
   }
 
   /** Leaves a group, or removes someone from it (admins). */

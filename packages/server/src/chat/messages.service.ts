@@ -314,6 +314,8 @@ export class MessagesService {
   async react(actorId: string, input: { conversationId: string; seq: number; emoji: string; on: boolean }): Promise<void> {
     await this.d.events.write(async (tx, emit) => {
       const members = await this.membersOrForbid(tx, input.conversationId, actorId);
+      // A reaction reaches the peer like a message does (removing one's own is always allowed).
+      if (input.on) await this.refuseIfBlockedByPeer(tx, input.conversationId, actorId, members);
       const msg = await this.visibleMessage(tx, input.conversationId, input.seq, members.find((m) => m.userId === actorId)!.joinedSeq);
       if (msg.deletedAt) throw new AppError('chat.deleted', 'the message was deleted');
       const changed = await repo.setReaction(tx, { conversationId: input.conversationId, seq: input.seq, userId: actorId, emoji: input.emoji }, input.on);
@@ -402,6 +404,8 @@ export class MessagesService {
     const now = this.d.clock.now().getTime();
     if (now - (this.lastTyping.get(key) ?? 0) < TYPING_THROTTLE_MS) return;
     const members = await this.membersOrForbid(this.db, conversationId, actorId);
+    // "Typing…" reaches the peer like a message does: not someone who blocked you.
+    await this.refuseIfBlockedByPeer(this.db, conversationId, actorId, members);
     if (this.lastTyping.size > 100_000) this.lastTyping.clear();
     this.lastTyping.set(key, now);
     const others = members.filter((m) => m.userId !== actorId).map((m) => m.userId);
@@ -418,6 +422,14 @@ export class MessagesService {
     const members = await repo.members(ex, conversationId);
     if (!members.some((m) => m.userId === actorId)) throw new AppError('chat.not_member', 'you are not a member of this conversation');
     return members;
+  }
+
+  /** In a direct conversation, what reaches the peer (typing, reactions) is refused when the peer blocked the actor. */
+  private async refuseIfBlockedByPeer(ex: Executor, conversationId: string, actorId: string, members: Array<{ userId: string }>): Promise<void> {
+    if (members.length !== 2) return;
+    const conv = await repo.conversation(ex, conversationId);
+    const peer = members.find((m) => m.userId !== actorId);
+    if (conv?.kind === 'direct' && peer && (await repo.blockedBetween(ex, actorId, peer.userId)).bBlockedA) throw new AppError('chat.blocked', 'this user does not accept your messages');
   }
 
   private async visibleMessage(ex: Executor, conversationId: string, seq: number, joinedSeq: number): Promise<MessageRow> {

@@ -171,8 +171,12 @@ export class MediaService {
     const row = await repo.byId(this.db, input.attachmentId);
     // Unsent uploads are the uploader's alone; anything else unknown looks the same as missing.
     if (!row || row.state === 'deleting' || row.state === 'pending' || (row.state === 'ready' && row.ownerId !== actorId)) throw new AppError('media.not_found', 'no such file');
-    const member = await this.d.conversations.requireMember(this.db, row.conversationId, actorId);
-    if (row.messageSeq !== null && row.messageSeq <= member.joinedSeq) throw new AppError('media.not_found', 'no such file');
+    // Not chat.not_member: that would tell an outsider the attachment id exists.
+    const member = await this.d.conversations.requireMember(this.db, row.conversationId, actorId).catch((err: unknown) => {
+      if (err instanceof AppError && err.code === 'chat.not_member') return null;
+      throw err;
+    });
+    if (!member || (row.messageSeq !== null && row.messageSeq <= member.joinedSeq)) throw new AppError('media.not_found', 'no such file');
     const thumb = input.variant === 'thumbnail';
     if (thumb && !row.thumbKey) throw new AppError('media.not_found', 'this file has no thumbnail');
     const url = await this.d.storage.downloadUrl(thumb ? row.thumbKey! : row.storageKey, {

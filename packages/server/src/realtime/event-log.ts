@@ -70,9 +70,12 @@ export class EventLog {
     }
     const ids = [...perUser.keys()].sort();
     const counts = ids.map((u) => perUser.get(u)!.length);
+    // FOR NO KEY UPDATE, not FOR UPDATE: the transaction may already hold KEY SHARE locks on these
+    // users (an insert referencing them, e.g. new members), and two such transactions upgrading to
+    // FOR UPDATE deadlock each other. event_seq is not a key, so NO KEY UPDATE is the lock it needs.
     const updated = await rows<{ id: string; event_seq: number }>(
       tx,
-      sql`with locked as (select id from users where id = any(${pgTextArray(ids)}::text[]) order by id for update),
+      sql`with locked as (select id from users where id = any(${pgTextArray(ids)}::text[]) order by id for no key update),
                n as (select unnest(${pgTextArray(ids)}::text[]) as id, unnest(${pgIntArray(counts)}::int[]) as n)
           update users set event_seq = users.event_seq + n.n
           from n where users.id = n.id and users.id in (select id from locked)

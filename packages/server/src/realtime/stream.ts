@@ -1,5 +1,6 @@
 import { tracked } from '@trpc/server';
 import type { SincePage, StreamEvent } from '@sohbet/protocol';
+import { AppError } from '../core/errors.ts';
 import type { Database } from '../db/db.ts';
 import type { Bus, Delivery } from './bus.ts';
 import type { EventLog } from './event-log.ts';
@@ -7,6 +8,11 @@ import type { EventLog } from './event-log.ts';
 const PAGE = 500;
 /** Above this many bytes waiting in a socket's send buffer we stop writing to it. */
 const SOCKET_HIGH_WATER = 1 << 20;
+/**
+ * Streams one socket may hold at once. The SDK opens one; each costs a bus subscription, a queue
+ * and a log read, so without a cap one socket could open thousands (issue #9, bounded memory).
+ */
+export const MAX_STREAMS_PER_SOCKET = 8;
 
 export interface StreamDeps {
   database: Database;
@@ -24,7 +30,21 @@ export interface StreamDeps {
 export class StreamService {
   constructor(private readonly d: StreamDeps) {}
 
+  /** Open streams per socket (dropped with the socket). */
+  private readonly perSocket = new WeakMap<object, number>();
+
   async *stream(userId: string, cursor: string | undefined, signal: AbortSignal | undefined, socket?: { bufferedAmount: number }) {
+    const open = socket ? (this.perSocket.get(socket) ?? 0) : 0;
+    if (open >= MAX_STREAMS_PER_SOCKET) throw new AppError('rate_limited', `at most ${MAX_STREAMS_PER_SOCKET} event streams per connection`);
+    if (socket) this.perSocket.set(socket, open + 1);
+    try {
+      yield* this.open(userId, cursor, signal, socket);
+    } finally {
+      if (socket) this.perSocket.set(socket, (this.perSocket.get(socket) ?? 1) - 1);
+    }
+  }
+
+  private async *open(userId: string, cursor: string | undefined, signal: AbortSignal | undefined, socket?: { bufferedAmount: number }) {
     const queue: Delivery[] = [];
     let overflow = false;
     let wake: (() => void) | null = null;
