@@ -1,5 +1,5 @@
 import type { ConversationDTO, MessageDTO, ReactionDTO } from './chat.ts';
-import type { CallDTO, CallQualityReport, CallSignal } from './calls.ts';
+import type { CallDTO, CallQualityReport, CallRecordingDTO, CallSignal } from './calls.ts';
 import type { OperatorDTO, SupportChatDTO, SupportNoteDTO } from './support.ts';
 
 /**
@@ -29,6 +29,8 @@ export interface DurableEventMap {
   'call.updated': { call: CallDTO };
   /** A member played a voice message for the first time (like a read receipt, for voice). */
   'media.voice.heard': { conversationId: string; seq: number; userId: string; heardAt: string };
+  /** A call's recording started, was stored, stopped early or failed: sent to both parties (no URL inside). */
+  'call.recording.updated': { recording: CallRecordingDTO };
 }
 
 export interface EphemeralEventMap {
@@ -68,6 +70,7 @@ export const DURABLE_EVENT_TYPES = [
   'support.sla.warning',
   'call.updated',
   'media.voice.heard',
+  'call.recording.updated',
 ] as const satisfies readonly DurableEventType[];
 
 /**

@@ -182,6 +182,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   services.media.start();
   services.notify.start();
   connections.startMaintenance();
+  // Recordings a crashed predecessor left half-written are finalized, not lost.
+  void services.calls.recoverRecordings().catch((err: Error) => log.warn({ err: err.message }, 'recovering call recordings failed'));
 
   let closed = false;
   return {
