@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { RTCPeerConnection, RTCRtpCodecParameters, type MediaStreamTrack } from 'werift';
 import { MediaRecorder } from 'werift/nonstandard';
@@ -97,7 +97,34 @@ export class CallRecorder {
     return out;
   }
 
-  /** Leg files a previous process left behind (call at boot, before any leg starts). */
+  /**
+   * Marks a leg file as stored. The file itself is removed later ({@link cleanStored}): werift may
+   * still finish writing its index after `stop()` gives up waiting, and a write to a removed file
+   * would throw inside werift.
+   */
+  async markStored(f: LegFile): Promise<void> {
+    await writeFile(`${f.file.replace(/\.fixed\.webm$|\.webm$/, '')}.stored`, '');
+  }
+
+  /** Removes the work files of legs stored more than `ageMs` ago (and their emptied folders). */
+  async cleanStored(ageMs: number): Promise<void> {
+    const live = new Set(this.callIds);
+    for (const callId of await readdir(this.d.workDir).catch(() => [] as string[])) {
+      if (live.has(callId)) continue;
+      const dir = path.join(this.d.workDir, callId);
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const n of names.filter((x) => x.endsWith('.stored'))) {
+        const marker = path.join(dir, n);
+        const at = (await stat(marker).catch(() => null))?.mtimeMs ?? Date.now();
+        if (Date.now() - at < ageMs) continue;
+        const base = n.slice(0, -'.stored'.length);
+        for (const ext of ['.webm', '.fixed.webm', '.stored']) await rm(path.join(dir, base + ext), { force: true });
+      }
+      if ((await readdir(dir).catch(() => ['?'])).length === 0) await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Leg files a previous process left behind and nobody stored (call at boot, before any leg starts). */
   async leftovers(): Promise<LegFile[]> {
     const out: LegFile[] = [];
     for (const callId of await readdir(this.d.workDir).catch(() => [] as string[])) {
@@ -105,19 +132,11 @@ export class CallRecorder {
       for (const name of await readdir(dir).catch(() => [] as string[])) {
         if (!name.endsWith('.webm') || name.endsWith('.fixed.webm')) continue;
         const file = path.join(dir, name);
+        if (await stat(path.join(dir, `${name.slice(0, -'.webm'.length)}.stored`)).then(() => true, () => false)) continue;
         out.push({ callId, userId: name.slice(0, -'.webm'.length), file, size: (await stat(file).catch(() => null))?.size ?? 0, durationMs: null });
       }
     }
     return out;
-  }
-
-  /** Removes the emptied work folders of calls with no live leg here (a file that could not be stored stays for the next boot). */
-  async clearWorkDir(): Promise<void> {
-    const live = new Set(this.callIds);
-    for (const callId of await readdir(this.d.workDir).catch(() => [] as string[])) {
-      const dir = path.join(this.d.workDir, callId);
-      if (!live.has(callId) && (await readdir(dir).catch(() => ['?'])).length === 0) await rm(dir, { recursive: true, force: true });
-    }
   }
 
   private async stopLeg(key: string): Promise<void> {
@@ -126,6 +145,10 @@ export class CallRecorder {
     this.legs.delete(key);
     for (const t of leg.timers) clearInterval(t);
     await leg.recorder.stop().catch(() => {});
+    // werift's stop() gives up waiting for the file's index and duration after 5 s; on a busy box
+    // they come later, and the file must be complete before it is stored.
+    const rec = leg.recorder as unknown as { started?: boolean; writer?: { ended?: boolean } };
+    for (let i = 0; i < 100 && rec.started && rec.writer && !rec.writer.ended; i++) await new Promise((r) => setTimeout(r, 100));
     await leg.pc.close().catch(() => {});
   }
 }

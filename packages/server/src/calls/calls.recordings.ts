@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { CallRecordingDTO, CallRecordingStatus } from '@sohbet/protocol';
 import type { Clock } from '../core/clock.ts';
 import { AppError } from '../core/errors.ts';
@@ -76,11 +76,12 @@ export class CallRecordings {
       try {
         if (f.size === 0) {
           await this.save(call, { id: legId(call.id, f.userId), callId: call.id, userId: f.userId, status: 'failed', error: outcome.error ?? 'no_media', contentType: 'video/webm', sizeBytes: 0, storageKey: null, durationMs: null });
+          await this.d.recorder?.markStored(f);
           continue;
         }
-        await this.d.storage.put(key, createReadStream(f.file), { contentType: 'video/webm', contentLength: f.size });
+        await this.d.storage.put(key, createReadStream(f.file), { contentType: 'video/webm' });
         await this.save(call, { id: legId(call.id, f.userId), callId: call.id, userId: f.userId, status: outcome.status, error: outcome.error, contentType: 'video/webm', sizeBytes: f.size, storageKey: key, durationMs: f.durationMs });
-        await rm(f.file, { force: true });
+        await this.d.recorder?.markStored(f);
       } catch (err) {
         this.d.log.warn({ err: (err as Error).message, callId: call.id, userId: f.userId }, 'storing the call recording failed');
       }
@@ -101,15 +102,14 @@ export class CallRecordings {
     for (const f of await recorder.leftovers()) {
       const call = await repo.get(this.db, f.callId);
       if (!call) {
-        await rm(f.file, { force: true });
+        await recorder.markStored(f);
         continue;
       }
       const fixed = await this.remux(f.file);
       await this.storeLegs(call, [fixed ?? { ...f, durationMs: null }], { status: 'partial', error: 'server_restarted' });
-      if (fixed && fixed.file !== f.file) await rm(f.file, { force: true });
       n++;
     }
-    await recorder.clearWorkDir();
+    await recorder.cleanStored(0);
     return n;
   }
 

@@ -2,6 +2,7 @@ import type { LimitsService } from '../abuse/limits.service.ts';
 import type { CallDTO, CallJoinInfo, CallQualityReport, CallRecordingDTO, CallSignal } from '@sohbet/protocol';
 import { qualityBars } from '@sohbet/protocol';
 import { messageDTO } from '../chat/chat.dto.ts';
+import { directKey } from '../chat/chat.domain.ts';
 import { chatRepo, type MessageRow } from '../chat/chat.repo.ts';
 import type { ConversationsService } from '../chat/conversations.service.ts';
 import type { Config } from '../config/config.ts';
@@ -104,18 +105,23 @@ export class CallsService {
     return callDTO(prior);
   }
 
+  /**
+   * The conversation and the other party, in three reads on the hot path (invite → ringing): the
+   * direct conversation by its key (opened only the first time), its members (membership and the
+   * callee at once) and blocks. The full conversation view that `openDirect` builds is not needed here.
+   */
   private async resolveCallee(actorId: string, input: { userId?: string; conversationId?: string }): Promise<{ conversationId: string; calleeId: string }> {
-    let conversationId = input.conversationId;
     if (input.userId === actorId) throw new AppError('call.self', 'you cannot call yourself');
-    if (input.userId) conversationId = (await this.d.conversations.openDirect(actorId, { userId: input.userId })).id;
-    await this.d.conversations.requireMember(this.db, conversationId!, actorId);
-    const conv = await chatRepo.conversation(this.db, conversationId!);
-    if (!conv || conv.kind !== 'direct') throw new AppError('call.not_direct', 'calls are between the two members of a direct conversation');
-    const other = (await chatRepo.members(this.db, conversationId!)).map((m) => m.userId).find((u) => u !== actorId);
+    let conv = input.userId ? await chatRepo.conversationByDirectKey(this.db, directKey(actorId, input.userId)) : await chatRepo.conversation(this.db, input.conversationId!);
+    if (!conv && input.userId) conv = await chatRepo.conversation(this.db, (await this.d.conversations.openDirect(actorId, { userId: input.userId })).id);
+    const list = conv ? await chatRepo.members(this.db, conv.id) : [];
+    if (!conv || !list.some((m) => m.userId === actorId)) throw new AppError('chat.not_member', 'you are not a member of this conversation');
+    if (conv.kind !== 'direct') throw new AppError('call.not_direct', 'calls are between the two members of a direct conversation');
+    const other = list.map((m) => m.userId).find((u) => u !== actorId);
     if (!other) throw new AppError('call.self', 'nobody else is in this conversation');
     const b = await chatRepo.blockedBetween(this.db, actorId, other);
     if (b.aBlockedB || b.bBlockedA) throw new AppError('call.blocked', b.bBlockedA ? 'this user does not accept your calls' : 'unblock this user to call them');
-    return { conversationId: conversationId!, calleeId: other };
+    return { conversationId: conv.id, calleeId: other };
   }
 
   accept(actorId: string, callId: string, deviceId: string): Promise<CallDTO> {
@@ -364,6 +370,7 @@ export class CallsService {
     // Recorder legs on this instance whose call was ended by another instance.
     for (const id of this.d.recorder?.callIds ?? []) if ((await repo.get(this.db, id))?.state === 'ended') await this.finishRecording(id);
     await this.d.recordings.sweepLost().catch((err: Error) => this.d.log.warn({ err: err.message }, 'recordings sweep failed'));
+    await this.d.recorder?.cleanStored(60_000).catch(() => {});
     this.d.metrics.live.set(await repo.countLive(this.db));
     return fired;
   }
