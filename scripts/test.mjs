@@ -45,6 +45,7 @@ const tiers = [
       'apps/web/test/media.e2e.test.ts',
       'apps/web/test/calls.e2e.test.ts',
       'packages/server/test/calls.recording.test.ts',
+      'packages/server/test/calls.restart.test.ts',
     ],
   },
 ];
