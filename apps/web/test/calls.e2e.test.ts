@@ -202,7 +202,7 @@ describe.runIf(haveChromium)('calls end-to-end', () => {
       const frames = await videoFrames(file);
       const isScreen = (fr: { w: number; h: number }) => fr.w / fr.h > 1.5;
       const first = frames.findIndex(isScreen);
-      const last = frames.findLastIndex(isScreen);
+      const last = frames.length - 1 - [...frames].reverse().findIndex(isScreen);
       console.log(`[calls e2e] sharer's recording: ${frames.length} frames, screen from ${frames[first]?.t} s to ${frames[last]?.t} s (${frames[first]?.w}x${frames[first]?.h}); shared ${shareMinMs}–${shareMaxMs} ms`);
       expect(first).toBeGreaterThan(0); // camera before the share
       expect(last).toBeLessThan(frames.length - 1); // camera after it
