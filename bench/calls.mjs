@@ -1,19 +1,23 @@
 #!/usr/bin/env node
 /**
  * Calls benchmark (issue 5): invite → ringing latency on every callee device at a fixed rate of
- * call setups per second (open loop), on the real server against PostgreSQL. Each setup is a
- * `calls.start` over the caller's WebSocket; the latency is from the intended start time to the
- * `call.updated` (ringing) event on each of the callee's two devices. The caller cancels once
- * both devices rang, so lines are free for the pair's next call.
+ * call setups per second (open loop: each start is sent at its scheduled time whatever happened
+ * to the previous ones), on the real server against PostgreSQL. Each setup is a `calls.start`
+ * over the caller's WebSocket; the latency is from the intended start time to the
+ * `call.updated` (ringing) event on each of the callee's two connected devices. The caller
+ * cancels once both devices rang, so lines are free for the pair's next call (a pair is reused
+ * every pairs/rate seconds). Target: p99 ≤ 50 ms at 100 setups/s.
  *
- *   node bench/calls.mjs                       # 100 setups/s for 10 s, 200 pairs
- *   node bench/calls.mjs --rate=100 --seconds=5 --pairs=200
- * Writes bench/results/calls-<date>.json and .md.
+ *   node bench/calls.mjs                       # 100 setups/s for 20 s, 500 pairs (1,000 callee devices)
+ *   node bench/calls.mjs --rate=100 --seconds=5 --pairs=200 --profile   # --cpu-prof the server; top frames in the report
+ * Writes bench/results/calls-<date>.json and calls-latest.md (with the machine's load average).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freshDatabase, serverApiBatch, sleep, spawnServer } from './lib/env.mjs';
+import { freshDatabase, ROOT, serverApiBatch, sleep, spawnServer } from './lib/env.mjs';
+import { analyzeProfile } from './lib/profile.mjs';
 import { closeAll, openConn } from './lib/raw-client.mjs';
 import { round, summarize } from './lib/stats.mjs';
 
@@ -22,13 +26,21 @@ const argv = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/
 const opt = {
   pg: argv.pg ?? process.env.BENCH_DATABASE_URL ?? 'postgresql://sohbet:sohbet@127.0.0.1:5432/sohbet',
   rate: Number(argv.rate ?? 100),
-  seconds: Number(argv.seconds ?? 10),
-  pairs: Number(argv.pairs ?? 200),
+  seconds: Number(argv.seconds ?? 20),
+  pairs: Number(argv.pairs ?? 500),
+  profile: argv.profile === 'true',
 };
 const log = (...a) => console.log(`[calls-bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
 const db = await freshDatabase(opt.pg);
-const server = await spawnServer({ databaseUrl: db.url });
+const profDir = opt.profile ? mkdtempSync(path.join(os.tmpdir(), 'sohbet-calls-prof-')) : null;
+const loadBefore = os.loadavg();
+const server = await spawnServer({
+  databaseUrl: db.url,
+  nodeArgs: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=500'] : [],
+  // Each bench user starts a call every pairs/rate seconds, far above a person's call.start limit.
+  env: { RATE_LIMITS: 'message=10000000/1m,message.identical=off,connect=off,connect.ip=off,conversation.new=off,conversation.new.young_account=off,call.start=off' },
+});
 let reqId = 10;
 const pending = new Map();
 /** Sends a mutation frame on a raw socket; resolves with its result (or rejects with its error). */
@@ -59,6 +71,7 @@ try {
   const intended = new Map(); // callId -> intended start (performance.now())
   const rang = new Map(); // callId -> devices that rang
   const latencies = [];
+  const startAcked = [];
   const onCallee = (s) => {
     if (onReply(s) || !s.includes('"call.updated"')) return;
     const at = performance.now();
@@ -98,6 +111,7 @@ try {
     inflight.push(
       mutate(callerConns[pair], 'calls.start', { callId, deviceId: 'bench', userId: callees[pair], video: i % 2 === 0 })
         .then(async (call) => {
+          startAcked.push(performance.now() - due);
           if (call.state !== 'ringing') errors.push(`not ringing: ${call.state}/${call.endReason}`);
           for (let k = 0; k < 400 && (rang.get(callId) ?? 0) < 2; k++) await sleep(5);
           await mutate(callerConns[pair], 'calls.hangup', { callId });
@@ -106,14 +120,20 @@ try {
     );
   }
   await Promise.all(inflight);
-  const achieved = total / ((performance.now() - t0) / 1000);
+  const sentIn = (performance.now() - t0) / 1000;
+  const achieved = total / sentIn;
   const complete = [...intended.keys()].filter((id) => (rang.get(id) ?? 0) === 2).length;
   const s = summarize(latencies);
+  const ms = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v, 1)]));
   const result = {
     date: new Date().toISOString(),
     rate: opt.rate, seconds: opt.seconds, pairs: opt.pairs, devicesPerCallee: 2,
     setups: total, achievedRate: round(achieved), rangOnBothDevices: complete, errors: errors.slice(0, 10), errorCount: errors.length,
-    inviteToRingingMs: Object.fromEntries(Object.entries(s).map(([k, v]) => [k, round(v, 1)])),
+    inviteToRingingMs: ms(s),
+    startAckMs: ms(summarize(startAcked)),
+    loadAverage: { before: loadBefore.map((v) => round(v, 2)), after: os.loadavg().map((v) => round(v, 2)) },
+    niced: os.getPriority() > 0,
+    cpus: os.cpus().length,
   };
   log(JSON.stringify(result));
   const out = path.join(HERE, 'results');
@@ -122,7 +142,7 @@ try {
   writeFileSync(path.join(out, `calls-${stamp}Z.json`), JSON.stringify(result, null, 2));
   writeFileSync(
     path.join(out, 'calls-latest.md'),
-    `# Calls benchmark (${result.date})\n\nInvite → ringing on each of the callee's 2 devices, ${opt.rate} setups/s for ${opt.seconds} s (${total} setups, ${opt.pairs} pairs), real server + PostgreSQL on this shared 2-core box.\n\n` +
+    `# Calls benchmark (${result.date})\n\nInvite → ringing on each of the callee's 2 devices, ${opt.rate} setups/s open loop for ${opt.seconds} s (${total} setups, ${opt.pairs} pairs), real server + PostgreSQL + load generator on this shared ${result.cpus}-core box${result.niced ? ' (run under nice)' : ''}; load average (1/5/15 min) ${result.loadAverage.before.join(' / ')} before, ${result.loadAverage.after.join(' / ')} after. Latency from the intended send time.\n\n` +
       `| setups | achieved/s | rang on both devices | errors | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|---|---|\n` +
       `| ${total} | ${result.achievedRate} | ${complete} | ${errors.length} | ${result.inviteToRingingMs.p50} ms | ${result.inviteToRingingMs.p90} ms | ${result.inviteToRingingMs.p99} ms | ${result.inviteToRingingMs.max} ms |\n`,
   );
@@ -130,4 +150,14 @@ try {
 } finally {
   await server.stop();
   await db.drop();
+}
+if (profDir) {
+  const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
+  if (files.length) {
+    const prof = analyzeProfile(JSON.parse(readFileSync(path.join(profDir, files[0]), 'utf8')), ROOT);
+    log(`server profile (${profDir}/${files[0]}): ${prof.totalMs} ms, idle ${prof.idlePct}%`);
+    for (const f of prof.topSelf.slice(0, 20)) log(`  self ${String(f.pct).padStart(5)}%  ${f.name}`);
+    for (const f of prof.byPackage.slice(0, 10)) log(`  pkg  ${String(f.pct).padStart(5)}%  ${f.name}`);
+    for (const f of prof.sohbetInclusive.slice(0, 12)) log(`  incl ${String(f.pct).padStart(5)}%  ${f.name}`);
+  }
 }

@@ -46,6 +46,7 @@ const tiers = [
       'apps/web/test/calls.e2e.test.ts',
       'packages/server/test/calls.recording.test.ts',
       'packages/server/test/media.forward.test.ts',
+      'packages/server/test/calls.restart.test.ts',
     ],
   },
   {

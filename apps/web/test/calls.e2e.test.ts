@@ -23,6 +23,12 @@ const TRACK_PCS = `(() => {
   Object.setPrototypeOf(window.RTCPeerConnection, Orig);
 })();`;
 
+/** Every decoded video frame's time and size (ffprobe decodes the VP8 stream; its size follows the key frames). */
+async function videoFrames(file: string): Promise<Array<{ t: number; w: number; h: number }>> {
+  const out = await promisify(execFile)('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'frame=pts_time,width,height', '-of', 'csv=p=0', file], { maxBuffer: 16 << 20 });
+  return out.stdout.trim().split('\n').map((l) => l.split(',')).filter((c) => c.length >= 3 && c[0] !== 'N/A').map(([t, w, h]) => ({ t: Number(t), w: Number(w), h: Number(h) }));
+}
+
 /** Bytes received over the page's live peer connection, by media kind. */
 async function received(page: Page): Promise<{ audio: number; video: number; state: string }> {
   return page.evaluate(async () => {
@@ -143,7 +149,7 @@ describe.runIf(haveChromium)('calls end-to-end', () => {
     await buyer.page.getByTestId('message').filter({ hasText: /^Declined call$/ }).first().waitFor({ timeout: 10_000 });
   }, 60_000);
 
-  it('a recorded video call shows the recording indicator on both sides and yields a WebM per party with audio and video tracks', async () => {
+  it('a recorded video call shows the recording indicator on both sides and yields a WebM per party with audio and video; the sharer’s file shows the screen in place of the camera for the share period', async () => {
     const seller = await party('rashad');
     const buyer = await party('aysel');
     await buyer.page.getByTestId('conversation').filter({ hasText: 'iPhone 13 Pro' }).first().locator('.conv-row').click();
@@ -156,25 +162,55 @@ describe.runIf(haveChromium)('calls end-to-end', () => {
     await buyer.page.screenshot({ path: path.join(shots, 'call-recorded-buyer.png') });
     await buyer.page.getByText('Recording', { exact: true }).waitFor({ timeout: 15_000 });
     await seller.page.getByText('Recording', { exact: true }).waitFor({ timeout: 15_000 });
-    await new Promise((r) => setTimeout(r, 4000));
+    // The recorder legs are up once the server has a `recording` record for each party.
+    const services = web.server.app.services;
+    const [live] = await services.calls.history('aysel', { limit: 1 });
+    await expect.poll(async () => (await services.calls.listRecordings('rashad', live!.id, false)).length, { timeout: 15_000 }).toBe(2);
+    await new Promise((r) => setTimeout(r, 3000)); // camera
+    // The seller shares the screen for ~5 s, then goes back to the camera.
+    const clickedAt = Date.now();
+    await seller.page.getByTestId('call-screen-share').click({ noWaitAfter: true, timeout: 60_000 });
+    await seller.page.getByTestId('call-sharing').waitFor({ timeout: 30_000 });
+    const sharingAt = Date.now();
+    await new Promise((r) => setTimeout(r, 5000));
+    const stopAt = Date.now();
+    await seller.page.getByTestId('call-screen-share').click({ noWaitAfter: true, timeout: 60_000 });
+    await expect.poll(() => seller.page.getByTestId('call-sharing').count(), { timeout: 30_000 }).toBe(0);
+    const shareMinMs = stopAt - sharingAt;
+    const shareMaxMs = Date.now() - clickedAt;
+    await new Promise((r) => setTimeout(r, 3000)); // camera again
     await buyer.page.getByTestId('call-hangup').click();
     await expect.poll(() => seller.page.getByTestId('call-screen').count(), { timeout: 10_000 }).toBe(0);
 
-    const services = web.server.app.services;
     const [call] = await services.calls.history('aysel', { limit: 1 });
     expect(call!.recording).toBe(true);
     let files: Awaited<ReturnType<typeof services.calls.listRecordings>> = [];
-    await expect.poll(async () => (files = await services.calls.listRecordings('rashad', call!.id, false)).length, { timeout: 15_000 }).toBe(2);
+    await expect.poll(async () => (files = await services.calls.listRecordings('rashad', call!.id, false)).map((f) => f.status), { timeout: 30_000 }).toEqual(['ready', 'ready']);
     const run = promisify(execFile);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sohbet-rec-e2e-'));
     for (const f of files) {
-      const res = await fetch(`${web.server.url}${f.url}`);
+      expect(f.status).toBe('ready');
+      const res = await fetch(`${web.server.url}${f.url!}`);
       expect(res.status).toBe(200);
       const file = path.join(dir, `${f.userId}.webm`);
       writeFileSync(file, Buffer.from(await res.arrayBuffer()));
       const probe = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'json', file]);
       const kinds = (JSON.parse(probe.stdout) as { streams: Array<{ codec_type: string }> }).streams.map((s) => s.codec_type).sort();
       expect({ party: f.userId, kinds }).toEqual({ party: f.userId, kinds: ['audio', 'video'] });
+      if (f.userId !== 'rashad') continue;
+      // The sharer's file: Chromium's fake camera is 4:3 (640x480, smaller under load), the shared screen wider than 3:2.
+      const frames = await videoFrames(file);
+      const isScreen = (fr: { w: number; h: number }) => fr.w / fr.h > 1.5;
+      const first = frames.findIndex(isScreen);
+      const last = frames.length - 1 - [...frames].reverse().findIndex(isScreen);
+      console.log(`[calls e2e] sharer's recording: ${frames.length} frames, screen from ${frames[first]?.t} s to ${frames[last]?.t} s (${frames[first]?.w}x${frames[first]?.h}); shared ${shareMinMs}–${shareMaxMs} ms`);
+      expect(first).toBeGreaterThan(0); // camera before the share
+      expect(last).toBeLessThan(frames.length - 1); // camera after it
+      expect(frames.slice(first, last + 1).every(isScreen)).toBe(true); // one share, the screen in place of the camera
+      const sharedMs = (frames[last]!.t - frames[first]!.t) * 1000;
+      expect(sharedMs).toBeGreaterThanOrEqual(shareMinMs - 1500);
+      expect(sharedMs).toBeLessThanOrEqual(shareMaxMs + 1500);
+      expect(frames.at(-1)!.t - frames[last]!.t).toBeGreaterThan(1); // the camera again, after the share
     }
-  }, 150_000);
+  }, 300_000);
 });

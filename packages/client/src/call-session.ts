@@ -52,6 +52,8 @@ export class CallSession {
   private readonly events = new Emitter<CallSessionEvents>();
   private pc: RTCPeerConnection | null = null;
   private recorderPc: RTCPeerConnection | null = null;
+  /** The recorder leg's one video sender: camera, or the screen while sharing (what the other party sees). */
+  private recorderVideo: RTCRtpSender | null = null;
   private pending: CallSignal[] = [];
   private makingOffer = false;
   private ignoreOffer = false;
@@ -162,13 +164,18 @@ export class CallSession {
 
   /**
    * Recorded p2p calls: a second, send-only peer connection to the server's recorder carries this
-   * device's microphone and camera (full ICE gathering, one offer/answer round trip).
+   * device's microphone and one video track (full ICE gathering, one offer/answer round trip). The
+   * video m-line is always there (empty on an audio call), so a screen share or an upgrade to video
+   * later swaps the track on the same sender with no renegotiation: the recording shows what the
+   * other party saw, the screen in place of the camera while sharing.
    */
   private async startRecorderLeg(info: CallJoinInfo): Promise<void> {
     if (info.provider !== 'p2p' || this.recorderPc || !this.localStream) return;
     const pc = new this.d.env.RTCPeerConnection({ iceServers: info.iceServers });
     this.recorderPc = pc;
-    for (const t of this.localStream.getTracks()) pc.addTransceiver(t, { direction: 'sendonly', streams: [this.localStream] });
+    const streams = [this.localStream];
+    for (const t of this.localStream.getAudioTracks()) pc.addTransceiver(t, { direction: 'sendonly', streams });
+    this.recorderVideo = pc.addTransceiver(this.screen ?? this.camera ?? 'video', { direction: 'sendonly', streams }).sender;
     await pc.setLocalDescription(await pc.createOffer());
     await new Promise<void>((resolve) => {
       if (pc.iceGatheringState === 'complete') return resolve();
@@ -265,6 +272,7 @@ export class CallSession {
     this.localStream?.addTrack(this.camera);
     if (this.localStream) this.events.emit('localStream', this.localStream);
     this.pc?.addTrack(this.camera, this.localStream ?? cam);
+    if (!this.screen) await this.recorderVideo?.replaceTrack(this.camera).catch((err) => this.events.emit('error', err as Error));
     void this.sendMediaState();
   }
 
@@ -280,6 +288,7 @@ export class CallSession {
     const sender = this.pc?.getSenders().find((s) => s.track?.kind === 'video' || (s.track === null && this.camera !== null));
     if (sender) await sender.replaceTrack(track);
     else this.pc?.addTrack(track, this.localStream ?? display);
+    await this.recorderVideo?.replaceTrack(track).catch((err) => this.events.emit('error', err as Error));
     void this.sendMediaState();
   }
 
@@ -293,6 +302,7 @@ export class CallSession {
       if (this.camera) await sender.replaceTrack(this.camera);
       else this.pc?.removeTrack(sender);
     }
+    await this.recorderVideo?.replaceTrack(this.camera).catch((err) => this.events.emit('error', err as Error));
     void this.sendMediaState();
   }
 
@@ -358,6 +368,7 @@ export class CallSession {
     this.pc = null;
     this.recorderPc?.close();
     this.recorderPc = null;
+    this.recorderVideo = null;
     this.events.emit('ended', this.call);
   }
 }

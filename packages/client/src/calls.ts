@@ -1,4 +1,4 @@
-import type { CallDTO, CallJoinInfo, EventMap } from '@sohbet/protocol';
+import type { CallDTO, CallJoinInfo, CallRecordingDTO, EventMap } from '@sohbet/protocol';
 import { CallSession, type WebRtcEnv } from './call-session.ts';
 import type { SohbetTRPC } from './connection.ts';
 import { SohbetError } from './errors.ts';
@@ -37,8 +37,14 @@ export interface CallsApi {
   history(input?: { limit?: number; before?: string }): Promise<CallDTO[]>;
   /** ICE servers (p2p) or a LiveKit URL and token for a call you are in. */
   join(callId: string): Promise<CallJoinInfo>;
-  /** A recorded call's files (one WebM per party on p2p) with signed download URLs valid one hour (parties and admins). */
-  recordings(callId: string): Promise<Array<{ userId: string; url: string; sizeBytes: number; contentType: string; createdAt: string }>>;
+  /**
+   * A recorded call's recordings (one WebM per party on p2p, one composite MP4 on LiveKit) with
+   * their status (`recording`, `ready`, `partial` — stopped early, e.g. a server restart —
+   * or `failed` with `error`) and, for stored ones, signed download URLs valid one hour (parties and admins).
+   */
+  recordings(callId: string): Promise<CallRecordingDTO[]>;
+  /** A fresh signed link for one recording; fails with `call.recording_not_ready` or `call.recording_failed`. */
+  recordingUrl(callId: string, recordingId: string): Promise<{ url: string; expiresInSec: number }>;
 }
 
 type Call = <T>(f: (t: SohbetTRPC) => Promise<T>) => Promise<T>;
@@ -147,6 +153,7 @@ export function createCallsApi(d: CallsDeps): CallsApi & { onCallUpdated(call: C
     history: (input) => d.call((t) => t.calls.history.query({ limit: input?.limit ?? 50, before: input?.before })),
     join: (callId) => d.call((t) => t.calls.join.query({ callId })),
     recordings: (callId) => d.call((t) => t.calls.recordings.query({ callId })),
+    recordingUrl: (callId, recordingId) => d.call((t) => t.calls.recordingUrl.query({ callId, recordingId })),
 
     onCallUpdated(call) {
       void d.me().then((me) => {

@@ -146,6 +146,9 @@ export function createClient(options: CreateClientOptions): SohbetClient {
       case 'call.quality':
         calls.onQuality(ev.data);
         break;
+      case 'call.recording.updated':
+        emitter.emit('call.recording', ev.data.recording);
+        break;
     }
     emitter.emit('event', ev);
   }

@@ -45,6 +45,8 @@ export interface ClientEventMap {
   call: CallDTO;
   /** One of your calls ended (`endReason`: completed, declined, busy, cancelled, missed, failed, connection_lost). */
   'call.ended': CallDTO;
+  /** A recording of one of your calls started, was stored, stopped early (`partial`) or failed. */
+  'call.recording': EventMap['call.recording.updated']['recording'];
   /** The outbox changed; the listener gets the new items. */
   outbox: readonly OutboxItem[];
 }

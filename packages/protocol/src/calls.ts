@@ -45,6 +45,31 @@ export interface CallDTO {
   quality?: CallQualitySummary | null;
 }
 
+export const CALL_RECORDING_STATUSES = ['recording', 'ready', 'partial', 'failed'] as const;
+/**
+ * `recording` while it is being written; `ready` once stored; `partial` when the recorder stopped
+ * before the call ended (e.g. the server restarted) and the file holds what was written until then;
+ * `failed` when there is no usable file (`error` says why).
+ */
+export type CallRecordingStatus = (typeof CALL_RECORDING_STATUSES)[number];
+
+/** One recording of a call: a WebM per party (peer-to-peer) or one composite file (LiveKit Egress). */
+export interface CallRecordingDTO {
+  id: string;
+  callId: string;
+  /** Whose media the file holds; null for a composite of the whole call (LiveKit). */
+  userId: string | null;
+  status: CallRecordingStatus;
+  /** Why it is partial or failed (`server_restarted`, `no_media`, the Egress error). */
+  error: string | null;
+  contentType: string;
+  sizeBytes: number;
+  durationMs: number | null;
+  createdAt: string;
+  /** A signed download link valid one hour, for `ready` and `partial` recordings (null otherwise). */
+  url: string | null;
+}
+
 /** One client report: measured on the receiving side of the reporter's connection. */
 export interface CallQualityReport {
   rttMs: number | null;

@@ -1,5 +1,5 @@
 import type { ConversationDTO, MessageDTO, ReactionDTO } from './chat.ts';
-import type { CallDTO, CallQualityReport, CallSignal } from './calls.ts';
+import type { CallDTO, CallQualityReport, CallRecordingDTO, CallSignal } from './calls.ts';
 import type { OperatorDTO, SupportChatDTO, SupportNoteDTO } from './support.ts';
 
 /**
@@ -31,6 +31,8 @@ export interface DurableEventMap {
   'media.voice.heard': { conversationId: string; seq: number; userId: string; heardAt: string };
   /** A moderator warned this user about a report against them (safety). */
   'safety.warning': { reportId: number; reason: string; message: string | null };
+  /** A call's recording started, was stored, stopped early or failed: sent to both parties (no URL inside). */
+  'call.recording.updated': { recording: CallRecordingDTO };
 }
 
 export interface EphemeralEventMap {
@@ -71,6 +73,7 @@ export const DURABLE_EVENT_TYPES = [
   'call.updated',
   'media.voice.heard',
   'safety.warning',
+  'call.recording.updated',
 ] as const satisfies readonly DurableEventType[];
 
 /**

@@ -199,6 +199,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   connections.startMaintenance();
   // A suspended user's sockets are closed on every instance (4403 auth.suspended).
   services.safety.start({ close: (userId) => connections.closeUser(userId, CLOSE_CODES.forbidden, 'auth.suspended'), userIds: () => connections.userIds() });
+  // Recordings a crashed predecessor left half-written are finalized, not lost.
+  void services.calls.recoverRecordings().catch((err: Error) => log.warn({ err: err.message }, 'recovering call recordings failed'));
 
   let closed = false;
   return {

@@ -23,6 +23,7 @@ import { createCallMetrics } from './calls/calls.metrics.ts';
 import { P2pProvider } from './calls/calls.providers.ts';
 import { LiveKitProvider } from './calls/calls.livekit.ts';
 import { CallRecorder } from './calls/calls.recorder.ts';
+import { createCallRecordings } from './calls/calls.recordings.wiring.ts';
 import path from 'node:path';
 import { WebhookOutbox } from './webhooks/webhooks.service.ts';
 import { createNotify } from './notify/notify.wiring.ts';
@@ -102,7 +103,7 @@ export function createServices(d: CoreDeps): Services {
   // ---- end media ----
   const recorder = d.config.calls.livekit ? null : new CallRecorder({ workDir: path.join(d.config.dataDir, 'recorder'), host: d.config.calls.recorderHost, log: d.log });
   const calls = new CallsService({
-    recorder, recordings: d.storage, limits,
+    recorder, recordings: createCallRecordings({ ...d, events, recorder }), limits,
     database: d.database, events, clock: d.clock, log: d.log, config: d.config.calls, conversations,
     provider: d.config.calls.livekit ? new LiveKitProvider(d.config.calls.livekit, d.config.calls.recordingS3) : new P2pProvider(d.config.calls.ice), metrics: createCallMetrics(d.metrics.registry),
   });

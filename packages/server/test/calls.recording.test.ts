@@ -89,11 +89,11 @@ describe.runIf(haveFfmpeg)('recording a peer-to-peer call (werift recorder)', ()
     expect(await codeOf(z.calls.recordings({ callId: call.id }))).toBe('call.not_found');
 
     // Download through the signed URL; a tampered signature is refused.
-    const res = await fetch(`${server.url}${list[0]!.url}`);
+    const res = await fetch(`${server.url}${list[0]!.url!}`);
     expect(res.status).toBe(200);
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'sohbet-rec-')), 'a.webm');
     writeFileSync(file, Buffer.from(await res.arrayBuffer()));
-    expect((await fetch(`${server.url}${list[0]!.url.replace(/sig=[^&]+/, 'sig=forged')}`)).status).toBe(403);
+    expect((await fetch(`${server.url}${list[0]!.url!.replace(/sig=[^&]+/, 'sig=forged')}`)).status).toBe(403);
 
     const probe = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name', '-of', 'json', file]);
     const streams = (JSON.parse(probe.stdout) as { streams: Array<{ codec_type: string; codec_name: string }> }).streams;

@@ -1,16 +1,17 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { RTCPeerConnection, RTCRtpCodecParameters, type MediaStreamTrack } from 'werift';
 import { MediaRecorder } from 'werift/nonstandard';
 import type { Logger } from '../core/logger.ts';
 
-/** Where recordings go: the deployment's object storage (local disk or S3); calls use only this part of it. */
-export interface RecordingStore {
-  put(key: string, data: Buffer | Readable, opts: { contentType: string }): Promise<void>;
-  downloadUrl(key: string, opts: { filename: string; contentType: string; expiresInSec: number }): Promise<string>;
+/** A party's recording file in the recorder's work folder. */
+export interface LegFile {
+  callId: string;
+  userId: string;
+  file: string;
+  size: number;
+  durationMs: number | null;
 }
-
 
 interface Leg {
   callId: string;
@@ -18,14 +19,18 @@ interface Leg {
   pc: RTCPeerConnection;
   recorder: MediaRecorder;
   file: string;
+  startedAt: number;
   timers: NodeJS.Timeout[];
 }
 
 /**
  * The server-side peer of recorded peer-to-peer calls: each party opens one extra peer
  * connection to it (send-only) and it writes that party's audio and video into a WebM file
- * (werift, pure TypeScript). Media is live state of this process by nature; a restart ends the
- * recording of calls in progress (what was written so far is kept).
+ * (werift, pure TypeScript). Files are appended as media arrives, so a crash leaves what was
+ * written in `workDir/<callId>/<userId>.webm`; the next boot finds it ({@link leftovers}) and
+ * CallRecordings stores it as a partial recording. One video track per party: the camera, or the
+ * screen while the party shares it (the client swaps the track on the same sender), which is what
+ * the other party saw and what any player shows.
  */
 export class CallRecorder {
   private readonly legs = new Map<string, Leg>();
@@ -57,9 +62,10 @@ export class CallRecorder {
     const dir = path.join(this.d.workDir, callId);
     await mkdir(dir, { recursive: true });
     const file = path.join(dir, `${userId}.webm`);
-    const recorder = new MediaRecorder({ path: file, numOfTracks: Math.max(1, kinds.length), width: 640, height: 480 });
+    // The lip-sync buffer is what a crash loses (frames reach the file only once they leave it): 2 s, not werift's default 5 s.
+    const recorder = new MediaRecorder({ path: file, numOfTracks: Math.max(1, kinds.length), width: 640, height: 480, lipsync: { syncInterval: 500, bufferLength: 4 } });
     recorder.onError.subscribe((err) => this.d.log.warn({ err: err.message, callId }, 'recording error'));
-    const leg: Leg = { callId, userId, pc, recorder, file, timers: [] };
+    const leg: Leg = { callId, userId, pc, recorder, file, startedAt: Date.now(), timers: [] };
     this.legs.set(key, leg);
     pc.onTrack.subscribe((track: MediaStreamTrack) => {
       void recorder.addTrack(track);
@@ -79,14 +85,56 @@ export class CallRecorder {
     return pc.localDescription!.sdp;
   }
 
-  /** Stops every leg of a call; returns the files written (party, path, size). */
-  async stop(callId: string): Promise<Array<{ userId: string; file: string; size: number }>> {
-    const out: Array<{ userId: string; file: string; size: number }> = [];
+  /** Stops every leg of a call (all calls when `callId` is null); returns the files written. */
+  async stop(callId: string | null): Promise<LegFile[]> {
+    const out: LegFile[] = [];
     for (const [key, leg] of [...this.legs]) {
-      if (leg.callId !== callId) continue;
+      if (callId !== null && leg.callId !== callId) continue;
       await this.stopLeg(key);
       const size = (await stat(leg.file).catch(() => null))?.size ?? 0;
-      if (size > 0) out.push({ userId: leg.userId, file: leg.file, size });
+      out.push({ callId: leg.callId, userId: leg.userId, file: leg.file, size, durationMs: Date.now() - leg.startedAt });
+    }
+    return out;
+  }
+
+  /**
+   * Marks a leg file as stored. The file itself is removed later ({@link cleanStored}): werift may
+   * still finish writing its index after `stop()` gives up waiting, and a write to a removed file
+   * would throw inside werift.
+   */
+  async markStored(f: LegFile): Promise<void> {
+    await writeFile(`${f.file.replace(/\.fixed\.webm$|\.webm$/, '')}.stored`, '');
+  }
+
+  /** Removes the work files of legs stored more than `ageMs` ago (and their emptied folders). */
+  async cleanStored(ageMs: number): Promise<void> {
+    const live = new Set(this.callIds);
+    for (const callId of await readdir(this.d.workDir).catch(() => [] as string[])) {
+      if (live.has(callId)) continue;
+      const dir = path.join(this.d.workDir, callId);
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const n of names.filter((x) => x.endsWith('.stored'))) {
+        const marker = path.join(dir, n);
+        const at = (await stat(marker).catch(() => null))?.mtimeMs ?? Date.now();
+        if (Date.now() - at < ageMs) continue;
+        const base = n.slice(0, -'.stored'.length);
+        for (const ext of ['.webm', '.fixed.webm', '.stored']) await rm(path.join(dir, base + ext), { force: true });
+      }
+      if ((await readdir(dir).catch(() => ['?'])).length === 0) await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Leg files a previous process left behind and nobody stored (call at boot, before any leg starts). */
+  async leftovers(): Promise<LegFile[]> {
+    const out: LegFile[] = [];
+    for (const callId of await readdir(this.d.workDir).catch(() => [] as string[])) {
+      const dir = path.join(this.d.workDir, callId);
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        if (!name.endsWith('.webm') || name.endsWith('.fixed.webm')) continue;
+        const file = path.join(dir, name);
+        if (await stat(path.join(dir, `${name.slice(0, -'.webm'.length)}.stored`)).then(() => true, () => false)) continue;
+        out.push({ callId, userId: name.slice(0, -'.webm'.length), file, size: (await stat(file).catch(() => null))?.size ?? 0, durationMs: null });
+      }
     }
     return out;
   }
@@ -97,10 +145,10 @@ export class CallRecorder {
     this.legs.delete(key);
     for (const t of leg.timers) clearInterval(t);
     await leg.recorder.stop().catch(() => {});
+    // werift's stop() gives up waiting for the file's index and duration after 5 s; on a busy box
+    // they come later, and the file must be complete before it is stored.
+    const rec = leg.recorder as unknown as { started?: boolean; writer?: { ended?: boolean } };
+    for (let i = 0; i < 100 && rec.started && rec.writer && !rec.writer.ended; i++) await new Promise((r) => setTimeout(r, 100));
     await leg.pc.close().catch(() => {});
-  }
-
-  async close(): Promise<void> {
-    for (const key of [...this.legs.keys()]) await this.stopLeg(key);
   }
 }

@@ -5,6 +5,7 @@ import type { CallPatch, LiveCall } from './calls.domain.ts';
 
 export type CallRow = typeof calls.$inferSelect;
 export type NewCall = typeof calls.$inferInsert;
+export type RecordingRow = typeof callRecordings.$inferSelect;
 
 /** Drizzle queries of calls; the conditional update and the line claim are the G5 building blocks. */
 export const callsRepo = {
@@ -69,8 +70,20 @@ export const callsRepo = {
     return r.length === 1;
   },
 
-  async insertRecording(ex: Executor, row: typeof callRecordings.$inferInsert): Promise<void> {
-    await ex.insert(callRecordings).values(row).onConflictDoNothing();
+  async recording(ex: Executor, id: string): Promise<RecordingRow | null> {
+    const r = await ex.select().from(callRecordings).where(eq(callRecordings.id, id));
+    return r[0] ?? null;
+  },
+
+  async upsertRecording(ex: Executor, row: typeof callRecordings.$inferInsert): Promise<RecordingRow> {
+    const { id: _id, createdAt: _c, ...set } = row;
+    const r = await ex.insert(callRecordings).values(row).onConflictDoUpdate({ target: callRecordings.id, set }).returning();
+    return r[0]!;
+  },
+
+  /** Recordings still being written, with their calls (the stale-writer sweep). */
+  async openRecordings(ex: Executor): Promise<Array<{ rec: RecordingRow; call: CallRow }>> {
+    return ex.select({ rec: callRecordings, call: calls }).from(callRecordings).innerJoin(calls, eq(calls.id, callRecordings.callId)).where(eq(callRecordings.status, 'recording')).limit(200);
   },
 
   async recordings(ex: Executor, callId: string): Promise<Array<typeof callRecordings.$inferSelect>> {

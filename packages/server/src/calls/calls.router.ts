@@ -18,5 +18,8 @@ export const callsRouter = router({
     .input(callDeviceRef.extend({ sdp: z.string().max(128 * 1024) }))
     .mutation(({ ctx, input }) => ctx.services.calls.recorderOffer(ctx.user.id, input)),
   recordings: userProcedure.input(callRef).query(({ ctx, input }) => ctx.services.calls.listRecordings(ctx.user.id, input.callId, ctx.user.roles.includes('admin'))),
+  recordingUrl: userProcedure
+    .input(callRef.extend({ recordingId: z.string().min(1).max(200) }))
+    .query(({ ctx, input }) => ctx.services.calls.recordingUrl(ctx.user.id, input, ctx.user.roles.includes('admin'))),
   history: userProcedure.input(callHistoryInput).query(({ ctx, input }) => ctx.services.calls.history(ctx.user.id, input)),
 });

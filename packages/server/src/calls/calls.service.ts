@@ -1,8 +1,8 @@
 import type { LimitsService } from '../abuse/limits.service.ts';
-import { createReadStream } from 'node:fs';
-import type { CallDTO, CallJoinInfo, CallQualityReport, CallSignal } from '@sohbet/protocol';
+import type { CallDTO, CallJoinInfo, CallQualityReport, CallRecordingDTO, CallSignal } from '@sohbet/protocol';
 import { qualityBars } from '@sohbet/protocol';
 import { messageDTO } from '../chat/chat.dto.ts';
+import { directKey } from '../chat/chat.domain.ts';
 import { chatRepo, type MessageRow } from '../chat/chat.repo.ts';
 import type { ConversationsService } from '../chat/conversations.service.ts';
 import type { Config } from '../config/config.ts';
@@ -17,7 +17,8 @@ import { callDTO } from './calls.dto.ts';
 import { callEvents } from './calls.events.ts';
 import type { CallMetrics } from './calls.metrics.ts';
 import type { MediaProvider } from './calls.providers.ts';
-import type { CallRecorder, RecordingStore } from './calls.recorder.ts';
+import type { CallRecorder } from './calls.recorder.ts';
+import type { CallRecordings, EgressReport } from './calls.recordings.ts';
 import { callsRepo as repo, type CallRow } from './calls.repo.ts';
 
 export interface CallsDeps {
@@ -29,9 +30,9 @@ export interface CallsDeps {
   conversations: ConversationsService;
   provider: MediaProvider;
   metrics: CallMetrics;
-  /** The server-side recording peer of p2p calls, and where its files go. */
+  /** The server-side recording peer of p2p calls, and the durable records of every recording. */
   recorder: CallRecorder | null;
-  recordings: RecordingStore;
+  recordings: CallRecordings;
   limits: LimitsService;
 }
 
@@ -104,18 +105,23 @@ export class CallsService {
     return callDTO(prior);
   }
 
+  /**
+   * The conversation and the other party, in three reads on the hot path (invite → ringing): the
+   * direct conversation by its key (opened only the first time), its members (membership and the
+   * callee at once) and blocks. The full conversation view that `openDirect` builds is not needed here.
+   */
   private async resolveCallee(actorId: string, input: { userId?: string; conversationId?: string }): Promise<{ conversationId: string; calleeId: string }> {
-    let conversationId = input.conversationId;
     if (input.userId === actorId) throw new AppError('call.self', 'you cannot call yourself');
-    if (input.userId) conversationId = (await this.d.conversations.openDirect(actorId, { userId: input.userId })).id;
-    await this.d.conversations.requireMember(this.db, conversationId!, actorId);
-    const conv = await chatRepo.conversation(this.db, conversationId!);
-    if (!conv || conv.kind !== 'direct') throw new AppError('call.not_direct', 'calls are between the two members of a direct conversation');
-    const other = (await chatRepo.members(this.db, conversationId!)).map((m) => m.userId).find((u) => u !== actorId);
+    let conv = input.userId ? await chatRepo.conversationByDirectKey(this.db, directKey(actorId, input.userId)) : await chatRepo.conversation(this.db, input.conversationId!);
+    if (!conv && input.userId) conv = await chatRepo.conversation(this.db, (await this.d.conversations.openDirect(actorId, { userId: input.userId })).id);
+    const list = conv ? await chatRepo.members(this.db, conv.id) : [];
+    if (!conv || !list.some((m) => m.userId === actorId)) throw new AppError('chat.not_member', 'you are not a member of this conversation');
+    if (conv.kind !== 'direct') throw new AppError('call.not_direct', 'calls are between the two members of a direct conversation');
+    const other = list.map((m) => m.userId).find((u) => u !== actorId);
     if (!other) throw new AppError('call.self', 'nobody else is in this conversation');
     const b = await chatRepo.blockedBetween(this.db, actorId, other);
     if (b.aBlockedB || b.bBlockedA) throw new AppError('call.blocked', b.bBlockedA ? 'this user does not accept your calls' : 'unblock this user to call them');
-    return { conversationId: conversationId!, calleeId: other };
+    return { conversationId: conv.id, calleeId: other };
   }
 
   accept(actorId: string, callId: string, deviceId: string): Promise<CallDTO> {
@@ -169,6 +175,7 @@ export class CallsService {
         async (r) => {
           if (r.recordingRef) await repo.setRecordingRef(this.db, after.id, r.recordingRef);
           if (r.recordingError) this.d.log.warn({ err: r.recordingError, callId: after.id }, 'call recording could not start');
+          if (after.recording) await this.d.recordings.egressStarted(after, { egressId: r.recordingRef, error: r.recordingError });
         },
         async (err: Error) => {
         this.d.log.warn({ err: err.message, callId: after.id }, 'media provider could not prepare the call');
@@ -199,8 +206,24 @@ export class CallsService {
     emit([call.callerId, call.calleeId], 'chat.message.created', { message: messageDTO(row) });
   }
 
+  /** Shutdown: recordings in progress are stored as partial (`server_stopped`), not left behind. */
   async close(): Promise<void> {
-    await this.d.recorder?.close();
+    if (!this.d.recorder) return;
+    const files = await this.d.recorder.stop(null);
+    for (const callId of new Set(files.map((f) => f.callId))) {
+      const call = await repo.get(this.db, callId);
+      if (call) await this.d.recordings.storeLegs(call, files.filter((f) => f.callId === callId), { status: 'partial', error: 'server_stopped' });
+    }
+  }
+
+  /** Boot: recordings a crashed process left half-written are finalized and the parties told. */
+  recoverRecordings(): Promise<number> {
+    return this.d.recordings.recover();
+  }
+
+  /** A LiveKit Egress report (webhook) for this call's recording. */
+  onEgress(report: EgressReport): Promise<CallRecordingDTO | null> {
+    return this.d.recordings.onEgress(report);
   }
 
   // ---- recording (p2p: a server-side peer per party) ----
@@ -213,36 +236,36 @@ export class CallsService {
     if ((actorId === row.callerId ? row.callerDevice : row.answeredByDevice) !== input.deviceId) throw new AppError('call.wrong_device', 'this device is not in the call');
     const problem = signalProblem({ kind: 'description', type: 'offer', sdp: input.sdp });
     if (problem) throw new AppError('call.invalid_signal', problem);
-    return { sdp: await this.d.recorder.answer(row.id, actorId, input.sdp) };
+    // A party's recording that stopped early (server restart) stays as it is: it is not restarted over.
+    if (await this.d.recordings.finishedFor(row.id, actorId)) throw new AppError('call.invalid_state', 'the recording of this call has stopped');
+    const sdp = await this.d.recorder.answer(row.id, actorId, input.sdp);
+    await this.d.recordings.legStarted(row, actorId);
+    return { sdp };
   }
 
   /** Closes this instance's recorder legs of an ended call and stores their files (idempotent). */
   private async finishRecording(callId: string): Promise<void> {
     if (!this.d.recorder) return;
-    try {
-      for (const f of await this.d.recorder.stop(callId)) {
-        const key = `calls/${callId}/${f.userId}.webm`;
-        await this.d.recordings.put(key, createReadStream(f.file), { contentType: 'video/webm' });
-        await repo.insertRecording(this.db, { id: `${callId}-${f.userId}`.slice(0, 200), callId, userId: f.userId, storageKey: key, contentType: 'video/webm', sizeBytes: f.size });
-      }
-    } catch (err) {
-      this.d.log.warn({ err: (err as Error).message, callId }, 'storing the call recording failed');
-    }
+    const files = await this.d.recorder.stop(callId);
+    const call = files.length ? await repo.get(this.db, callId) : null;
+    if (call) await this.d.recordings.storeLegs(call, files, { status: 'ready', error: null });
   }
 
-  /** The recordings of a call with signed download URLs: for its parties and admins. */
-  async listRecordings(actorId: string, callId: string, isAdmin: boolean): Promise<Array<{ userId: string; url: string; sizeBytes: number; contentType: string; createdAt: string }>> {
-    if (!isAdmin) await this.party(actorId, callId);
-    const list = await repo.recordings(this.db, callId);
-    return Promise.all(
-      list.map(async (r) => ({
-        userId: r.userId,
-        sizeBytes: r.sizeBytes,
-        contentType: r.contentType,
-        createdAt: r.createdAt.toISOString(),
-        url: await this.d.recordings.downloadUrl(r.storageKey, { filename: `call-${callId}-${r.userId}.webm`, contentType: r.contentType, expiresInSec: 3600 }),
-      })),
-    );
+  /** The recordings of a call (status, and signed download URLs for stored ones): for its parties and admins. */
+  async listRecordings(actorId: string, callId: string, isAdmin: boolean): Promise<CallRecordingDTO[]> {
+    return this.d.recordings.list(await this.partyOrAdmin(actorId, callId, isAdmin));
+  }
+
+  /** One recording's signed link; a typed error while it is being written or when it failed. */
+  async recordingUrl(actorId: string, input: { callId: string; recordingId: string }, isAdmin: boolean): Promise<{ url: string; expiresInSec: number }> {
+    return this.d.recordings.url(await this.partyOrAdmin(actorId, input.callId, isAdmin), input.recordingId);
+  }
+
+  private async partyOrAdmin(actorId: string, callId: string, isAdmin: boolean): Promise<CallRow> {
+    if (!isAdmin) return this.party(actorId, callId);
+    const row = await repo.get(this.db, callId);
+    if (!row) throw new AppError('call.not_found', 'no such call');
+    return row;
   }
 
   // ---- media: join info, signaling relay, quality ----
@@ -346,6 +369,8 @@ export class CallsService {
     }
     // Recorder legs on this instance whose call was ended by another instance.
     for (const id of this.d.recorder?.callIds ?? []) if ((await repo.get(this.db, id))?.state === 'ended') await this.finishRecording(id);
+    await this.d.recordings.sweepLost().catch((err: Error) => this.d.log.warn({ err: err.message }, 'recordings sweep failed'));
+    await this.d.recorder?.cleanStored(60_000).catch(() => {});
     this.d.metrics.live.set(await repo.countLive(this.db));
     return fired;
   }

@@ -404,14 +404,24 @@ export const callRecordings = pgTable(
   {
     id: text('id').primaryKey(),
     callId: text('call_id').notNull().references(() => calls.id, { onDelete: 'cascade' }),
-    /** Whose media the file holds. */
-    userId: text('user_id').notNull(),
-    storageKey: text('storage_key').notNull(),
+    /** Whose media the file holds (null: the whole call, e.g. a LiveKit room composite). */
+    userId: text('user_id'),
+    /** Where the file is (null while recording, or when it failed before any file existed). */
+    storageKey: text('storage_key'),
     contentType: text('content_type').notNull(),
     sizeBytes: integer('size_bytes').notNull(),
     createdAt: ts('created_at').notNull().defaultNow(),
+    /** recording → ready; partial (the recorder stopped early, the file holds what was written); failed. */
+    status: text('status', { enum: ['recording', 'ready', 'partial', 'failed'] }).notNull().default('ready'),
+    /** Why a recording is partial or failed (e.g. `server_restarted`, the Egress error). */
+    error: text('error'),
+    durationMs: integer('duration_ms'),
+    /** LiveKit Egress id; the bucket the file is in when it is not the deployment's storage. */
+    egressId: text('egress_id'),
+    bucket: text('bucket'),
+    updatedAt: ts('updated_at'),
   },
-  (t) => [index('call_recordings_call').on(t.callId)],
+  (t) => [index('call_recordings_call').on(t.callId), index('call_recordings_open').on(t.status).where(sql`status = 'recording'`)],
 );
 
 /** LiveKit webhook deliveries already applied (LiveKit retries; a duplicate is ignored). */
