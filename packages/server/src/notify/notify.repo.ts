@@ -49,6 +49,8 @@ export interface Finish {
   reason: string | null;
   providerId?: string | null;
   nextAt?: Date;
+  /** The claim counted an attempt that was not one (quiet hours deferral): give it back. */
+  notAnAttempt?: boolean;
 }
 
 const parse = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
@@ -213,16 +215,17 @@ export const notifyRepo = {
   /** Writes a batch of outcomes; only rows still in the state this worker left them in change (a stale worker cannot overwrite). */
   async finish(ex: Executor, list: Finish[], now: Date, from: OutboxState = 'sending'): Promise<void> {
     if (!list.length) return;
-    const json = JSON.stringify(list.map((f) => ({ id: f.id, state: f.state, reason: f.reason, provider_id: f.providerId ?? null, next_at: f.nextAt?.toISOString() ?? null })));
+    const json = JSON.stringify(list.map((f) => ({ id: f.id, state: f.state, reason: f.reason, provider_id: f.providerId ?? null, next_at: f.nextAt?.toISOString() ?? null, refund: f.notAnAttempt ? 1 : 0 })));
     const n = now.toISOString();
     await ex.execute(
       sql`update notify_outbox o set state = x.state, reason = x.reason,
             provider_id = coalesce(x.provider_id, o.provider_id),
             next_attempt_at = coalesce(x.next_at, o.next_attempt_at),
+            attempts = greatest(o.attempts - coalesce(x.refund, 0), 0),
             accepted_at = case when x.state in ('accepted', 'delivered') and o.accepted_at is null then ${n}::timestamptz else o.accepted_at end,
             delivered_at = case when x.state = 'delivered' then ${n}::timestamptz else o.delivered_at end,
             lease_until = null, updated_at = ${n}
-          from jsonb_to_recordset(${json}::jsonb) as x(id bigint, state text, reason text, provider_id text, next_at timestamptz)
+          from jsonb_to_recordset(${json}::jsonb) as x(id bigint, state text, reason text, provider_id text, next_at timestamptz, refund int)
           where o.id = x.id and o.state = ${from}`,
     );
   },
