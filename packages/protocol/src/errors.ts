@@ -66,6 +66,7 @@ export const ERROR_STATUS = {
   'notify.invalid_token': 400,
   'notify.device_not_found': 404,
   'notify.invalid_time_zone': 400,
+  'notify.webhook_invalid': 401,
   'rate_limited': 429,
   'internal': 500,
 } as const;

@@ -240,6 +240,32 @@ export const notifyRepo = {
     return r.map(toOutbox);
   },
 
+  /**
+   * A provider's delivery report. Found by row id (Twilio: the id rides in the callback URL, so a
+   * report that beats the worker's own write still lands) or by the provider's message id (Resend).
+   * Only a row that left (sending/accepted; delivered for a later failure or complaint) changes, and
+   * a provider id must match the one recorded; returns the row's user, or null when nothing matched.
+   */
+  async report(ex: Executor, r: { channel: OutboxChannel; id?: number; providerId: string; state: 'delivered' | 'dead'; reason: string | null; now: Date }): Promise<{ id: number; userId: string } | null> {
+    const n = r.now.toISOString();
+    const found = await rows<{ id: number; user_id: string }>(
+      ex,
+      sql`update notify_outbox set state = ${r.state}, reason = coalesce(${r.reason}, reason), provider_id = coalesce(provider_id, ${r.providerId}),
+            accepted_at = coalesce(accepted_at, ${n}), lease_until = null,
+            delivered_at = case when ${r.state} = 'delivered' then coalesce(delivered_at, ${n}::timestamptz) else delivered_at end, updated_at = ${n}
+          where channel = ${r.channel} and state in ('sending', 'accepted', 'delivered')
+            and ${r.id === undefined ? sql`provider_id = ${r.providerId}` : sql`id = ${r.id} and (provider_id is null or provider_id = ${r.providerId})`}
+          returning id, user_id`,
+    );
+    return found[0] ? { id: Number(found[0].id), userId: found[0].user_id } : null;
+  },
+
+  /** The recipient reported email as spam: no more email to them until they turn it on again. */
+  async disableEmail(ex: Executor, userId: string, now: Date): Promise<void> {
+    const p = await notifyRepo.prefs(ex, userId);
+    await notifyRepo.savePrefs(ex, userId, { ...p, channels: { ...p.channels, email: false } }, now);
+  },
+
   /** Read position and mute flag of (user, conversation) pairs. */
   async memberStates(ex: Executor, pairs: Array<{ userId: string; conversationId: string }>): Promise<Map<string, { lastReadSeq: number; muted: boolean }>> {
     const out = new Map<string, { lastReadSeq: number; muted: boolean }>();
