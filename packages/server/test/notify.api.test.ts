@@ -270,6 +270,26 @@ describe.each(dbKinds)('notification pipeline on %s (manual clock, local provide
     expect(stops.map((s) => (s.route === 'apns' ? s.json.kind : s.json.message.data.kind))).toEqual(expect.arrayContaining(['call_stop', 'call_stop']));
   });
 
+  it('an iPhone with an APNs device token gets message alerts with the G4 badge there; with a VoIP token too, calls ring through PushKit only', async () => {
+    const { a, ua, ub, b, conv } = await pair({ bDevice: 'none' });
+    const alertToken = (String(++seq).padStart(4, '0') + 'cd').repeat(11).slice(0, 64);
+    await b.notify.registerDevice({ kind: 'apns', token: alertToken });
+    const before = fakes.of('apns').length;
+    await a.chat.send({ conversationId: conv.id, clientId: cid(), text: 'iPhone?' });
+    clock.advance(10_000);
+    await worker().drain();
+    const sent = fakes.of('apns').slice(before);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.path).toBe(`/3/device/${alertToken}`);
+    expect(sent[0]!.headers).toMatchObject({ 'apns-push-type': 'alert', 'apns-topic': 'az.sohbet.app', 'apns-collapse-id': conv.id });
+    expect(sent[0]!.json.aps).toMatchObject({ alert: { title: 'Aysel', body: 'iPhone?' }, badge: 1, 'thread-id': conv.id });
+    await b.notify.registerDevice({ kind: 'apns_voip', token: voipToken() });
+    const beforeCall = fakes.of('apns').length;
+    await emitCall(call({ id: `call-${cid()}`, conversationId: conv.id, callerId: ua, calleeId: ub }));
+    await worker().drain();
+    expect(fakes.of('apns').slice(beforeCall).map((r) => r.headers['apns-push-type'])).toEqual(['voip']);
+  });
+
   it('a missed call: stop ringing plus a normal push; with no push device and SMS opted in, an SMS instead', async () => {
     const { ua, ub, conv } = await pair();
     const c = call({ id: `call-${cid()}`, conversationId: conv.id, callerId: ua, calleeId: ub });

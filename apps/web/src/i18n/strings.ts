@@ -366,6 +366,7 @@ export const az = {
   'notify.device.expo': 'Mobil tətbiq (Expo)',
   'notify.device.fcm': 'Android (FCM)',
   'notify.device.apns_voip': 'iPhone zəngləri (VoIP)',
+  'notify.device.apns': 'iPhone (APNs)',
   'notify.device.webpush': 'Brauzer',
   'notify.remove': 'Sil',
 } as const;
@@ -735,6 +736,7 @@ export const en = {
   'notify.device.expo': 'Mobile app (Expo)',
   'notify.device.fcm': 'Android (FCM)',
   'notify.device.apns_voip': 'iPhone calls (VoIP)',
+  'notify.device.apns': 'iPhone (APNs)',
   'notify.device.webpush': 'Browser',
   'notify.remove': 'Remove',
 } as const satisfies Record<MessageKey, string>;

@@ -68,6 +68,9 @@ export function validateDevice(input: RegisterDeviceInput): ValidDevice {
     case 'apns_voip':
       if (!/^[0-9a-fA-F]{64,200}$/.test(input.token) || input.token.length % 2) throw bad('expected a hex PushKit device token');
       return { kind: 'apns_voip', token: input.token.toLowerCase(), keys: null };
+    case 'apns':
+      if (!/^[0-9a-fA-F]{64,200}$/.test(input.token) || input.token.length % 2) throw bad('expected a hex APNs device token');
+      return { kind: 'apns', token: input.token.toLowerCase(), keys: null };
     case 'webpush': {
       const { endpoint, keys } = input.subscription;
       let url: URL;
