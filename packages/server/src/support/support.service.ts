@@ -142,9 +142,11 @@ export class SupportService {
       });
       chat = created ? await repo.chat(this.db, id) : await repo.openChat(this.db, customerId, input.topic);
       if (!chat) throw new AppError('support.not_found', 'the support chat could not be opened');
-      if (created) await this.d.messages.send(customerId, { conversationId, clientId: input.clientId, text: input.text });
-    }
-    await this.drain();
+      // The offer does not wait for the first message to be stored (the offer carries its text, and an
+      // operator who accepts joins from seq 0, so they see it either way): routing starts at once.
+      if (created) await Promise.all([this.drain(), this.d.messages.send(customerId, { conversationId, clientId: input.clientId, text: input.text })]);
+      else await this.drain();
+    } else await this.drain();
     this.notifyQueue(chat.topic);
     return this.view(customerId, chat.id);
   }
