@@ -5,7 +5,7 @@
  * Rows are inserted as the rules write them (one statement, all due at once) into a fresh
  * PostgreSQL database; the server's worker claims, sends and records them.
  *
- *   node bench/notify.mjs [--n=10000] [--channels=expo,fcm]
+ *   node bench/notify.mjs [--n=10000] [--channels=expo,fcm] [--prof=/tmp/prof]
  * Writes bench/results/notify-<date>.json and notify-latest.md.
  */
 import { spawn } from 'node:child_process';
@@ -72,7 +72,9 @@ async function run(channel) {
     NOTIFY_WORKER_MS: '20', NOTIFY_BATCH: '500', NOTIFY_CONCURRENCY: '64',
     ...(channel === 'expo' ? { EXPO_PUSH_URL: prov.url } : { FCM_SERVICE_ACCOUNT: JSON.stringify(sa), FCM_URL: prov.url }),
   };
-  const proc = spawn(process.execPath, [path.join(ROOT, 'packages/server/bin/sohbet.mjs'), 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // --prof=<dir>: the server writes a V8 CPU profile there on exit (node --cpu-prof).
+  const prof = argv.prof ? ['--cpu-prof', `--cpu-prof-dir=${argv.prof}`] : [];
+  const proc = spawn(process.execPath, [...prof, path.join(ROOT, 'packages/server/bin/sohbet.mjs'), 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = [];
   proc.stdout.on('data', (b) => out.push(b.toString()));
   proc.stderr.on('data', (b) => out.push(b.toString()));

@@ -14,6 +14,7 @@
  *
  *   node bench/support.mjs                          # 50 chats/s, 50 operators, 20 s
  *   node bench/support.mjs --rate=50 --operators=50 --seconds=20 --max-chats=5 --hold-ms=2000
+ *   node bench/support.mjs --seconds=6 --prof=/tmp/prof    # plus a CPU profile of the server
  * Bounded: one run, every wait has a deadline, the whole run stops at 5 minutes; only the server
  * and database it started are stopped/dropped. All traffic goes to 127.0.0.1.
  */
@@ -62,7 +63,8 @@ async function call(server, bearer, proc, input, kind = 'mutation') {
 
 async function main() {
   started.db = await freshDatabase(opt.pg);
-  started.server = await spawnServer({ databaseUrl: started.db.url });
+  // --prof=<dir>: the server writes a V8 CPU profile there on exit (node --cpu-prof).
+  started.server = await spawnServer({ databaseUrl: started.db.url, nodeArgs: argv.prof ? ['--cpu-prof', `--cpu-prof-dir=${argv.prof}`] : [] });
   const server = started.server;
   log(`server pid ${server.pid} on ${server.url}; ${opt.operators} operators, ${opt.rate} chats/s for ${opt.seconds} s`);
 

@@ -77,6 +77,7 @@ export const ERROR_STATUS = {
   'safety.report_not_found': 404,
   'safety.report_closed': 409,
   // ---- end safety ----
+  'notify.webhook_invalid': 401,
   'rate_limited': 429,
   'internal': 500,
   // ---- privacy ----

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { conversationId, LIMITS, userId } from './chat.ts';
 
 /** Notifications: push (Expo, FCM, APNs VoIP, Web Push), email and SMS through a durable outbox. */
-export const DEVICE_KINDS = ['expo', 'fcm', 'apns_voip', 'webpush'] as const;
+export const DEVICE_KINDS = ['expo', 'fcm', 'apns_voip', 'webpush', 'apns'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 export const NOTIFY_LOCALES = ['az', 'en'] as const;
@@ -22,6 +22,8 @@ export const registerDeviceInput = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('expo'), token: z.string().max(4096) }),
   z.object({ kind: z.literal('fcm'), token: z.string().max(4096) }),
   z.object({ kind: z.literal('apns_voip'), token: z.string().max(4096) }),
+  /** A regular APNs device token (alerts, badges) of an iOS app that talks to APNs itself. */
+  z.object({ kind: z.literal('apns'), token: z.string().max(4096) }),
   z.object({
     kind: z.literal('webpush'),
     subscription: z.object({

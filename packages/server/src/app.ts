@@ -28,6 +28,7 @@ import { corkPerTick } from './realtime/tick-cork.ts';
 import { InProcessPresence, RedisPresence, type Presence } from './realtime/presence.ts';
 import { RedisBus } from './realtime/redis-bus.ts';
 import { registerLiveKitWebhook } from './calls/calls.http.ts';
+import { registerNotifyWebhooks } from './notify/notify.webhooks.ts';
 import { appRouter } from './router.ts';
 import { createServices, type Services } from './services.ts';
 import { createHmac } from 'node:crypto';
@@ -161,6 +162,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
 
   if (storage instanceof LocalDiskStorage) await localStorageRoutes(http as unknown as FastifyInstance, storage, urlSigner);
   if (config.calls.livekit) await registerLiveKitWebhook(http as unknown as FastifyInstance, { config: config.calls.livekit, calls: services.calls, database, log });
+  await registerNotifyWebhooks(http as unknown as FastifyInstance, { config: config.notify, database, clock, log: log.child({ component: 'notify' }), metrics });
 
   http.get('/healthz', async () => ({ ok: true }));
   http.get('/readyz', async (_req, reply) => {

@@ -105,7 +105,7 @@ describe.each(dbKinds)('notification pipeline on %s (manual clock, local provide
     expect((await outbox(ub)).at(-1)).toMatchObject({ state: 'skipped', reason: 'muted' });
   });
 
-  it('sends quiet-hours pushes silently (no sound) and honours per-kind opt-out', async () => {
+  it('defers quiet-hours message pushes to the end of the period (trace: "deferred until …"), then sends them with sound; honours per-kind opt-out', async () => {
     const { a, b, ub, conv } = await pair();
     // 13:00 in Baku now: quiet hours 12:00–14:00.
     await b.notify.setPreferences({ quietHours: { start: 12 * 60, end: 14 * 60 }, timeZone: 'Asia/Baku', locale: 'en' });
@@ -113,9 +113,19 @@ describe.each(dbKinds)('notification pipeline on %s (manual clock, local provide
     await a.chat.send({ conversationId: conv.id, clientId: cid(), text: 'late' });
     clock.advance(10_000);
     await worker().drain();
+    expect(fakes.of('expo.send').slice(before)).toHaveLength(0);
+    const end = new Date(clock.now());
+    end.setUTCHours(10, 0, 0, 0); // 14:00 Baku
+    const row = (await outbox(ub)).at(-1)!;
+    expect(row).toMatchObject({ state: 'queued', reason: `deferred until ${end.toISOString()} (quiet hours)`, attempts: 0 });
+    expect(new Date(row.next_attempt_at).toISOString()).toBe(end.toISOString());
+    clock.advance(end.getTime() - clock.now().getTime());
+    await worker().drain();
     const sent = fakes.of('expo.send').slice(before).flatMap((r) => r.json);
     expect(sent).toHaveLength(1);
-    expect(sent[0].sound).toBeNull();
+    expect(sent[0].sound).toBe('default');
+    expect((await outbox(ub)).at(-1)).toMatchObject({ id: row.id, state: 'accepted', attempts: 1 });
+    await b.notify.setPreferences({ quietHours: { start: 0, end: 0 } });
     await b.notify.setPreferences({ kinds: { message: false } });
     await a.chat.send({ conversationId: conv.id, clientId: cid(), text: 'off' });
     clock.advance(10_000);
@@ -258,6 +268,26 @@ describe.each(dbKinds)('notification pipeline on %s (manual clock, local provide
     const stops = [...fakes.of('fcm.send').slice(before.fcm + 1), ...fakes.of('apns').slice(before.apns + 1)];
     expect(stops).toHaveLength(2);
     expect(stops.map((s) => (s.route === 'apns' ? s.json.kind : s.json.message.data.kind))).toEqual(expect.arrayContaining(['call_stop', 'call_stop']));
+  });
+
+  it('an iPhone with an APNs device token gets message alerts with the G4 badge there; with a VoIP token too, calls ring through PushKit only', async () => {
+    const { a, ua, ub, b, conv } = await pair({ bDevice: 'none' });
+    const alertToken = (String(++seq).padStart(4, '0') + 'cd').repeat(11).slice(0, 64);
+    await b.notify.registerDevice({ kind: 'apns', token: alertToken });
+    const before = fakes.of('apns').length;
+    await a.chat.send({ conversationId: conv.id, clientId: cid(), text: 'iPhone?' });
+    clock.advance(10_000);
+    await worker().drain();
+    const sent = fakes.of('apns').slice(before);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.path).toBe(`/3/device/${alertToken}`);
+    expect(sent[0]!.headers).toMatchObject({ 'apns-push-type': 'alert', 'apns-topic': 'az.sohbet.app', 'apns-collapse-id': conv.id });
+    expect(sent[0]!.json.aps).toMatchObject({ alert: { title: 'Aysel', body: 'iPhone?' }, badge: 1, 'thread-id': conv.id });
+    await b.notify.registerDevice({ kind: 'apns_voip', token: voipToken() });
+    const beforeCall = fakes.of('apns').length;
+    await emitCall(call({ id: `call-${cid()}`, conversationId: conv.id, callerId: ua, calleeId: ub }));
+    await worker().drain();
+    expect(fakes.of('apns').slice(beforeCall).map((r) => r.headers['apns-push-type'])).toEqual(['voip']);
   });
 
   it('a missed call: stop ringing plus a normal push; with no push device and SMS opted in, an SMS instead', async () => {

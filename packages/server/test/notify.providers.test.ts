@@ -42,7 +42,7 @@ describe('notification providers: the real clients against local servers speakin
   });
 
   it('enables every configured provider', () => {
-    expect([...providers.keys()].sort()).toEqual(['apns_voip', 'email', 'expo', 'fcm', 'sms', 'webpush']);
+    expect([...providers.keys()].sort()).toEqual(['apns', 'apns_voip', 'email', 'expo', 'fcm', 'sms', 'webpush']);
   });
 
   it('Expo: one POST per 100 messages with the access token; per-ticket errors map to outcomes', async () => {
@@ -98,6 +98,25 @@ describe('notification providers: the real clients against local servers speakin
     fakes.fail('apns', { status: 410, body: { reason: 'Unregistered', timestamp: Date.now() } }, { status: 400, body: { reason: 'BadDeviceToken' } }, { status: 429, body: { reason: 'TooManyRequests' } }, { status: 503, body: { reason: 'ServiceUnavailable' } });
     const r = await p('apns_voip').send([1, 2, 3, 4].map(() => item('apns_voip', 'cd'.repeat(32))));
     expect(r.map((x) => (x.ok ? 'ok' : `${x.retry}/${x.invalidToken ?? false}`))).toEqual(['false/true', 'false/true', 'true/false', 'true/false']);
+  });
+
+  it('APNs alerts: a regular device token gets apns-push-type alert on the app topic, title/body, the G4 badge and one collapse id per conversation', async () => {
+    const token = 'ef'.repeat(32);
+    const out = await p('apns').send([item('apns', token)]);
+    expect(out[0]).toMatchObject({ ok: true });
+    const req = fakes.of('apns').at(-1)!;
+    expect(req.path).toBe(`/3/device/${token}`);
+    expect(req.headers).toMatchObject({ 'apns-topic': 'az.sohbet.app', 'apns-push-type': 'alert', 'apns-priority': '10', 'apns-collapse-id': 'c_1' });
+    expect(req.json).toMatchObject({ aps: { alert: { title: 'Aysel', body: 'Salam' }, badge: 3, sound: 'default', 'thread-id': 'c_1' }, conversationId: 'c_1', kind: 'message' });
+    // Quiet hours (a support reply): no sound. A badge follow-up: a background push with the new count.
+    await p('apns').send([{ ...item('apns', token, { kind: 'support_reply' }), silent: true }]);
+    expect(fakes.of('apns').at(-1)!.json.aps).toEqual({ alert: { title: 'Aysel', body: 'Salam' }, badge: 3, 'thread-id': 'c_1' });
+    await p('apns').send([{ ...item('apns', token, { kind: 'badge', payload: { type: 'badge', conversationId: 'c_1' } }), title: null, body: null, badge: 0 }]);
+    const bg = fakes.of('apns').at(-1)!;
+    expect(bg.headers).toMatchObject({ 'apns-push-type': 'background', 'apns-priority': '5', 'apns-topic': 'az.sohbet.app', 'apns-collapse-id': 'c_1' });
+    expect(bg.json.aps).toEqual({ 'content-available': 1, badge: 0 });
+    fakes.fail('apns', { status: 400, body: { reason: 'DeviceTokenNotForTopic' } });
+    expect((await p('apns').send([item('apns', token)]))[0]).toMatchObject({ ok: false, invalidToken: true });
   });
 
   it('Web Push: a VAPID-signed, aes128gcm-encrypted payload that the subscription’s private key decrypts', async () => {

@@ -346,7 +346,7 @@ export const az = {
   'notify.kind.missed_call': 'Buraxılmış zənglər',
   'notify.kind.support': 'Dəstək xidmətinin cavabları',
   'notify.quiet': 'Sakit saatlar',
-  'notify.quietHint': 'Bu saatlarda bildirişlər səssiz gəlir, e-poçt və SMS göndərilmir; zənglər yenə çalır. Eyni vaxt = söndürülüb.',
+  'notify.quietHint': 'Bu saatlarda bildirişlər, e-poçt və SMS saatların sonunadək gözləyir (dəstək cavabları səssiz gəlir); zənglər yenə çalır. Eyni vaxt = söndürülüb.',
   'notify.quietFrom': 'Başlanğıc',
   'notify.quietTo': 'Son',
   'notify.language': 'Bildirişlərin dili',
@@ -366,6 +366,7 @@ export const az = {
   'notify.device.expo': 'Mobil tətbiq (Expo)',
   'notify.device.fcm': 'Android (FCM)',
   'notify.device.apns_voip': 'iPhone zəngləri (VoIP)',
+  'notify.device.apns': 'iPhone (APNs)',
   'notify.device.webpush': 'Brauzer',
   'notify.remove': 'Sil',
   // ---- safety ----
@@ -759,7 +760,7 @@ export const en = {
   'notify.kind.missed_call': 'Missed calls',
   'notify.kind.support': 'Replies from support',
   'notify.quiet': 'Quiet hours',
-  'notify.quietHint': 'During these hours notifications arrive silently and no email or SMS is sent; calls still ring. Same time = off.',
+  'notify.quietHint': 'During these hours notifications, email and SMS wait until the period ends (support replies arrive silently); calls still ring. Same time = off.',
   'notify.quietFrom': 'From',
   'notify.quietTo': 'To',
   'notify.language': 'Notification language',
@@ -779,6 +780,7 @@ export const en = {
   'notify.device.expo': 'Mobile app (Expo)',
   'notify.device.fcm': 'Android (FCM)',
   'notify.device.apns_voip': 'iPhone calls (VoIP)',
+  'notify.device.apns': 'iPhone (APNs)',
   'notify.device.webpush': 'Browser',
   'notify.remove': 'Remove',
   // ---- safety ----

@@ -137,6 +137,8 @@ const envSchema = z.object({
   RETENTION_ATTACHMENT_DAYS: optionalDays,
   RETENTION_CALL_RECORDING_DAYS: optionalDays,
   RETENTION_SWEEP_MS: z.coerce.number().int().min(1000).max(7 * 86_400_000).default(3_600_000),
+  TWILIO_STATUS_CALLBACK_URL: optionalUrl(['https://', 'http://']),
+  RESEND_WEBHOOK_SECRET: optionalString,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -231,7 +233,10 @@ export interface NotifyConfig {
   resend: { apiKey: string; url: string } | null;
   smtp: { url: string } | null;
   emailFrom: string | null;
-  twilio: { accountSid: string; authToken: string; from: string; url: string } | null;
+  /** statusCallbackUrl: the public URL of /webhooks/twilio/status (Twilio signs the URL it calls). */
+  twilio: { accountSid: string; authToken: string; from: string; url: string; statusCallbackUrl: string | null } | null;
+  /** Svix signing secret (whsec_…) of the Resend webhook endpoint: email.delivered/bounced/complained. */
+  resendWebhookSecret: string | null;
 }
 
 export class ConfigError extends Error {
@@ -426,8 +431,9 @@ function notifyConfig(e: Env): NotifyConfig {
     emailFrom: from,
     twilio:
       e.TWILIO_ACCOUNT_SID && e.TWILIO_AUTH_TOKEN
-        ? { accountSid: e.TWILIO_ACCOUNT_SID, authToken: e.TWILIO_AUTH_TOKEN, from: (e.TWILIO_FROM ?? e.TWILIO_PHONE_NUMBER)!, url: e.TWILIO_URL ?? 'https://api.twilio.com' }
+        ? { accountSid: e.TWILIO_ACCOUNT_SID, authToken: e.TWILIO_AUTH_TOKEN, from: (e.TWILIO_FROM ?? e.TWILIO_PHONE_NUMBER)!, url: e.TWILIO_URL ?? 'https://api.twilio.com', statusCallbackUrl: e.TWILIO_STATUS_CALLBACK_URL ?? null }
         : null,
+    resendWebhookSecret: e.RESEND_WEBHOOK_SECRET ?? null,
   };
 }
 

@@ -443,7 +443,7 @@ export const notifyDevices = pgTable(
   {
     id: text('id').primaryKey(),
     userId: text('user_id').notNull(),
-    kind: text('kind', { enum: ['expo', 'fcm', 'apns_voip', 'webpush'] }).notNull(),
+    kind: text('kind', { enum: ['expo', 'fcm', 'apns_voip', 'webpush', 'apns'] }).notNull(),
     /** The token, or the Web Push endpoint URL. */
     token: text('token').notNull(),
     /** Web Push only: the subscription's p256dh and auth keys. */
@@ -485,7 +485,7 @@ export const notifyOutbox = pgTable(
     idempotencyKey: text('idempotency_key').notNull(),
     userId: text('user_id').notNull(),
     kind: text('kind', { enum: ['message', 'support_reply', 'call_incoming', 'call_stop', 'missed_call', 'badge'] }).notNull(),
-    channel: text('channel', { enum: ['expo', 'fcm', 'apns_voip', 'webpush', 'email', 'sms'] }).notNull(),
+    channel: text('channel', { enum: ['expo', 'fcm', 'apns_voip', 'webpush', 'email', 'sms', 'apns'] }).notNull(),
     deviceId: text('device_id'),
     target: text('target').notNull(),
     conversationId: text('conversation_id'),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { manualClock } from '../core/clock.ts';
-import { decideAtSend, DEFAULT_PREFS, inQuietHours, parseRetryAfter, retryDelayMs, validateDevice, type Prefs } from './notify.domain.ts';
+import { decideAtSend, DEFAULT_PREFS, inQuietHours, quietEndsAt, parseRetryAfter, retryDelayMs, validateDevice, type Prefs } from './notify.domain.ts';
 import { escapeHtml, renderEmail, renderPush, renderSms } from './notify.texts.ts';
 
 const prefs = (over: Partial<Prefs> = {}): Prefs => ({ ...DEFAULT_PREFS, ...over });
@@ -38,13 +38,37 @@ describe('notification rules (pure, fake clock)', () => {
     expect(decideAtSend({ ...base, member: { lastReadSeq: 0, muted: false }, prefs: prefs({ channels: { push: false, email: true, sms: false } }) })).toEqual({ send: false, reason: 'disabled:push' });
   });
 
-  it('quiet hours: pushes go silently, email and SMS are dropped, incoming calls still ring', () => {
-    const q = prefs({ quietHours: { start: 0, end: 23 * 60 + 59 }, timeZone: 'UTC', channels: { push: true, email: true, sms: true } });
-    const now = new Date('2026-03-02T12:00:00Z');
-    expect(decideAtSend({ kind: 'message', channel: 'expo', prefs: q, now, member: { lastReadSeq: 0, muted: false }, seq: 1 })).toEqual({ send: true, silent: true });
-    expect(decideAtSend({ kind: 'support_reply', channel: 'email', prefs: q, now, member: { lastReadSeq: 0, muted: false }, seq: 1 })).toEqual({ send: false, reason: 'quiet_hours' });
-    expect(decideAtSend({ kind: 'missed_call', channel: 'sms', prefs: q, now })).toEqual({ send: false, reason: 'quiet_hours' });
+  it('quiet hours defer messages, missed calls, email and SMS to the end of the period; support replies go silently; calls still ring', () => {
+    // 22:00–07:00 in Baku (UTC+4); now 22:30 Baku → the period ends 07:00 Baku = 03:00 UTC.
+    const q = prefs({ quietHours: { start: 22 * 60, end: 7 * 60 }, timeZone: 'Asia/Baku', channels: { push: true, email: true, sms: true } });
+    const now = new Date('2026-03-02T18:30:00Z');
+    const until = new Date('2026-03-03T03:00:00.000Z');
+    const deferred = { send: false, reason: 'deferred until 2026-03-03T03:00:00.000Z (quiet hours)', deferUntil: until };
+    const member = { lastReadSeq: 0, muted: false };
+    expect(decideAtSend({ kind: 'message', channel: 'expo', prefs: q, now, member, seq: 1 })).toEqual(deferred);
+    expect(decideAtSend({ kind: 'message', channel: 'email', prefs: q, now, member, seq: 1 })).toEqual(deferred);
+    expect(decideAtSend({ kind: 'support_reply', channel: 'email', prefs: q, now, member, seq: 1 })).toEqual(deferred);
+    expect(decideAtSend({ kind: 'missed_call', channel: 'sms', prefs: q, now })).toEqual(deferred);
+    expect(decideAtSend({ kind: 'missed_call', channel: 'fcm', prefs: q, now })).toEqual(deferred);
+    expect(decideAtSend({ kind: 'support_reply', channel: 'fcm', prefs: q, now, member, seq: 1 })).toEqual({ send: true, silent: true });
     expect(decideAtSend({ kind: 'call_incoming', channel: 'apns_voip', prefs: q, now })).toEqual({ send: true, silent: false });
+    expect(decideAtSend({ kind: 'badge', channel: 'expo', prefs: q, now })).toEqual({ send: true, silent: false });
+    // At the end of the period the same row goes, with sound.
+    expect(decideAtSend({ kind: 'missed_call', channel: 'sms', prefs: q, now: until })).toEqual({ send: true, silent: false });
+    expect(decideAtSend({ kind: 'message', channel: 'expo', prefs: q, now: new Date(until.getTime() - 60_000), member, seq: 1 })).toMatchObject({ send: false, deferUntil: until });
+    // Read in the meantime: dropped as read, not deferred again.
+    expect(decideAtSend({ kind: 'message', channel: 'expo', prefs: q, now, member: { lastReadSeq: 1, muted: false }, seq: 1 })).toEqual({ send: false, reason: 'read' });
+  });
+
+  it('the end of a quiet period is found in the user’s zone, same day or after midnight, across DST changes', () => {
+    const day = prefs({ quietHours: { start: 12 * 60, end: 14 * 60 }, timeZone: 'UTC' });
+    expect(quietEndsAt(day, new Date('2026-03-02T12:00:00Z')).toISOString()).toBe('2026-03-02T14:00:00.000Z');
+    expect(quietEndsAt(day, new Date('2026-03-02T13:59:30Z')).toISOString()).toBe('2026-03-02T14:00:00.000Z');
+    // New York springs forward at 02:00 on 8 March 2026: 01:30 EST → the 03:00 end is 03:00 EDT (07:00 UTC).
+    const ny = prefs({ quietHours: { start: 60, end: 3 * 60 }, timeZone: 'America/New_York' });
+    expect(quietEndsAt(ny, new Date('2026-03-08T06:30:00Z')).toISOString()).toBe('2026-03-08T07:00:00.000Z');
+    // ...and falls back at 02:00 on 1 November 2026: 01:30 EDT → 03:00 EST (08:00 UTC).
+    expect(quietEndsAt(ny, new Date('2026-11-01T05:30:00Z')).toISOString()).toBe('2026-11-01T08:00:00.000Z');
   });
 
   it('a ring that could not leave within 45 s is dropped, a stop-ringing always goes', () => {

@@ -68,6 +68,9 @@ export function validateDevice(input: RegisterDeviceInput): ValidDevice {
     case 'apns_voip':
       if (!/^[0-9a-fA-F]{64,200}$/.test(input.token) || input.token.length % 2) throw bad('expected a hex PushKit device token');
       return { kind: 'apns_voip', token: input.token.toLowerCase(), keys: null };
+    case 'apns':
+      if (!/^[0-9a-fA-F]{64,200}$/.test(input.token) || input.token.length % 2) throw bad('expected a hex APNs device token');
+      return { kind: 'apns', token: input.token.toLowerCase(), keys: null };
     case 'webpush': {
       const { endpoint, keys } = input.subscription;
       let url: URL;
@@ -109,16 +112,44 @@ export function inQuietHours(prefs: Pick<Prefs, 'quietHours' | 'timeZone'>, now:
   return start < end ? m >= start && m < end : m >= start || m < end;
 }
 
+/**
+ * When the quiet period that contains `now` ends (the first minute outside it), in the user's zone.
+ * Walks forward by the local minutes left, then corrects by the wall-clock difference a DST change
+ * inside the period makes; as a last guard steps 15 minutes at a time until outside (bounded).
+ */
+export function quietEndsAt(prefs: Pick<Prefs, 'quietHours' | 'timeZone'>, now: Date): Date {
+  const { end } = prefs.quietHours;
+  const m = localMinute(now, prefs.timeZone);
+  const minuteStart = Math.floor(now.getTime() / 60_000) * 60_000;
+  let at = new Date(minuteStart + (((end - m + 1440) % 1440) || 1440) * 60_000);
+  const off = ((end - localMinute(at, prefs.timeZone) + 720 + 1440) % 1440) - 720; // a DST change moved the wall clock
+  if (off !== 0) at = new Date(at.getTime() + off * 60_000);
+  for (let i = 0; i < 8 && inQuietHours(prefs, at); i++) at = new Date(at.getTime() + 15 * 60_000);
+  return at;
+}
+
+/**
+ * Quiet hours: what may still reach the user now. Rings, stop-ringing and badge follow-ups go as
+ * usual; a live-support reply (someone is answering the user's own request right now) goes silently;
+ * everything else — chat messages, missed calls, every email and SMS — waits for the end of the period.
+ */
+export function quietTreatment(kind: OutboxKind, channel: OutboxChannel): 'normal' | 'silent' | 'defer' {
+  if (kind === 'call_incoming' || kind === 'call_stop' || kind === 'badge') return 'normal';
+  if (kind === 'support_reply' && channelGroup(channel) === 'push') return 'silent';
+  return 'defer';
+}
+
 /** Calls ring for at most this long; a ring push still undelivered after it is dropped. */
 export const RING_MAX_AGE_MS = 45_000;
 
-export type SendDecision = { send: true; silent: boolean } | { send: false; reason: string };
+export type SendDecision = { send: true; silent: boolean } | { send: false; reason: string; deferUntil?: Date };
 
 /**
  * The last check before a row leaves, with the state as it is now (the push was due after a delay):
  * a message already read, a muted conversation, an open conversation, a kind or channel the user
- * turned off → dropped with the reason recorded. Quiet hours: pushes go out silently, email and SMS wait for no one (dropped).
- * Incoming calls ring through quiet hours; stop-ringing and badge follow-ups always go.
+ * turned off → dropped with the reason recorded. Quiet hours (see quietTreatment): deferred to the end
+ * of the period with "deferred until …" as the reason, or sent silently; the rules run again then, so a
+ * message read in the meantime is dropped. Incoming calls ring through quiet hours.
  */
 export function decideAtSend(x: {
   kind: OutboxKind;
@@ -142,9 +173,11 @@ export function decideAtSend(x: {
     if (x.member?.muted) return { send: false, reason: 'muted' };
     if (x.activeInConversation) return { send: false, reason: 'active' };
   }
-  const quiet = x.kind !== 'call_incoming' && x.kind !== 'call_stop' && x.kind !== 'badge' && inQuietHours(x.prefs, x.now);
-  if (quiet && channelGroup(x.channel) !== 'push') return { send: false, reason: 'quiet_hours' };
-  return { send: true, silent: quiet };
+  const treatment = quietTreatment(x.kind, x.channel);
+  if (treatment === 'normal' || !inQuietHours(x.prefs, x.now)) return { send: true, silent: false };
+  if (treatment === 'silent') return { send: true, silent: true };
+  const until = quietEndsAt(x.prefs, x.now);
+  return { send: false, reason: `deferred until ${until.toISOString()} (quiet hours)`, deferUntil: until };
 }
 
 /** Provider outcome for one notification. */

@@ -49,6 +49,8 @@ export interface Finish {
   reason: string | null;
   providerId?: string | null;
   nextAt?: Date;
+  /** The claim counted an attempt that was not one (quiet hours deferral): give it back. */
+  notAnAttempt?: boolean;
 }
 
 const parse = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
@@ -213,16 +215,17 @@ export const notifyRepo = {
   /** Writes a batch of outcomes; only rows still in the state this worker left them in change (a stale worker cannot overwrite). */
   async finish(ex: Executor, list: Finish[], now: Date, from: OutboxState = 'sending'): Promise<void> {
     if (!list.length) return;
-    const json = JSON.stringify(list.map((f) => ({ id: f.id, state: f.state, reason: f.reason, provider_id: f.providerId ?? null, next_at: f.nextAt?.toISOString() ?? null })));
+    const json = JSON.stringify(list.map((f) => ({ id: f.id, state: f.state, reason: f.reason, provider_id: f.providerId ?? null, next_at: f.nextAt?.toISOString() ?? null, refund: f.notAnAttempt ? 1 : 0 })));
     const n = now.toISOString();
     await ex.execute(
       sql`update notify_outbox o set state = x.state, reason = x.reason,
             provider_id = coalesce(x.provider_id, o.provider_id),
             next_attempt_at = coalesce(x.next_at, o.next_attempt_at),
+            attempts = greatest(o.attempts - coalesce(x.refund, 0), 0),
             accepted_at = case when x.state in ('accepted', 'delivered') and o.accepted_at is null then ${n}::timestamptz else o.accepted_at end,
             delivered_at = case when x.state = 'delivered' then ${n}::timestamptz else o.delivered_at end,
             lease_until = null, updated_at = ${n}
-          from jsonb_to_recordset(${json}::jsonb) as x(id bigint, state text, reason text, provider_id text, next_at timestamptz)
+          from jsonb_to_recordset(${json}::jsonb) as x(id bigint, state text, reason text, provider_id text, next_at timestamptz, refund int)
           where o.id = x.id and o.state = ${from}`,
     );
   },
@@ -235,6 +238,32 @@ export const notifyRepo = {
           order by accepted_at limit ${limit}`,
     );
     return r.map(toOutbox);
+  },
+
+  /**
+   * A provider's delivery report. Found by row id (Twilio: the id rides in the callback URL, so a
+   * report that beats the worker's own write still lands) or by the provider's message id (Resend).
+   * Only a row that left (sending/accepted; delivered for a later failure or complaint) changes, and
+   * a provider id must match the one recorded; returns the row's user, or null when nothing matched.
+   */
+  async report(ex: Executor, r: { channel: OutboxChannel; id?: number; providerId: string; state: 'delivered' | 'dead'; reason: string | null; now: Date }): Promise<{ id: number; userId: string } | null> {
+    const n = r.now.toISOString();
+    const found = await rows<{ id: number; user_id: string }>(
+      ex,
+      sql`update notify_outbox set state = ${r.state}, reason = coalesce(${r.reason}, reason), provider_id = coalesce(provider_id, ${r.providerId}),
+            accepted_at = coalesce(accepted_at, ${n}), lease_until = null,
+            delivered_at = case when ${r.state} = 'delivered' then coalesce(delivered_at, ${n}::timestamptz) else delivered_at end, updated_at = ${n}
+          where channel = ${r.channel} and state in ('sending', 'accepted', 'delivered')
+            and ${r.id === undefined ? sql`provider_id = ${r.providerId}` : sql`id = ${r.id} and (provider_id is null or provider_id = ${r.providerId})`}
+          returning id, user_id`,
+    );
+    return found[0] ? { id: Number(found[0].id), userId: found[0].user_id } : null;
+  },
+
+  /** The recipient reported email as spam: no more email to them until they turn it on again. */
+  async disableEmail(ex: Executor, userId: string, now: Date): Promise<void> {
+    const p = await notifyRepo.prefs(ex, userId);
+    await notifyRepo.savePrefs(ex, userId, { ...p, channels: { ...p.channels, email: false } }, now);
   },
 
   /** Read position and mute flag of (user, conversation) pairs. */

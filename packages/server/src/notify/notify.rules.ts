@@ -141,9 +141,15 @@ async function callRows(tx: Tx, userId: string, call: CallDTO, devs: DeviceRow[]
   return out;
 }
 
-/** VoIP (PushKit) tokens are for incoming calls only: iOS ends apps that use them for anything else. */
+/**
+ * VoIP (PushKit) tokens are for incoming calls only: iOS ends apps that use them for anything else.
+ * An iPhone with a VoIP token rings through PushKit, so its regular APNs token gets no call alert too.
+ */
 function pushDevices(devs: DeviceRow[] | undefined, call: boolean): DeviceRow[] {
-  return (devs ?? []).filter((x) => call || x.kind !== 'apns_voip');
+  const list = devs ?? [];
+  if (!call) return list.filter((x) => x.kind !== 'apns_voip');
+  const voip = list.some((x) => x.kind === 'apns_voip');
+  return list.filter((x) => !(voip && x.kind === 'apns'));
 }
 
 function target(dev: DeviceRow): Pick<NewOutboxRow, 'channel' | 'deviceId' | 'target' | 'keys'> {

@@ -101,7 +101,7 @@ export class NotifyService {
   }
 
   async stats(): Promise<OutboxStatsDTO> {
-    const channels: OutboxChannel[] = ['expo', 'fcm', 'apns_voip', 'webpush', 'email', 'sms'];
+    const channels: OutboxChannel[] = ['expo', 'fcm', 'apns_voip', 'apns', 'webpush', 'email', 'sms'];
     return { byState: await repo.countByState(this.db), providers: channels.map((c) => ({ channel: c, enabled: this.d.providers.has(c) })) };
   }
 

@@ -106,6 +106,12 @@ export class NotifyWorker {
         activeInConversation: active.has(key),
         ageMs: now.getTime() - row.createdAt.getTime(),
       });
+      if (!decision.send && decision.deferUntil) {
+        // Quiet hours: back to the queue until the period ends; waiting is not a failed attempt.
+        finishes.push({ id: row.id, state: 'queued', reason: decision.reason, nextAt: decision.deferUntil, notAnAttempt: true });
+        this.count(row, 'deferred');
+        continue;
+      }
       if (!decision.send) {
         finishes.push({ id: row.id, state: 'skipped', reason: decision.reason });
         this.count(row, 'skipped');

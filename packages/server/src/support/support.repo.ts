@@ -54,11 +54,13 @@ export const supportRepo = {
     return r[0] ?? null;
   },
 
-  async releaseSlot(ex: Executor, userId: string, now: Date): Promise<void> {
-    await ex
+  async releaseSlot(ex: Executor, userId: string, now: Date): Promise<OperatorRow | null> {
+    const r = await ex
       .update(supportOperators)
       .set({ activeChats: sql`greatest(${supportOperators.activeChats} - 1, 0)`, updatedAt: now })
-      .where(eq(supportOperators.userId, userId));
+      .where(eq(supportOperators.userId, userId))
+      .returning();
+    return r[0] ?? null;
   },
 
   async insertChat(ex: Executor, row: typeof supportChats.$inferInsert): Promise<boolean> {
@@ -118,6 +120,16 @@ export const supportRepo = {
   /** Queued and offered chats (what operators see in the queue). */
   async waiting(ex: Executor, limit = 500): Promise<SupportChatRow[]> {
     return ex.select().from(supportChats).where(inArray(supportChats.state, ['queued', 'offered'])).orderBy(asc(supportChats.queuedAt)).limit(limit);
+  },
+
+  /** The waiting chats' routing keys only (positions, estimates, who to signal): no full rows per event. */
+  async waitingKeys(ex: Executor, limit = 500): Promise<Array<Pick<SupportChatRow, 'id' | 'state' | 'topic' | 'priority' | 'queuedAt' | 'customerId'>>> {
+    return ex
+      .select({ id: supportChats.id, state: supportChats.state, topic: supportChats.topic, priority: supportChats.priority, queuedAt: supportChats.queuedAt, customerId: supportChats.customerId })
+      .from(supportChats)
+      .where(inArray(supportChats.state, ['queued', 'offered']))
+      .orderBy(asc(supportChats.queuedAt))
+      .limit(limit);
   },
 
   /** Every chat not resolved (the supervisor view). */

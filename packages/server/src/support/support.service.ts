@@ -9,13 +9,13 @@ import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Executor, Tx } from '../db/db.ts';
 import type { Emit } from '../realtime/event-log.ts';
-import { chooseOperator, orderQueue, reopensAt, TRANSITIONS, OWNED_STATES, type RoutingDecision, type TransitionKind } from './support.domain.ts';
+import { chooseOperator, orderQueue, reopensAt, serves, TRANSITIONS, OWNED_STATES, type OperatorLoad, type RoutingDecision, type TransitionKind } from './support.domain.ts';
 import { operatorDTO, supportChatDTO } from './support.dto.ts';
 import { supportEvents } from './support.events.ts';
 import type { ErrorCode } from '@sohbet/protocol';
 import { secondsBetween, type SupportMetrics } from './support.metrics.ts';
 import { SupportNotices } from './support.notices.ts';
-import { supportRepo as repo, type ChatPatch, type SupportChatRow } from './support.repo.ts';
+import { supportRepo as repo, type ChatPatch, type OperatorRow, type SupportChatRow } from './support.repo.ts';
 import { SupportTimers } from './support.timers.ts';
 import { chatViews, loadOf, peopleMap } from './support.views.ts';
 
@@ -26,6 +26,13 @@ export interface SupportDeps extends Pick<ChatDeps, 'database' | 'events' | 'clo
   messages: MessagesService;
   metrics: SupportMetrics;
 }
+
+/** Queue signals within this window are sent as one (see notifyQueue). */
+export const QUEUE_SIGNAL_MS = 100;
+/** Offers written in parallel by one drain pass (each is its own transaction; keep below the pool size). */
+const OFFER_CONCURRENCY = 4;
+
+const hasRoom = (o: OperatorLoad) => o.status === 'available' && o.connected && o.activeChats < o.maxChats;
 
 interface Move {
   /** Operator whose capacity this change takes (conditional: available, connected, under the limit). */
@@ -66,18 +73,23 @@ export class SupportService {
     const updated = await repo.updateChat(tx, chat.id, t.from, chat.version, { ...patch, state: patch.state ?? t.to });
     if (!updated) throw new AppError(m.stale, 'the support chat changed; reload it');
     const ops = [m.claim, m.release].filter((x): x is string => !!x);
-    await repo.lockOperators(tx, ops);
-    if (m.claim && !(await repo.claimSlot(tx, m.claim, this.now()))) {
-      throw new AppError(m.full ?? 'support.capacity', 'the operator is not available or has no free capacity');
+    // Two operator rows (transfer): lock them in id order first so opposite transfers never deadlock;
+    // one row is locked by its own conditional update.
+    if (new Set(ops).size > 1) await repo.lockOperators(tx, ops);
+    const after = new Map<string, OperatorRow>();
+    if (m.claim) {
+      const claimed = await repo.claimSlot(tx, m.claim, this.now());
+      if (!claimed) throw new AppError(m.full ?? 'support.capacity', 'the operator is not available or has no free capacity');
+      after.set(claimed.userId, claimed);
     }
-    if (m.release) await repo.releaseSlot(tx, m.release, this.now());
+    if (m.release) {
+      const released = await repo.releaseSlot(tx, m.release, this.now());
+      if (released) after.set(released.userId, released);
+    }
     if (decision) await repo.insertDecision(tx, chat.id, kind, decision, this.now());
     const people = await this.people(tx, [updated.customerId, updated.operatorId, ...ops]);
     supportEvents.chatUpdated(emit, [updated.customerId, updated.operatorId, updated.offeredTo, chat.operatorId, chat.offeredTo], supportChatDTO(updated, people));
-    for (const op of new Set(ops)) {
-      const row = await repo.operator(tx, op);
-      if (row) supportEvents.operatorUpdated(emit, operatorDTO(row, people));
-    }
+    for (const row of after.values()) supportEvents.operatorUpdated(emit, operatorDTO(row, people));
     return updated;
   }
 
@@ -130,9 +142,11 @@ export class SupportService {
       });
       chat = created ? await repo.chat(this.db, id) : await repo.openChat(this.db, customerId, input.topic);
       if (!chat) throw new AppError('support.not_found', 'the support chat could not be opened');
-      if (created) await this.d.messages.send(customerId, { conversationId, clientId: input.clientId, text: input.text });
-    }
-    await this.drain();
+      // The offer does not wait for the first message to be stored (the offer carries its text, and an
+      // operator who accepts joins from seq 0, so they see it either way): routing starts at once.
+      if (created) await Promise.all([this.drain(), this.d.messages.send(customerId, { conversationId, clientId: input.clientId, text: input.text })]);
+      else await this.drain();
+    } else await this.drain();
     this.notifyQueue(chat.topic);
     return this.view(customerId, chat.id);
   }
@@ -405,28 +419,49 @@ export class SupportService {
     return this.again;
   }
 
+  /**
+   * One pass: routing decisions for the whole queue are made in memory against the operators' loads
+   * as read once (each decision takes a slot in that view), then the offers are written a few at a
+   * time in parallel — each its own atomic move with the conditional capacity claim (G5), so a
+   * claim that loses a race (another instance, a status change) only rolls back that offer; the
+   * pass then re-reads the loads and routes what is left (bounded rounds).
+   */
   private async drainPass(): Promise<void> {
-    const now = this.now();
-    const queue = orderQueue(await repo.queued(this.db), now, this.d.config.agingMs);
-    if (queue.length === 0) return;
-    let loads = (await repo.operators(this.db)).map(loadOf);
     const topics = new Set<string>();
-    for (const chat of queue) {
-      const decision = chooseOperator(chat, loads);
-      if (!decision.winner) continue;
-      try {
-        await this.write((tx, emit) =>
-          this.move(tx, emit, chat, 'offer', { offeredTo: decision.winner, offerExpiresAt: new Date(now.getTime() + this.d.config.offerTimeoutMs) }, { claim: decision.winner, stale: 'support.invalid_state' }, decision),
-        );
-        topics.add(chat.topic);
+    for (let round = 0; round < 3; round++) {
+      const now = this.now();
+      // Nobody with a free slot: nothing can be offered, so the queue is not read at all (a full
+      // desk under load would otherwise re-read every waiting chat on every event).
+      let loads = (await repo.operators(this.db)).map(loadOf);
+      if (!loads.some(hasRoom)) break;
+      const queue = orderQueue(await repo.queued(this.db), now, this.d.config.agingMs);
+      const plans: Array<{ chat: SupportChatRow; decision: RoutingDecision }> = [];
+      for (const chat of queue) {
+        if (!loads.some(hasRoom)) break;
+        const decision = chooseOperator(chat, loads);
+        if (!decision.winner) continue;
+        plans.push({ chat, decision });
         loads = loads.map((o) => (o.userId === decision.winner ? { ...o, activeChats: o.activeChats + 1, lastAssignedAt: now } : o));
-      } catch (err) {
-        if (!(err instanceof AppError)) {
-          this.d.log.warn({ err: (err as Error).message, chatId: chat.id }, 'support offer failed');
-          continue;
-        }
-        loads = (await repo.operators(this.db)).map(loadOf); // lost a race: re-read who has room
       }
+      if (plans.length === 0) break;
+      let lost = false;
+      let next = 0;
+      const offerOne = async () => {
+        while (next < plans.length) {
+          const { chat, decision } = plans[next++]!;
+          try {
+            await this.write((tx, emit) =>
+              this.move(tx, emit, chat, 'offer', { offeredTo: decision.winner, offerExpiresAt: new Date(now.getTime() + this.d.config.offerTimeoutMs) }, { claim: decision.winner, stale: 'support.invalid_state' }, decision),
+            );
+            topics.add(chat.topic);
+          } catch (err) {
+            if (err instanceof AppError) lost = true; // lost a race: the next round re-reads who has room
+            else this.d.log.warn({ err: (err as Error).message, chatId: chat.id }, 'support offer failed');
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(OFFER_CONCURRENCY, plans.length) }, offerOne));
+      if (!lost) break;
     }
     for (const t of topics) this.notifyQueue(t);
   }
@@ -468,11 +503,34 @@ export class SupportService {
     return this.notices.joined(chat, operatorId);
   }
 
-  /** Tells operators and waiting customers the queue moved (ephemeral; they re-read it). */
+  private readonly queueTopics = new Set<string>();
+  private queueTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * Tells operators and waiting customers the queue moved (ephemeral; they re-read it). Coalesced:
+   * changes within QUEUE_SIGNAL_MS make one signal per topic, sent to the operators serving that
+   * topic and the customers waiting in it — not one broadcast to everyone per change, each making
+   * every console re-read the queue. Losing a pending signal in a crash is harmless: clients
+   * re-read on reconnect.
+   */
   notifyQueue(topic: string): void {
-    void (async () => {
-      const [ops, waiting] = await Promise.all([repo.operators(this.db), repo.waiting(this.db)]);
-      supportEvents.queueChanged(this.d.events, [...ops.map((o) => o.userId), ...waiting.map((c) => c.customerId)], topic);
-    })().catch(() => {});
+    this.queueTopics.add(topic);
+    if (this.queueTimer) return;
+    this.queueTimer = setTimeout(() => {
+      this.queueTimer = null;
+      const topics = this.queueTopics.has('*') ? ['*'] : [...this.queueTopics];
+      this.queueTopics.clear();
+      void this.signalQueue(topics).catch(() => {});
+    }, QUEUE_SIGNAL_MS);
+    this.queueTimer.unref?.();
+  }
+
+  private async signalQueue(topics: string[]): Promise<void> {
+    const [ops, waiting] = await Promise.all([repo.operators(this.db), repo.waitingKeys(this.db)]);
+    for (const topic of topics) {
+      const all = topic === '*';
+      const to = [...ops.filter((o) => all || serves(o, topic)).map((o) => o.userId), ...waiting.filter((c) => all || c.topic === topic).map((c) => c.customerId)];
+      supportEvents.queueChanged(this.d.events, to, topic);
+    }
   }
 }

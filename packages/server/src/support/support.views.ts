@@ -22,8 +22,16 @@ export function loadOf(o: OperatorRow): OperatorLoad {
 export async function chatViews(db: Executor, now: Date, agingMs: number, list: SupportChatRow[]): Promise<SupportChatDTO[]> {
   const people = await peopleMap(db, list.flatMap((c) => [c.customerId, c.operatorId]));
   const needsQueue = list.some((c) => c.state === 'queued' || c.state === 'offered');
-  const queue = needsQueue ? orderQueue(await repo.waiting(db), now, agingMs) : [];
-  const operators = needsQueue ? (await repo.operators(db)).map(loadOf) : [];
+  const [waiting, operatorRows] = needsQueue ? await Promise.all([repo.waitingKeys(db), repo.operators(db)]) : [[], []];
+  const queue = orderQueue(waiting, now, agingMs);
+  const operators = operatorRows.map(loadOf);
+  // One handle-time query per topic, not per listed chat (the operators' queue lists up to 500).
+  const handle = new Map<string, Promise<number | null>>();
+  const meanHandle = (topic: string) => {
+    let v = handle.get(topic);
+    if (!v) handle.set(topic, (v = repo.meanHandleMs(db, topic)));
+    return v;
+  };
   const out: SupportChatDTO[] = [];
   const order = new Map(queue.map((c, i) => [c.id, i]));
   for (const c of list) {
@@ -33,7 +41,7 @@ export async function chatViews(db: Executor, now: Date, agingMs: number, list: 
     }
     const position = queue.filter((q) => q.state === 'queued' && q.topic === c.topic && (order.get(q.id) ?? 0) <= (order.get(c.id) ?? 0)).length;
     const slots = operators.filter((o) => o.status === 'available' && o.connected && serves(o, c.topic)).reduce((s, o) => s + o.maxChats, 0);
-    out.push(supportChatDTO(c, people, { position, waitEstimate: waitEstimate(position, await repo.meanHandleMs(db, c.topic), slots) }));
+    out.push(supportChatDTO(c, people, { position, waitEstimate: waitEstimate(position, await meanHandle(c.topic), slots) }));
   }
   if (!needsQueue) return out;
   return list.every((c) => c.state === 'queued' || c.state === 'offered') ? out.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0)) : out;

@@ -13,13 +13,17 @@ export function apnsId(key: string): string {
 }
 
 /**
- * APNs over HTTP/2 with a token (.p8) key, for PushKit VoIP pushes (iOS incoming calls): POST
- * /3/device/<token> with apns-push-type voip and topic <bundle>.voip. The JWT is refreshed every 50 minutes
- * (Apple rejects tokens older than an hour and ones refreshed more often than every 20 minutes).
+ * APNs over HTTP/2 with a token (.p8) key: POST /3/device/<token>. Two modes on one key:
+ * `voip` — PushKit pushes for incoming calls (apns-push-type voip, topic <bundle>.voip);
+ * `alert` — regular pushes to an app's APNs device token (apns-push-type alert, topic <bundle>):
+ * title and body, the G4 badge, a thread and collapse id per conversation (a newer push replaces
+ * the older one in Notification Center), silent during quiet hours; badge-only follow-ups go as
+ * background pushes. The JWT is refreshed every 50 minutes (Apple rejects tokens older than an hour
+ * and ones refreshed more often than every 20 minutes).
  */
 export class ApnsProvider implements Provider {
-  readonly channel = 'apns_voip' as const;
-  readonly name = 'APNs (VoIP)';
+  readonly channel: 'apns_voip' | 'apns';
+  readonly name: string;
   private session: http2.ClientHttp2Session | null = null;
   private jwt: { value: string; at: number } | null = null;
   private readonly keyPem: string;
@@ -27,7 +31,10 @@ export class ApnsProvider implements Provider {
   constructor(
     private readonly cfg: { keyId: string; teamId: string; key: string; bundleId: string; host: string },
     private readonly d: ProviderDeps & { now: () => Date; ca?: string },
+    private readonly mode: 'voip' | 'alert' = 'voip',
   ) {
+    this.channel = mode === 'voip' ? 'apns_voip' : 'apns';
+    this.name = mode === 'voip' ? 'APNs (VoIP)' : 'APNs (alerts)';
     this.keyPem = cfg.key.includes('BEGIN PRIVATE KEY') ? cfg.key : readFileSync(cfg.key, 'utf8');
   }
 
@@ -63,18 +70,13 @@ export class ApnsProvider implements Provider {
   private async one(o: Outgoing, retried = false): Promise<SendOutcome> {
     const jwt = await this.token();
     const id = apnsId(o.row.idempotencyKey);
-    const payload = JSON.stringify({ aps: {}, ...o.data, ...(o.title ? { title: o.title } : {}), ...(o.body ? { body: o.body } : {}) });
+    const { payload, headers: modeHeaders } = this.mode === 'voip' ? this.voip(o) : this.alert(o);
     const headers = {
       ':method': 'POST',
       ':path': `/3/device/${o.row.target}`,
       authorization: `bearer ${jwt}`,
-      'apns-topic': `${this.cfg.bundleId}.voip`,
-      'apns-push-type': 'voip',
-      'apns-priority': '10',
-      // A ring that could not be delivered within 30 s is worthless; the stop follow-up likewise.
-      'apns-expiration': String(Math.floor(this.d.now().getTime() / 1000) + 30),
+      ...modeHeaders,
       'apns-id': id,
-      ...(o.data.callId ? { 'apns-collapse-id': o.data.callId.slice(0, 64) } : {}),
       'content-type': 'application/json',
     };
     let r: { status: number; body: string; headers: http2.IncomingHttpHeaders };
@@ -108,6 +110,51 @@ export class ApnsProvider implements Provider {
     const f = httpFailure(r.status, reason, parseRetryAfter(r.headers['retry-after'] as string | undefined, this.d.now()));
     if (r.status === 410 || reason === 'BadDeviceToken' || reason === 'Unregistered' || reason === 'DeviceTokenNotForTopic') return { ...f, retry: false, invalidToken: true };
     return f;
+  }
+
+  private voip(o: Outgoing): { payload: string; headers: Record<string, string> } {
+    const payload = JSON.stringify({ aps: {}, ...o.data, ...(o.title ? { title: o.title } : {}), ...(o.body ? { body: o.body } : {}) });
+    return {
+      payload,
+      headers: {
+        'apns-topic': `${this.cfg.bundleId}.voip`,
+        'apns-push-type': 'voip',
+        'apns-priority': '10',
+        // A ring that could not be delivered within 30 s is worthless; the stop follow-up likewise.
+        'apns-expiration': String(Math.floor(this.d.now().getTime() / 1000) + 30),
+        ...(o.data.callId ? { 'apns-collapse-id': o.data.callId.slice(0, 64) } : {}),
+      },
+    };
+  }
+
+  private alert(o: Outgoing): { payload: string; headers: Record<string, string> } {
+    const call = o.row.kind === 'call_incoming' || o.row.kind === 'call_stop';
+    const now = Math.floor(this.d.now().getTime() / 1000);
+    const conversation = o.row.conversationId;
+    const shown = o.title !== null || o.body !== null;
+    // Badge follow-ups and "stop ringing" carry nothing to show: a background push (badge only).
+    const background = !shown || o.row.kind === 'call_stop';
+    const aps: Record<string, unknown> = background
+      ? { 'content-available': 1, ...(o.badge !== null ? { badge: o.badge } : {}) }
+      : {
+          alert: { ...(o.title ? { title: o.title } : {}), ...(o.body ? { body: o.body } : {}) },
+          ...(o.badge !== null ? { badge: o.badge } : {}),
+          ...(o.silent ? {} : { sound: 'default' }),
+          ...(conversation ? { 'thread-id': conversation } : {}),
+          ...(call ? { 'interruption-level': 'time-sensitive' } : {}),
+        };
+    return {
+      payload: JSON.stringify({ aps, ...o.data }),
+      headers: {
+        'apns-topic': this.cfg.bundleId,
+        'apns-push-type': background ? 'background' : 'alert',
+        // Apple requires priority 5 for background pushes; alerts go at once (10).
+        'apns-priority': background ? '5' : '10',
+        'apns-expiration': String(now + (call ? 30 : 86_400)),
+        // Calls and missed calls collapse per call; messages and badges per conversation.
+        ...(o.data.callId ? { 'apns-collapse-id': o.data.callId.slice(0, 64) } : conversation ? { 'apns-collapse-id': conversation.slice(0, 64) } : {}),
+      },
+    };
   }
 
   async close(): Promise<void> {

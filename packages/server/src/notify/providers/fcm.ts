@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { importPKCS8, SignJWT } from 'jose';
 import type { SendOutcome } from '../notify.domain.ts';
+import { KeepAliveClient, type PlainResponse } from './keepalive.ts';
 import { failureOf, mapLimited, networkFailure, type Outgoing, type Provider, type ProviderDeps } from './provider.ts';
 
 interface ServiceAccount {
@@ -31,6 +32,9 @@ export class FcmProvider implements Provider {
   private token: { value: string; expiresAt: number } | null = null;
   private fetching: Promise<string> | null = null;
   private readonly projectId: string;
+  private readonly sendUrl: string;
+  /** One request per message: kept-alive sockets, at most NOTIFY_CONCURRENCY of them. */
+  private readonly http: KeepAliveClient;
 
   constructor(
     private readonly sa: ServiceAccount,
@@ -40,6 +44,8 @@ export class FcmProvider implements Provider {
     const p = cfg.projectId ?? sa.project_id;
     if (!p) throw new Error('FCM_PROJECT_ID: not set and not in the service account');
     this.projectId = p;
+    this.sendUrl = `${cfg.url}/v1/projects/${encodeURIComponent(p)}/messages:send`;
+    this.http = new KeepAliveClient(d.concurrency);
   }
 
   /** The access token is an in-memory cache only: losing it on restart costs one token request. */
@@ -73,8 +79,13 @@ export class FcmProvider implements Provider {
     return j.access_token;
   }
 
-  send(items: Outgoing[]): Promise<SendOutcome[]> {
+  async send(items: Outgoing[]): Promise<SendOutcome[]> {
+    await this.accessToken().catch(() => null); // one exchange up front; a failure shows per message below
     return mapLimited(items, this.d.concurrency, (o) => this.one(o));
+  }
+
+  async close(): Promise<void> {
+    this.http.close();
   }
 
   private message(o: Outgoing) {
@@ -96,21 +107,22 @@ export class FcmProvider implements Provider {
   }
 
   private async one(o: Outgoing, retried = false): Promise<SendOutcome> {
-    let res: Response;
+    let r: PlainResponse;
     try {
-      res = await this.d.fetch(`${this.cfg.url}/v1/projects/${encodeURIComponent(this.projectId)}/messages:send`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${await this.accessToken()}` },
-        body: JSON.stringify(this.message(o)),
-        signal: AbortSignal.timeout(this.d.timeoutMs),
-      });
+      r = await this.http.post(this.sendUrl, { 'content-type': 'application/json', authorization: `Bearer ${await this.accessToken()}` }, JSON.stringify(this.message(o)), this.d.timeoutMs);
     } catch (err) {
       return networkFailure(err);
     }
-    if (res.ok) {
-      const j = (await res.json().catch(() => ({}))) as { name?: string };
-      return { ok: true, providerId: j.name ?? null };
+    if (r.status >= 200 && r.status < 300) {
+      let name: string | null = null;
+      try {
+        name = (JSON.parse(r.text) as { name?: string }).name ?? null;
+      } catch {
+        /* an empty or odd body still means accepted */
+      }
+      return { ok: true, providerId: name };
     }
+    const res = new Response(r.text, { status: r.status, headers: r.header('retry-after') ? { 'retry-after': r.header('retry-after')! } : {} });
     if (res.status === 401 && !retried) {
       this.token = null; // expired or revoked: one fresh token, then give the answer as is
       return this.one(o, true);

@@ -29,12 +29,14 @@ export function createProviders(cfg: NotifyConfig, log: Logger, o: ProviderOptio
   line('fcm', fcm, cfg.fcm?.url ?? '', 'set FCM_SERVICE_ACCOUNT and FCM_PROJECT_ID');
   const apns = cfg.apns ? new ApnsProvider(cfg.apns, { ...d, ca: o.apnsCa }) : null;
   line('apns_voip', apns, cfg.apns?.host ?? '', 'set APNS_KEY_ID, APNS_TEAM_ID, APNS_KEY, APNS_BUNDLE_ID');
+  const apnsAlert = cfg.apns ? new ApnsProvider(cfg.apns, { ...d, ca: o.apnsCa }, 'alert') : null;
+  line('apns', apnsAlert, cfg.apns?.host ?? '', 'set APNS_KEY_ID, APNS_TEAM_ID, APNS_KEY, APNS_BUNDLE_ID');
   const webpush = cfg.webpush ? new WebPushProvider(cfg.webpush, d) : null;
   line('webpush', webpush, 'browser push services', 'set VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY, VAPID_SUBJECT');
   const email = cfg.resend && cfg.emailFrom ? new ResendProvider({ ...cfg.resend, from: cfg.emailFrom }, d) : cfg.smtp && cfg.emailFrom ? new SmtpProvider({ url: cfg.smtp.url, from: cfg.emailFrom }, d) : null;
   line('email', email, cfg.resend?.url ?? (cfg.smtp ? new URL(cfg.smtp.url).host : ''), 'set RESEND_API_KEY or SMTP_URL, and EMAIL_FROM');
   const sms = cfg.twilio ? new TwilioProvider(cfg.twilio, d) : null;
   line('sms', sms, cfg.twilio?.url ?? '', 'set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM');
-  for (const p of [expo, fcm, apns, webpush, email, sms]) if (p) out.set(p.channel, p);
+  for (const p of [expo, fcm, apns, apnsAlert, webpush, email, sms]) if (p) out.set(p.channel, p);
   return out;
 }

@@ -6,12 +6,19 @@ export class TwilioProvider implements Provider {
   readonly channel = 'sms' as const;
   readonly name = 'Twilio SMS';
   constructor(
-    private readonly cfg: { accountSid: string; authToken: string; from: string; url: string },
+    private readonly cfg: { accountSid: string; authToken: string; from: string; url: string; statusCallbackUrl?: string | null },
     private readonly d: ProviderDeps & { now: () => Date },
   ) {}
 
   send(items: Outgoing[]): Promise<SendOutcome[]> {
     return mapLimited(items, this.d.concurrency, (o) => this.one(o));
+  }
+
+  /** The row id rides in the callback URL: the report finds its row even if it beats the worker's own write. */
+  private statusCallback(rowId: number): string {
+    const u = new URL(this.cfg.statusCallbackUrl!);
+    u.searchParams.set('n', String(rowId));
+    return u.toString();
   }
 
   private async one(o: Outgoing): Promise<SendOutcome> {
@@ -23,7 +30,7 @@ export class TwilioProvider implements Provider {
           'content-type': 'application/x-www-form-urlencoded',
           authorization: `Basic ${Buffer.from(`${this.cfg.accountSid}:${this.cfg.authToken}`).toString('base64')}`,
         },
-        body: new URLSearchParams({ To: o.row.target, From: this.cfg.from, Body: o.sms ?? '' }),
+        body: new URLSearchParams({ To: o.row.target, From: this.cfg.from, Body: o.sms ?? '', ...(this.cfg.statusCallbackUrl ? { StatusCallback: this.statusCallback(o.row.id) } : {}) }),
         signal: AbortSignal.timeout(this.d.timeoutMs),
       });
     } catch (err) {
