@@ -237,11 +237,16 @@ export function summarizeHeapSnapshot(snap) {
   const iType = f.indexOf('type');
   const iName = f.indexOf('name');
   const iSize = f.indexOf('self_size');
+  // Closures are told apart by where they were defined (script id:line), anonymous ones included.
+  const where = new Map();
+  const loc = snap.locations ?? [];
+  for (let i = 0; i < loc.length; i += 4) where.set(loc[i], `@${loc[i + 1]}:${loc[i + 2] + 1}`);
   const out = new Map();
   for (let i = 0; i < snap.nodes.length; i += f.length) {
     const type = types[snap.nodes[i + iType]];
-    const name = type === 'object' || type === 'closure' || type === 'native' ? snap.strings[snap.nodes[i + iName]] : '';
-    const key = `${type}:${name}`;
+    const named = type !== 'string' && type !== 'concatenated string' && type !== 'sliced string' && type !== 'number' && type !== 'code';
+    const name = named ? snap.strings[snap.nodes[i + iName]] : '';
+    const key = `${type}:${name}${type === 'closure' ? (where.get(i) ?? '') : ''}`;
     const e = out.get(key) ?? { size: 0, count: 0 };
     e.size += snap.nodes[i + iSize];
     e.count += 1;

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
-import websocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { getWSConnectionHandler, type WSSHandlerOptions } from '@trpc/server/adapters/ws';
@@ -25,6 +24,7 @@ import { InProcessBus, type Bus } from './realtime/bus.ts';
 import { ConnectionRegistry } from './realtime/connections.ts';
 import { streamFrameEncoder } from './realtime/frame-encoder.ts';
 import { corkPerTick } from './realtime/tick-cork.ts';
+import { attachWebSockets, trackLiveness } from './realtime/ws-server.ts';
 import { InProcessPresence, RedisPresence, type Presence } from './realtime/presence.ts';
 import { RedisBus } from './realtime/redis-bus.ts';
 import { registerLiveKitWebhook } from './calls/calls.http.ts';
@@ -85,7 +85,6 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
 
   const http = Fastify({ loggerInstance: log.child({ component: 'http' }), bodyLimit: 1 << 20, trustProxy: true });
   await http.register(cors, { origin: config.http.corsOrigins, credentials: false });
-  await http.register(websocket, { options: { maxPayload: 256 * 1024 } });
 
   http.addHook('onResponse', async (req, reply) => {
     metrics.httpDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode }, reply.elapsedTime / 1000);
@@ -110,7 +109,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   const onConnection = getWSConnectionHandler({
     router: appRouter,
     onError,
-    keepAlive: { enabled: true, pingMs: 25_000, pongWaitMs: 10_000 },
+    // Dead peers are found by ConnectionRegistry's one ping timer for all sockets (see ws-server.ts).
+    keepAlive: { enabled: false },
     experimental_encoder: streamFrameEncoder,
     createContext: async ({ res, info }) => {
       const socket = res as WebSocket;
@@ -139,16 +139,21 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
         throw err;
       }
     },
-    // The handler is attached to @fastify/websocket's route below, not to a standalone WebSocketServer.
+    // The handler is attached to the raw server's upgrades below, not to a standalone WebSocketServer.
   } as Omit<WSSHandlerOptions<typeof appRouter>, 'wss'> as WSSHandlerOptions<typeof appRouter>);
-  http.get('/ws', { websocket: true }, (socket, req) => {
-    if (connections.draining) return socket.close(CLOSE_CODES.goingAway, 'draining');
-    // A socket that never sends its connection params is dropped.
-    const timer = setTimeout(() => !connections.has(socket) && socket.close(CLOSE_CODES.unauthenticated, 'auth.missing'), 10_000);
-    socket.once('close', () => clearTimeout(timer));
-    socketIps.set(socket, req.ip);
-    corkPerTick(socket);
-    onConnection(socket, req.raw);
+  const wss = attachWebSockets(http.server, {
+    path: '/ws',
+    maxPayload: 256 * 1024,
+    onConnection: (socket, info) => {
+      if (connections.draining) return socket.close(CLOSE_CODES.goingAway, 'draining');
+      // A socket that never sends its connection params is dropped.
+      const timer = setTimeout(() => !connections.has(socket) && socket.close(CLOSE_CODES.unauthenticated, 'auth.missing'), 10_000);
+      socket.once('close', () => clearTimeout(timer));
+      socketIps.set(socket, info.ip);
+      corkPerTick(socket);
+      trackLiveness(socket);
+      onConnection(socket, info.req as never);
+    },
   });
 
   if (storage instanceof LocalDiskStorage) await localStorageRoutes(http as unknown as FastifyInstance, storage, urlSigner);
@@ -192,6 +197,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
       if (closed) return;
       closed = true;
       await connections.drain(config.shutdownGraceMs);
+      // Sockets still in their handshake or before authenticating are not in the registry.
+      for (const ws of wss.clients) ws.terminate();
       await services.webhooks?.stop();
       services.media.stop();
       await services.calls.close();
