@@ -244,7 +244,7 @@ export function summarizeHeapSnapshot(snap) {
   const out = new Map();
   for (let i = 0; i < snap.nodes.length; i += f.length) {
     const type = types[snap.nodes[i + iType]];
-    const named = type !== 'string' && type !== 'concatenated string' && type !== 'sliced string' && type !== 'number' && type !== 'code';
+    const named = type !== 'string' && type !== 'concatenated string' && type !== 'sliced string' && type !== 'number';
     const name = named ? snap.strings[snap.nodes[i + iName]] : '';
     const key = `${type}:${name}${type === 'closure' ? (where.get(i) ?? '') : ''}`;
     const e = out.get(key) ?? { size: 0, count: 0 };

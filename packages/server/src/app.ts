@@ -5,7 +5,6 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
-import { getWSConnectionHandler, type WSSHandlerOptions } from '@trpc/server/adapters/ws';
 import type { WebSocket } from 'ws';
 import { CLOSE_CODES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '@sohbet/protocol';
 import { AuthService } from './auth/auth.service.ts';
@@ -25,6 +24,7 @@ import { ConnectionRegistry } from './realtime/connections.ts';
 import { streamFrameEncoder } from './realtime/frame-encoder.ts';
 import { corkPerTick } from './realtime/tick-cork.ts';
 import { attachWebSockets, trackLiveness } from './realtime/ws-server.ts';
+import { wsConnectionHandler } from './realtime/ws-adapter.ts';
 import { InProcessPresence, RedisPresence, type Presence } from './realtime/presence.ts';
 import { RedisBus } from './realtime/redis-bus.ts';
 import { registerLiveKitWebhook } from './calls/calls.http.ts';
@@ -106,15 +106,14 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
 
   // The upgrade request's client address, read by createContext for the per-IP connect limit.
   const socketIps = new WeakMap<WebSocket, string>();
-  const onConnection = getWSConnectionHandler({
+  // tRPC's protocol with one small object per socket (ws-adapter.ts); dead peers are found by
+  // ConnectionRegistry's one ping round for all sockets (ws-server.ts).
+  const onConnection = wsConnectionHandler({
     router: appRouter,
-    onError,
-    // Dead peers are found by ConnectionRegistry's one ping timer for all sockets (see ws-server.ts).
-    keepAlive: { enabled: false },
-    experimental_encoder: streamFrameEncoder,
-    createContext: async ({ res, info }) => {
-      const socket = res as WebSocket;
-      const params = (info.connectionParams ?? {}) as Record<string, string | undefined>;
+    onError: ({ error, path: p }) => onError({ error, path: p }),
+    encode: streamFrameEncoder.encode,
+    createContext: async (socket, connectionParams) => {
+      const params = (connectionParams ?? {}) as Record<string, string | undefined>;
       const v = Number(params.v ?? PROTOCOL_VERSION);
       if (!(v >= MIN_PROTOCOL_VERSION && v <= PROTOCOL_VERSION)) {
         socket.close(CLOSE_CODES.unsupportedProtocol, 'protocol.unsupported_version');
@@ -139,8 +138,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
         throw err;
       }
     },
-    // The handler is attached to the raw server's upgrades below, not to a standalone WebSocketServer.
-  } as Omit<WSSHandlerOptions<typeof appRouter>, 'wss'> as WSSHandlerOptions<typeof appRouter>);
+  });
   const wss = attachWebSockets(http.server, {
     path: '/ws',
     maxPayload: 256 * 1024,
@@ -152,7 +150,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
       socketIps.set(socket, info.ip);
       corkPerTick(socket);
       trackLiveness(socket);
-      onConnection(socket, info.req as never);
+      onConnection(socket, info.url);
     },
   });
 

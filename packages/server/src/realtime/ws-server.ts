@@ -2,12 +2,12 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 
-/** What a socket keeps of its upgrade request: the request itself (headers, buffers) is let go. */
+/** What a socket keeps of its upgrade request; the request itself (headers, buffers) is let go. */
 export interface UpgradeInfo {
   /** The client's address (the left-most X-Forwarded-For entry behind a proxy, like Fastify's `trustProxy: true`). */
   ip: string;
-  /** A minimal request for tRPC's WebSocket handler, which reads only `url` and the Host header. */
-  req: { url: string; headers: { host?: string } };
+  /** The request URL (path and query). */
+  url: string;
 }
 
 /**
@@ -28,7 +28,7 @@ export function attachWebSockets(
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const info: UpgradeInfo = { ip: clientIp(req), req: { url, headers: { host: req.headers.host } } };
+    const info: UpgradeInfo = { ip: clientIp(req), url };
     wss.handleUpgrade(req, socket, head, (ws) => {
       // A protocol error (an oversized or malformed frame) closes the socket; it must never crash the process.
       ws.on('error', ignore);
