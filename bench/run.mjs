@@ -50,6 +50,8 @@ const opt = {
   resumeEvents: Number(argv['resume-events'] ?? 1000),
   resumeTrials: Number(argv['resume-trials'] ?? (quick ? 3 : 5)),
   profile: argv.profile === 'true',
+  /** `--profile-phase=w1|w2`: profile only that phase (through the inspector), not setup or the rest. */
+  profilePhase: argv['profile-phase'] ?? null,
   countQueries: argv['count-queries'] === 'true',
   pool: argv.pool ? Number(argv.pool) : undefined,
   text: 'Salam! Is the bicycle still for sale? / Velosiped hələ satılır?',
@@ -173,6 +175,7 @@ async function main() {
     if (pairUsers > 0 && !targets.includes(pairUsers)) targets.push(pairUsers);
     targets.sort((a, b) => a - b);
     let prev = { n: 0, rss: base.rss, heap: baseMetrics.heapUsed };
+    const w1Profile = opt.profilePhase === 'w1' ? await server.startCpuProfile() : null;
     for (const n of targets) {
       if (n + 200 > results.environment.ulimitN) {
         log(`W1 ${n}: skipped, ulimit -n is ${results.environment.ulimitN} (the server needs one descriptor per socket)`);
@@ -223,6 +226,7 @@ async function main() {
         `W1 ${n} idle: ${ok} new ok, ${failed} failed, ${row.connectRate}/s (p99 ${row.connectLatencyMs.p99} ms), RSS +${((s.rss - base.rss) / 2 ** 20).toFixed(1)} MiB = ${(row.rssPerConnection / 1024).toFixed(1)} KiB/conn`,
       );
     }
+    if (w1Profile) results.profile = { ...analyzeProfile(await w1Profile.stop(), ROOT), scope: 'W1 connects only' };
     // Keep only the pair users for W2.
     if (connected > pairUsers) {
       const byW = workers.map(() => []);
@@ -242,6 +246,7 @@ async function main() {
     // Warm-up: a short low-rate step so JIT and pool connections are warm (not reported).
     await runPairStep({ ...stepEnv(server, workers), step: 0, rate: Math.min(200, opt.rates[0]), seconds: 3, warmup: true });
     started.counter?.mark();
+    const w2Profile = opt.profilePhase === 'w2' ? await server.startCpuProfile() : null;
     let stepNo = 1;
     for (const rate of opt.rates) {
       const r = await runPairStep({ ...stepEnv(server, workers), step: stepNo++, rate, seconds: opt.stepSeconds });
@@ -253,6 +258,7 @@ async function main() {
       if (backlog.left) log(`  ${backlog.left} messages still undelivered 60 s after the step`);
       await sleep(2000);
     }
+    if (w2Profile) results.profile = { ...analyzeProfile(await w2Profile.stop(), ROOT), scope: 'W2 steps only' };
     await finalCounts(workers, results.w2);
   }
 

@@ -134,22 +134,43 @@ export async function spawnServer({ databaseUrl, redisUrl, nodeArgs = [], logLev
     inspectorUrl,
     /** Full GC in the server (inspector HeapProfiler.collectGarbage), so RSS/heap reflect live memory. */
     async collectGarbage() {
-      if (!inspectorUrl) return false;
-      const { default: WebSocket } = await import('ws');
-      const ws = new WebSocket(inspectorUrl);
-      await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
-      const call = (id, method) =>
-        new Promise((r) => {
-          const on = (d) => JSON.parse(d.toString()).id === id && (ws.off('message', on), r());
-          ws.on('message', on);
-          ws.send(JSON.stringify({ id, method }));
-        });
-      await call(1, 'HeapProfiler.enable');
-      await call(2, 'HeapProfiler.collectGarbage');
-      await call(3, 'HeapProfiler.collectGarbage');
-      await call(4, 'HeapProfiler.disable');
-      ws.close();
+      const call = await inspector(inspectorUrl);
+      if (!call) return false;
+      await call('HeapProfiler.enable');
+      await call('HeapProfiler.collectGarbage');
+      await call('HeapProfiler.collectGarbage');
+      await call('HeapProfiler.disable');
+      call.close();
       return true;
+    },
+    /** A heap snapshot of the server (after a full GC), summarized: self size and count per (type, constructor name). */
+    async heapSummary() {
+      const call = await inspector(inspectorUrl);
+      if (!call) return null;
+      const chunks = [];
+      call.onEvent('HeapProfiler.addHeapSnapshotChunk', (p) => chunks.push(p.chunk));
+      await call('HeapProfiler.enable');
+      await call('HeapProfiler.collectGarbage');
+      await call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+      await call('HeapProfiler.disable');
+      call.close();
+      return summarizeHeapSnapshot(JSON.parse(chunks.join('')));
+    },
+    /** Starts V8's CPU profiler in the server (through the inspector); `stop()` returns the .cpuprofile object. */
+    async startCpuProfile(intervalUs = 500) {
+      const call = await inspector(inspectorUrl);
+      if (!call) return null;
+      await call('Profiler.enable');
+      await call('Profiler.setSamplingInterval', { interval: intervalUs });
+      await call('Profiler.start');
+      return {
+        async stop() {
+          const { profile } = await call('Profiler.stop');
+          await call('Profiler.disable');
+          call.close();
+          return profile;
+        },
+      };
     },
     url,
     wsUrl: `ws://127.0.0.1:${port}/ws`,
@@ -181,6 +202,59 @@ export async function spawnServer({ databaseUrl, redisUrl, nodeArgs = [], logLev
 }
 
 const b64url = (s) => Buffer.from(s).toString('base64url');
+/** A Chrome DevTools Protocol session on the server's inspector: `call(method, params)` → result. */
+async function inspector(inspectorUrl) {
+  if (!inspectorUrl) return null;
+  const { default: WebSocket } = await import('ws');
+  const ws = new WebSocket(inspectorUrl, { maxPayload: 2 ** 30 });
+  await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+  let next = 1;
+  const call = (method, params) =>
+    new Promise((resolve, reject) => {
+      const id = next++;
+      const on = (d) => {
+        const m = JSON.parse(d.toString());
+        if (m.id !== id) return;
+        ws.off('message', on);
+        if (m.error) reject(new Error(`${method}: ${m.error.message}`));
+        else resolve(m.result);
+      };
+      ws.on('message', on);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  call.close = () => ws.close();
+  call.onEvent = (method, fn) => ws.on('message', (d) => {
+    const m = JSON.parse(d.toString());
+    if (m.method === method) fn(m.params);
+  });
+  return call;
+}
+
+/** Self size and count per `type:name` of a V8 heap snapshot (the .heapsnapshot JSON). */
+export function summarizeHeapSnapshot(snap) {
+  const f = snap.snapshot.meta.node_fields;
+  const types = snap.snapshot.meta.node_types[0];
+  const iType = f.indexOf('type');
+  const iName = f.indexOf('name');
+  const iSize = f.indexOf('self_size');
+  // Closures are told apart by where they were defined (script id:line), anonymous ones included.
+  const where = new Map();
+  const loc = snap.locations ?? [];
+  for (let i = 0; i < loc.length; i += 4) where.set(loc[i], `@${loc[i + 1]}:${loc[i + 2] + 1}`);
+  const out = new Map();
+  for (let i = 0; i < snap.nodes.length; i += f.length) {
+    const type = types[snap.nodes[i + iType]];
+    const named = type !== 'string' && type !== 'concatenated string' && type !== 'sliced string' && type !== 'number';
+    const name = named ? snap.strings[snap.nodes[i + iName]] : '';
+    const key = `${type}:${name}${type === 'closure' ? (where.get(i) ?? '') : ''}`;
+    const e = out.get(key) ?? { size: 0, count: 0 };
+    e.size += snap.nodes[i + iSize];
+    e.count += 1;
+    out.set(key, e);
+  }
+  return out;
+}
+
 export function signHs256(claims, secret) {
   const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
   const body = b64url(JSON.stringify(claims));
@@ -294,7 +368,7 @@ export async function foreignCpuPct(pids, ms = 1000) {
 }
 
 /** Waits (bounded) until foreign CPU stays under `maxPct` for a 1 s sample; returns what it saw. */
-export async function waitForQuiet(pids, { maxPct = 25, maxWaitMs = 45_000, log } = {}) {
+export async function waitForQuiet(pids, { maxPct = 25, maxWaitMs = Number(process.env.BENCH_QUIET_WAIT_MS ?? 45_000), log } = {}) {
   const start = Date.now();
   let last = 0;
   for (let i = 0; ; i++) {

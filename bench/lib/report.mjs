@@ -203,7 +203,7 @@ export function writeReports(res, outDir) {
   }
   if (res.queries) md.push('## PostgreSQL round trips', '', '```json', JSON.stringify(res.queries, null, 2), '```', '');
   if (res.profile) {
-    md.push('## Server CPU profile (whole run, `node --cpu-prof`)', '', `Total ${res.profile.totalMs} ms sampled, idle ${res.profile.idlePct}%.`, '');
+    md.push(`## Server CPU profile (${res.profile.scope ?? 'whole run, `node --cpu-prof`'})`, '', `Total ${res.profile.totalMs} ms sampled, idle ${res.profile.idlePct}%.`, '');
     md.push('By package (self time):', '', mdTable(['package', 'ms', '%'], res.profile.byPackage.map((p) => [p.name, p.ms, p.pct])), '');
     md.push('Top functions (self time):', '', mdTable(['function', 'ms', '%'], res.profile.topSelf.map((p) => [`\`${p.name}\``, p.ms, p.pct])), '');
     md.push('Sohbet functions (inclusive time):', '', mdTable(['function', 'ms', '%'], res.profile.sohbetInclusive.map((p) => [`\`${p.name}\``, p.ms, p.pct])), '');

@@ -3,10 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
-import websocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
-import { getWSConnectionHandler, type WSSHandlerOptions } from '@trpc/server/adapters/ws';
 import type { WebSocket } from 'ws';
 import { CLOSE_CODES, MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from '@sohbet/protocol';
 import { AuthService } from './auth/auth.service.ts';
@@ -25,6 +23,8 @@ import { InProcessBus, type Bus } from './realtime/bus.ts';
 import { ConnectionRegistry } from './realtime/connections.ts';
 import { streamFrameEncoder } from './realtime/frame-encoder.ts';
 import { corkPerTick } from './realtime/tick-cork.ts';
+import { attachWebSockets, trackLiveness } from './realtime/ws-server.ts';
+import { wsConnectionHandler } from './realtime/ws-adapter.ts';
 import { InProcessPresence, RedisPresence, type Presence } from './realtime/presence.ts';
 import { RedisBus } from './realtime/redis-bus.ts';
 import { registerLiveKitWebhook } from './calls/calls.http.ts';
@@ -92,7 +92,6 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   const http = Fastify({ loggerInstance: log.child({ component: 'http' }), bodyLimit: 1 << 20, trustProxy: true });
   await http.register(cors, { origin: config.http.corsOrigins, credentials: false });
   registerSecurityHeaders(http as unknown as FastifyInstance, config);
-  await http.register(websocket, { options: { maxPayload: 256 * 1024 } });
 
   http.addHook('onResponse', async (req, reply) => {
     metrics.httpDuration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode }, reply.elapsedTime / 1000);
@@ -114,14 +113,14 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
 
   // The upgrade request's client address, read by createContext for the per-IP connect limit.
   const socketIps = new WeakMap<WebSocket, string>();
-  const onConnection = getWSConnectionHandler({
+  // tRPC's protocol with one small object per socket (ws-adapter.ts); dead peers are found by
+  // ConnectionRegistry's one ping round for all sockets (ws-server.ts).
+  const onConnection = wsConnectionHandler({
     router: appRouter,
-    onError,
-    keepAlive: { enabled: true, pingMs: 25_000, pongWaitMs: 10_000 },
-    experimental_encoder: streamFrameEncoder,
-    createContext: async ({ res, info }) => {
-      const socket = res as WebSocket;
-      const params = (info.connectionParams ?? {}) as Record<string, string | undefined>;
+    onError: ({ error, path: p }) => onError({ error, path: p }),
+    encode: streamFrameEncoder.encode,
+    createContext: async (socket, connectionParams) => {
+      const params = (connectionParams ?? {}) as Record<string, string | undefined>;
       const v = Number(params.v ?? PROTOCOL_VERSION);
       if (!(v >= MIN_PROTOCOL_VERSION && v <= PROTOCOL_VERSION)) {
         socket.close(CLOSE_CODES.unsupportedProtocol, 'protocol.unsupported_version');
@@ -148,16 +147,20 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
         throw err;
       }
     },
-    // The handler is attached to @fastify/websocket's route below, not to a standalone WebSocketServer.
-  } as Omit<WSSHandlerOptions<typeof appRouter>, 'wss'> as WSSHandlerOptions<typeof appRouter>);
-  http.get('/ws', { websocket: true }, (socket, req) => {
-    if (connections.draining) return socket.close(CLOSE_CODES.goingAway, 'draining');
-    // A socket that never sends its connection params is dropped.
-    const timer = setTimeout(() => !connections.has(socket) && socket.close(CLOSE_CODES.unauthenticated, 'auth.missing'), 10_000);
-    socket.once('close', () => clearTimeout(timer));
-    socketIps.set(socket, req.ip);
-    corkPerTick(socket);
-    onConnection(socket, req.raw);
+  });
+  const wss = attachWebSockets(http.server, {
+    path: '/ws',
+    maxPayload: 256 * 1024,
+    onConnection: (socket, info) => {
+      if (connections.draining) return socket.close(CLOSE_CODES.goingAway, 'draining');
+      // A socket that never sends its connection params is dropped.
+      const timer = setTimeout(() => !connections.has(socket) && socket.close(CLOSE_CODES.unauthenticated, 'auth.missing'), 10_000);
+      socket.once('close', () => clearTimeout(timer));
+      socketIps.set(socket, info.ip);
+      corkPerTick(socket);
+      trackLiveness(socket);
+      onConnection(socket, info.url);
+    },
   });
 
   if (storage instanceof LocalDiskStorage) await localStorageRoutes(http as unknown as FastifyInstance, storage, urlSigner);
@@ -214,6 +217,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
       closed = true;
       await connections.drain(config.shutdownGraceMs);
       services.safety.stop();
+      // Sockets still in their handshake or before authenticating are not in the registry.
+      for (const ws of wss.clients) ws.terminate();
       await services.webhooks?.stop();
       services.media.stop();
       services.retention.stop();

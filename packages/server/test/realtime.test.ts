@@ -187,9 +187,10 @@ describe('WebSocket authentication and protocol', () => {
   });
 
   it('closes with 4401 (auth.expired) when the token expires while connected', async () => {
-    const c = connectSocket(s.wsUrl, await s.token('exp-u', { ttlSeconds: 1 }));
+    // exp is in whole seconds: a 2 s token has 1–2 s left, room for the query on a busy machine.
+    const c = connectSocket(s.wsUrl, await s.token('exp-u', { ttlSeconds: 2 }));
     await c.trpc.users.me.query();
-    await until(() => c.closes.length > 0, 4000);
+    await until(() => c.closes.length > 0, 5000);
     expect(c.closes[0]!.code).toBe(CLOSE_CODES.unauthenticated);
     expect(['auth.expired', 'auth.invalid']).toContain(c.closes[0]!.reason);
     await c.close();

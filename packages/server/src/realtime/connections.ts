@@ -4,6 +4,10 @@ import type { AuthUser } from '../auth/auth.service.ts';
 import { chatRepo } from '../chat/chat.repo.ts';
 import type { Services } from '../services.ts';
 import { PRESENCE_TTL_MS } from './presence.ts';
+import { pingAll } from './ws-server.ts';
+
+/** Every socket is pinged this often; one that has not answered the previous ping is terminated. */
+export const PING_INTERVAL_MS = 25_000;
 
 interface Conn {
   id: string;
@@ -101,11 +105,17 @@ export class ConnectionRegistry {
     const support = setInterval(() => void this.s.support.sweep().catch((err) => this.s.log.warn({ err: (err as Error).message }, 'support sweep failed')), this.s.config.support.sweepMs);
     // Durable call timers (ring, connect, max duration, reconnect grace), likewise.
     const calls = setInterval(() => void this.s.calls.sweep().catch((err) => this.s.log.warn({ err: (err as Error).message }, 'calls sweep failed')), this.s.config.calls.sweepMs);
+    const ping = setInterval(() => pingAll(this.sockets()), PING_INTERVAL_MS);
+    ping.unref();
     beat.unref();
     prune.unref();
     support.unref();
     calls.unref();
-    this.timers.push(beat, prune, support, calls);
+    this.timers.push(beat, prune, support, calls, ping);
+  }
+
+  private *sockets(): Generator<WebSocket> {
+    for (const c of this.conns.values()) yield c.socket;
   }
 
   /** Keeps this instance's connections alive in shared presence, and its operators' durable last-seen. */
