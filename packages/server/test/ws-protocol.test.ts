@@ -96,6 +96,17 @@ describe('WebSocket protocol (tRPC wsLink compatible)', () => {
     c.ws.close();
   });
 
+  it('refuses a batch of more than 50 calls as a whole, without running any of them', async () => {
+    const c = await open(await s.token('wp-g'));
+    c.send(Array.from({ length: 51 }, (_, i) => ({ id: i + 1, method: 'mutation', params: { path: 'chat.openDirect', input: { userId: 'wp-g-peer' } } })));
+    expect((await c.next((f) => f.id === null && f.error)).error.data.code).toBe('PAYLOAD_TOO_LARGE');
+    c.send({ id: 99, method: 'query', params: { path: 'chat.list', input: {} } });
+    const list = await c.next((f) => f.id === 99);
+    expect(list.error ?? null).toBeNull();
+    expect(c.frames.some((f: any) => typeof f === 'object' && f && f.id >= 1 && f.id <= 51)).toBe(false);
+    c.ws.close();
+  });
+
   it('answers invalid JSON, binary frames and a duplicate subscription id with typed errors and keeps the socket', async () => {
     const c = await open(await s.token('wp-e'));
     c.send(sub(5));

@@ -23,7 +23,7 @@ import type { WebSocket } from 'ws';
  * - `{id, method:'subscription', params:{path,input,lastEventId?}}` → `started`, then
  *   `{id, result:{type:'data', id, data:{id, data}}}` per `tracked()` value, then `stopped`;
  *   `{id, method:'subscription.stop'}` ends it. `lastEventId` is merged into the input.
- * - a JSON array is a batch; the text frames `PING`/`PONG` are keep-alives.
+ * - a JSON array is a batch (at most `maxBatchSize` calls); the text frames `PING`/`PONG` are keep-alives.
  *
  * JSON only: the router must not use a transformer (Sohbet's does not).
  */
@@ -34,6 +34,8 @@ export interface WsAdapterOptions<TContext> {
   onError?: (info: { error: TRPCError; path?: string; type: string; ctx: TContext | undefined }) => void;
   /** Subscriptions one socket may hold at once (tRPC has no limit; a socket opening thousands is an attack). */
   maxSubscriptions?: number;
+  /** Calls one batch frame may carry (default 50); a larger batch is refused as a whole. */
+  maxBatchSize?: number;
 }
 
 type Id = string | number | null;
@@ -124,6 +126,11 @@ class Session<TContext> {
       return;
     }
     const raws = Array.isArray(parsed) ? parsed : [parsed];
+    const maxBatch = this.o.maxBatchSize ?? 50;
+    if (raws.length > maxBatch) {
+      this.respond({ id: null, error: this.shape(new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `at most ${maxBatch} calls per batch` }), undefined, 'unknown', undefined) });
+      return;
+    }
     const calls: Call[] = [];
     for (const raw of raws) {
       try {
