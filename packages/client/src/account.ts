@@ -31,7 +31,7 @@ export function createAccountApi(deps: { call: <T>(f: (t: SohbetTRPC) => Promise
       return {
         ...out,
         files: out.files.map((f) => ({ ...f, url: absolute(f.url) })),
-        callRecordings: out.callRecordings.map((r) => ({ ...r, url: absolute(r.url) })),
+        callRecordings: out.callRecordings.map((r) => ({ ...r, url: r.url === null ? null : absolute(r.url) })),
       };
     },
     async exportBlob() {

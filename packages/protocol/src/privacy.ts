@@ -67,7 +67,7 @@ export interface AccountExportDTO {
     endedAt: string | null;
   }>;
   /** Recordings of this user's own media in calls, with short-lived download links. */
-  callRecordings: Array<{ id: string; callId: string; contentType: string; sizeBytes: number; createdAt: string; url: string; urlExpiresAt: string }>;
+  callRecordings: Array<{ id: string; callId: string; contentType: string; sizeBytes: number; createdAt: string; url: string | null; urlExpiresAt: string }>;
   supportChats: Array<{
     id: string;
     conversationId: string;

@@ -177,7 +177,7 @@ export class PrivacyService {
           contentType: r.contentType,
           sizeBytes: r.sizeBytes,
           createdAt: r.createdAt.toISOString(),
-          url: await this.d.storage.downloadUrl(r.storageKey, { filename: `call-${r.callId}-${userId}.webm`, contentType: r.contentType, expiresInSec: EXPORT_URL_SEC }),
+          url: !r.storageKey || r.bucket ? null : await this.d.storage.downloadUrl(r.storageKey, { filename: `call-${r.callId}-${userId}.webm`, contentType: r.contentType, expiresInSec: EXPORT_URL_SEC }),
           urlExpiresAt,
         })),
       ),
@@ -258,11 +258,14 @@ export class PrivacyService {
   }
 
   /** Deletes recording objects, then their rows (a failed object delete keeps the row for the next sweep). */
-  async removeRecordings(rows: Array<{ id: string; storageKey: string }>): Promise<number> {
+  async removeRecordings(rows: Array<{ id: string; storageKey: string | null; bucket?: string | null }>): Promise<number> {
     const done: string[] = [];
     for (const r of rows) {
       try {
-        await this.d.storage.delete(r.storageKey);
+        // A recording still being written or failed has no object yet. LiveKit Egress files live in the
+        // deployment's own recording bucket (CALL_RECORDING_S3_*), which this service does not manage:
+        // their rows go, the host's bucket lifecycle removes the files.
+        if (r.storageKey && !r.bucket) await this.d.storage.delete(r.storageKey);
         done.push(r.id);
       } catch (err) {
         this.d.log.warn({ err: (err as Error).message, recordingId: r.id }, 'recording removal failed; deleting the account again retries it');

@@ -38,7 +38,7 @@ export class ConnectionRegistry {
   }
 
   /**
-   * Closes every socket of a user on this instance (account deleted) after `delayMs`, so a reply
+   * Closes every socket of a user on this instance (account deleted, suspended) after `delayMs`, so a reply
    * already on its way (the deletion's own response) still gets out; returns how many.
    */
   closeUser(userId: string, code: number, reason: string, delayMs = 0): number {
@@ -139,11 +139,6 @@ export class ConnectionRegistry {
   /** The users with a socket on this instance. */
   userIds(): string[] {
     return [...this.conns.values()].map((c) => c.userId);
-  }
-
-  /** Closes every socket of one user on this instance (e.g. a suspended account: 4403 auth.suspended). */
-  closeUser(userId: string, code: number, reason: string): void {
-    for (const c of this.conns.values()) if (c.userId === userId) c.socket.close(code, reason);
   }
 
   /** Closes every socket with 1001 so clients reconnect (to another instance), then waits for them to go. */
