@@ -142,9 +142,14 @@ export class Connection {
       const ms = Number(/^rate_limited:(\d+)$/.exec(cause?.reason ?? '')?.[1] ?? 0);
       this.notBefore = Date.now() + Math.min(ms, 10 * 60_000);
     }
+    if (code === CLOSE_CODES.unauthenticated && cause?.reason === 'auth.account_deleted') {
+      // The account is gone for good: no token will ever be accepted again, so stop reconnecting.
+      this.stop('closed', new SohbetError('auth.account_deleted', 'this account was deleted'));
+      return;
+    }
     if (code === CLOSE_CODES.unauthenticated) {
       const reason = cause?.reason;
-      const authCode = reason === 'auth.expired' || reason === 'auth.missing' || reason === 'auth.account_deleted' ? reason : 'auth.invalid';
+      const authCode = reason === 'auth.expired' || reason === 'auth.missing' ? reason : 'auth.invalid';
       this.setStatus('unauthenticated', new SohbetError(authCode, 'the server refused the token; retrying with a fresh one'));
     } else if (code === CLOSE_CODES.forbidden && cause?.reason === 'auth.suspended') {
       // Suspended by a moderator: keep retrying (with backoff) so the client comes back once it is lifted.

@@ -25,7 +25,8 @@ describe('SDK account: export and deletion against a real server', () => {
 
     const res = await me.account.delete();
     expect(res).toMatchObject({ userId: 'sdk-acc-a', deletedNow: true, messagesTombstoned: 1 });
-    await until(() => me.status === 'unauthenticated');
+    // Deleted for good: the SDK stops instead of reconnecting with fresh tokens forever.
+    await until(() => me.status === 'closed');
     expect(me.error?.code).toBe('auth.account_deleted');
     const hist = await peer.chat.history({ conversationId: conv.id });
     expect(hist.messages.at(-1)).toMatchObject({ senderId: 'sdk-acc-a', text: null });
