@@ -37,7 +37,8 @@ export async function spawnServer(env: Record<string, string>, port?: number): P
   const output: string[] = [];
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output.join('')}`)), 60_000);
+    // A server that does not come up in time is killed, not left running after the test fails.
+    const timer = setTimeout(() => (proc.kill('SIGKILL'), reject(new Error(`server did not start:\n${output.join('')}`))), 60_000);
     const onData = (b: Buffer) => {
       output.push(b.toString());
       if (b.toString().includes('Sohbet listening')) (clearTimeout(timer), resolve());
