@@ -36,6 +36,8 @@ const members = (denied: ErrorCode, over: Partial<Expect> = {}) => signedIn(deni
 const operators = (over: Partial<Expect> = {}) => signedIn('support.not_operator', { operator: 'ok', supervisor: 'ok', ...over });
 /** Operator + admin roles (supervisor view). */
 const supervisors = () => signedIn('support.not_operator', { operator: 'support.not_supervisor', supervisor: 'ok' });
+/** The moderator or admin role (safety review queue); `adminOutcome` when an admin gets past authorization. */
+const moderators = (adminOutcome: Outcome = 'ok') => signedIn('safety.not_moderator', { admin: adminOutcome, supervisor: adminOutcome });
 /** The admin role (notification pipeline). */
 const admins = () => signedIn('auth.forbidden', { admin: 'ok', supervisor: 'ok' });
 const anyone: Expect = { anonymous: 'ok', outsider: 'ok', blocked: 'ok', member: 'ok', operator: 'ok', admin: 'ok', supervisor: 'ok' };
@@ -76,6 +78,25 @@ const rows: Record<string, Row> = {
   'users.unblock': { input: (r) => ({ userId: r.user('bob') }), expect: self() },
   'users.blocked': { expect: self() },
   'users.report': { input: async (r, role) => ({ userId: peerOf(r, role) === r.user('alice') && role !== 'blocked' ? r.user('bob') : peerOf(r, role), reason: 'spam', conversationId: await r.conv() }), expect: members(NM), hides: true },
+
+  // A report about a user in a conversation (the message form needs a message id; safety.api.test covers it).
+  'chat.report': { input: async (r, role) => ({ userId: peerOf(r, role) === r.user('alice') && role !== 'blocked' ? r.user('bob') : peerOf(r, role), reason: 'spam', conversationId: await r.conv() }), expect: members(NM), hides: true },
+
+  // The review queue: moderators and admins (no fixture has only the moderator role). A report id that
+  // does not exist takes an admin past authorization to the lookup.
+  'safety.reports': { input: () => ({}), expect: moderators() },
+  'safety.report': { input: () => ({ reportId: 987_654_321 }), expect: moderators('safety.report_not_found') },
+  'safety.resolve': { input: () => ({ reportId: 987_654_321, actions: ['dismiss'] }), expect: moderators('safety.report_not_found') },
+  'safety.suspend': { input: (r) => ({ userId: r.user('bob'), reason: 'scam', hours: 1 }), expect: moderators() },
+  'safety.suspensions': { expect: moderators() },
+  'safety.lift': { input: (r) => ({ userId: r.user('bob') }), expect: moderators() },
+  'safety.audit': { input: () => ({}), expect: moderators() },
+
+  // Your own data; another account's only with the admin role (or the server API key).
+  'account.export': { expect: self() },
+  'account.delete': { input: () => ({ confirm: 'DELETE' }), expect: self() },
+  'account.exportUser': { input: (r) => ({ userId: r.user('alice') }), expect: signedIn('auth.forbidden', { admin: 'ok', supervisor: 'ok' }) },
+  'account.deleteUser': { input: (r) => ({ userId: r.user('bob') }), expect: signedIn('auth.forbidden', { admin: 'ok', supervisor: 'ok' }) },
 
   'sync.since': { input: () => ({}), expect: self() },
   'sync.events': { expect: self() }, // a subscription: checked over the WebSocket below
@@ -131,6 +152,8 @@ const rows: Record<string, Row> = {
   'calls.recorderOffer': { input: async (r) => ({ callId: await r.call(), deviceId: 'dev', sdp: 'v=0' }), expect: members('call.not_found', ringing), hides: true },
   // The admin role may list the recordings of any call (moderation); other outsiders see none.
   'calls.recordings': { input: async (r) => ({ callId: await r.call() }), expect: members('call.not_found', { admin: 'ok', supervisor: 'ok' }), hides: true },
+  // A recording id that does not exist: the parties (and admins) get past authorization to the lookup.
+  'calls.recordingUrl': { input: async (r) => ({ callId: await r.call(), recordingId: 'rec-none' }), expect: members('call.not_found', { member: 'call.recording_not_found', blocked: 'call.recording_not_found', admin: 'call.recording_not_found', supervisor: 'call.recording_not_found' }), hides: true },
   'calls.history': { expect: self() },
 
   'notify.registerDevice': { input: () => ({ kind: 'expo', token: `ExponentPushToken[${cid()}]` }), expect: self() },
@@ -159,6 +182,13 @@ const serverRows: Record<string, ServerRow> = {
   'server.notify.setContact': { input: (r) => ({ userId: r.user('alice'), email: 'alice@example.com' }), withKey: 'ok' },
   'server.notify.outbox': { input: () => ({}), withKey: 'ok' },
   'media.usage': { input: () => ({}), withKey: 'ok' },
+  'server.safety.reports': { input: () => ({}), withKey: 'ok' },
+  'server.safety.report': { input: () => ({ reportId: 987_654_321 }), withKey: 'safety.report_not_found' },
+  'server.safety.resolve': { input: () => ({ reportId: 987_654_321, actions: ['dismiss'] }), withKey: 'safety.report_not_found' },
+  'server.safety.suspend': { input: (r) => ({ userId: r.user('bob'), reason: 'scam', hours: 1 }), withKey: 'ok' },
+  'server.safety.suspensions': { withKey: 'ok' },
+  'server.safety.lift': { input: (r) => ({ userId: r.user('bob') }), withKey: 'ok' },
+  'server.safety.audit': { input: () => ({}), withKey: 'ok' },
 };
 
 interface Seen {
