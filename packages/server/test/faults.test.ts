@@ -5,9 +5,7 @@
  * lost or duplicated, per-conversation order holds, the system recovers by itself, and /readyz
  * names what is down meanwhile.
  *
- * Redis is stopped for 10 s, not 30 s: ioredis backs off to its 2 s cap within the first second,
- * so after 10 s the reconnect and the catch-up from the event log are the same as after 30 s, and
- * the file stays within CI's time budget.
+ * Redis is stopped for 30 s, as long as a real Redis failover or restart can take.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StreamEvent } from '@sohbet/protocol';
@@ -153,13 +151,13 @@ describe.skipIf(!privateInfraAvailable)('faults: two instances on a private Post
     await receiver.close();
   });
 
-  it('(b) Redis stopped for 10 s and started again: /readyz names redis meanwhile, the receiver on the other instance catches up once, in order', { timeout: 120_000 }, async () => {
+  it('(b) Redis stopped for 30 s and started again: /readyz names redis meanwhile, the receiver on the other instance catches up once, in order', { timeout: 120_000 }, async () => {
     const receiver = connectSocket(server(1).wsUrl, () => auth.mint({ id: 'f-receiver' }, 3600));
     await receiver.ready();
     let downSeen = false;
     const acked = await traffic(30, async () => {
       await redis.stop();
-      const end = Date.now() + 10_000;
+      const end = Date.now() + 30_000;
       while (Date.now() < end) {
         const r = await readyz(server(1).url).catch(() => null);
         if (r && r.status === 503 && r.down.includes('redis')) downSeen = true;

@@ -56,6 +56,9 @@ describe.each([dbKinds[dbKinds.length - 1]!])('hostile input on %s', (kind) => {
     s = await startTestServer({ db: kind });
     tokens = { user: await s.token('fuzz-u', { name: 'Fuzz' }), 'operator-admin': await s.token('fuzz-op', { roles: ['operator', 'admin'] }), none: null, 'garbage-token': 'eyJhbGciOiJub25lIn0.e30.', 'api-key': null };
     await s.token('fuzz-peer');
+    // An operator's first console call registers them (a support_operators row), like a user's first
+    // token upserts the user: done here, so the fuzzer's refused calls are the only thing measured.
+    await fetch(`${s.url}/trpc/support.me`, { headers: { authorization: `Bearer ${tokens['operator-admin']}` } });
     // Real things to aim at: a conversation with messages (ids the fuzzer mixes in).
     const h = { authorization: `Bearer ${tokens.user}`, 'content-type': 'application/json' };
     const open = await (await fetch(`${s.url}/trpc/chat.openDirect`, { method: 'POST', headers: h, body: JSON.stringify({ userId: 'fuzz-peer' }) })).json();
