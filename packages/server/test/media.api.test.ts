@@ -167,7 +167,9 @@ describe.each(tiers)('media API on $name', (tier) => {
     const img = await (await upload(ca, conv.id, { kind: 'image', name: 'p.png', mime: 'image/png', bytes: fixtures.png })).finalize();
     expect(await codeOf(cb.media.url({ attachmentId: img.id, variant: 'original' }))).toBe('media.not_found');
     await ca.chat.send({ conversationId: conv.id, clientId: cid(), attachmentIds: [img.id] });
-    expect(await codeOf(outsider.media.url({ attachmentId: img.id, variant: 'original' }))).toBe('chat.not_member');
+    // An outsider learns nothing, not even that the file exists: the same answer as for a missing id.
+    expect(await codeOf(outsider.media.url({ attachmentId: img.id, variant: 'original' }))).toBe('media.not_found');
+    expect(await codeOf(outsider.media.url({ attachmentId: 'att_does_not_exist', variant: 'original' }))).toBe('media.not_found');
     expect(await codeOf(outsider.media.requestUpload({ conversationId: conv.id, kind: 'image', name: 'p.png', mime: 'image/png', size: 10 }))).toBe('chat.not_member');
     const { url } = await cb.media.url({ attachmentId: img.id, variant: 'original' });
     const forged = url.replace(/(m%2F|m\/)att_[0-9a-f]{4}/, '$1att_0000');
