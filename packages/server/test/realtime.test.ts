@@ -203,7 +203,7 @@ describe('WebSocket authentication and protocol', () => {
     await c.close();
   });
 
-  it('a slow consumer cannot grow server memory: a full queue is repaired from the log, not buffered', async () => {
+  it('a slow consumer cannot grow server memory: a full queue is repaired from the log, not buffered', { timeout: 120_000 }, async () => {
     // One user bursting 120 messages is a load generator, not a person: the message limit is off here.
     const small = await startTestServer({ env: { WS_MAX_QUEUE: '16', RATE_LIMITS: 'message=off' } });
     const a = connectSocket(small.wsUrl, await small.token('slow-a'));

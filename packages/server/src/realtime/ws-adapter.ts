@@ -34,7 +34,10 @@ export interface WsAdapterOptions<TContext> {
   onError?: (info: { error: TRPCError; path?: string; type: string; ctx: TContext | undefined }) => void;
   /** Subscriptions one socket may hold at once (tRPC has no limit; a socket opening thousands is an attack). */
   maxSubscriptions?: number;
-  /** Calls one batch frame may carry (default 50); a larger batch is refused as a whole. */
+  /**
+   * Calls one batch frame may carry (default 1000; wsLink batches whatever was sent in the same
+   * tick, e.g. an outbox flush); a larger batch is refused as a whole, each call with an error.
+   */
   maxBatchSize?: number;
 }
 
@@ -126,9 +129,19 @@ class Session<TContext> {
       return;
     }
     const raws = Array.isArray(parsed) ? parsed : [parsed];
-    const maxBatch = this.o.maxBatchSize ?? 50;
+    const maxBatch = this.o.maxBatchSize ?? 1000;
     if (raws.length > maxBatch) {
-      this.respond({ id: null, error: this.shape(new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `at most ${maxBatch} calls per batch` }), undefined, 'unknown', undefined) });
+      // Every call of the refused batch is answered, so no client waits for a reply that never comes.
+      const error = this.shape(new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `at most ${maxBatch} calls per batch` }), undefined, 'unknown', undefined);
+      let answered = false;
+      for (const raw of raws) {
+        const id = (raw as { id?: unknown } | null)?.id;
+        if ((typeof id === 'number' || typeof id === 'string') && (raw as { method?: unknown }).method !== 'subscription.stop') {
+          this.respond({ id, error });
+          answered = true;
+        }
+      }
+      if (!answered) this.respond({ id: null, error });
       return;
     }
     const calls: Call[] = [];
