@@ -96,10 +96,17 @@ describe.skipIf(!privateInfraAvailable)('faults: two instances on a private Post
   /** Every acknowledged message is stored once, in the order it was acknowledged (G1, G2). */
   async function expectStored(acked: Array<{ text: string; seq: number }>) {
     const base = servers.find((s) => s.proc.exitCode === null && s.proc.signalCode === null)!.url;
-    const after = acked[0]!.seq - 1;
-    const res = await fetch(`${base}/trpc/chat.history?input=${encodeURIComponent(JSON.stringify({ conversationId: conv, after, limit: 200 }))}`, { headers: { authorization: `Bearer ${senderToken}` } });
-    const page = ((await res.json()) as { result: { data: { messages: Array<{ seq: number; text: string }> } } }).result.data.messages.sort((a, b) => a.seq - b.seq);
-    const stored = page.filter((m) => m.seq <= acked[acked.length - 1]!.seq);
+    const lastSeq = acked[acked.length - 1]!.seq;
+    // History pages hold at most 200 messages: a 30 s outage under traffic stores more than that.
+    const page: Array<{ seq: number; text: string }> = [];
+    for (let after = acked[0]!.seq - 1; after < lastSeq; ) {
+      const res = await fetch(`${base}/trpc/chat.history?input=${encodeURIComponent(JSON.stringify({ conversationId: conv, after, limit: 200 }))}`, { headers: { authorization: `Bearer ${senderToken}` } });
+      const got = ((await res.json()) as { result: { data: { messages: Array<{ seq: number; text: string }> } } }).result.data.messages.sort((a, b) => a.seq - b.seq);
+      if (got.length === 0) break;
+      page.push(...got);
+      after = got[got.length - 1]!.seq;
+    }
+    const stored = page.filter((m) => m.seq <= lastSeq);
     expect(stored.map((m) => m.text)).toEqual(acked.map((a) => a.text));
     expect(stored.map((m) => m.seq)).toEqual(acked.map((a) => a.seq));
   }
