@@ -49,7 +49,8 @@ export interface MessageRow {
   redacted?: boolean;
 }
 
-const messageColumns = {
+/** The stored columns of a message, selected by every read of messages. */
+export const messageColumns = {
   conversationId: messages.conversationId,
   seq: messages.seq,
   id: messages.id,

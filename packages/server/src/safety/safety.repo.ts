@@ -1,28 +1,12 @@
 import { and, desc, eq, gt, inArray, isNull, lt, or, type SQL } from 'drizzle-orm';
 import type { Executor } from '../db/db.ts';
 import { auditLog, messages, reports, userSuspensions } from '../db/schema.ts';
-import type { MessageRow } from '../chat/chat.repo.ts';
+import { messageColumns, type MessageRow } from '../chat/chat.repo.ts';
 
 export type ReportRow = typeof reports.$inferSelect;
 export type SuspensionRow = typeof userSuspensions.$inferSelect;
 export type AuditRow = typeof auditLog.$inferSelect;
 
-const messageColumns = {
-  conversationId: messages.conversationId,
-  seq: messages.seq,
-  id: messages.id,
-  clientId: messages.clientId,
-  senderId: messages.senderId,
-  kind: messages.kind,
-  text: messages.text,
-  payload: messages.payload,
-  replyToSeq: messages.replyToSeq,
-  forwarded: messages.forwarded,
-  createdAt: messages.createdAt,
-  editedAt: messages.editedAt,
-  deletedAt: messages.deletedAt,
-  redacted: messages.redacted,
-};
 
 /** Drizzle queries for reports, suspensions and the audit log. No business rules. */
 export const safetyRepo = {
