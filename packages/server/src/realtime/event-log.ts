@@ -70,37 +70,44 @@ export class EventLog {
     }
     const ids = [...perUser.keys()].sort();
     const counts = ids.map((u) => perUser.get(u)!.length);
-    // FOR NO KEY UPDATE, not FOR UPDATE: the transaction may already hold KEY SHARE locks on these
-    // users (an insert referencing them, e.g. new members), and two such transactions upgrading to
-    // FOR UPDATE deadlock each other. event_seq is not a key, so NO KEY UPDATE is the lock it needs.
+    // The payloads are serialized once here (shared with the WebSocket frames of every recipient),
+    // each with its place among the user's new events; the statement turns places into seqs.
+    const records: string[] = [];
+    for (const u of ids) {
+      const uid = JSON.stringify(u);
+      let ord = 0;
+      for (const ev of perUser.get(u)!) records.push(`{"user_id":${uid},"ord":${++ord},"type":${JSON.stringify(ev.type)},"data":${payloadJson(ev.data)}}`);
+    }
+    // One round trip: lock the users in id order (FOR NO KEY UPDATE, not FOR UPDATE: the transaction
+    // may already hold KEY SHARE locks on them — an insert referencing them, e.g. new members — and
+    // two such transactions upgrading to FOR UPDATE deadlock; event_seq is not a key), advance each
+    // user's event_seq, and insert the events at the seqs that frees, from one JSON document
+    // (Postgres parses it once). Unknown users get no row in `upd`, so nothing is stored for them.
     const updated = await rows<{ id: string; event_seq: number }>(
       tx,
       sql`with locked as (select id from users where id = any(${pgTextArray(ids)}::text[]) order by id for no key update),
-               n as (select unnest(${pgTextArray(ids)}::text[]) as id, unnest(${pgIntArray(counts)}::int[]) as n)
-          update users set event_seq = users.event_seq + n.n
-          from n where users.id = n.id and users.id in (select id from locked)
-          returning users.id, users.event_seq`,
+               n as (select unnest(${pgTextArray(ids)}::text[]) as id, unnest(${pgIntArray(counts)}::int[]) as n),
+               upd as (update users set event_seq = users.event_seq + n.n
+                       from n where users.id = n.id and users.id in (select id from locked)
+                       returning users.id, users.event_seq, n.n),
+               ins as (insert into user_events (user_id, seq, type, data)
+                       select x.user_id, upd.event_seq - upd.n + x.ord, x.type, x.data
+                       from jsonb_to_recordset(${`[${records.join(',')}]`}::jsonb) as x(user_id text, ord int, type text, data jsonb)
+                       join upd on upd.id = x.user_id)
+          select id, event_seq from upd`,
     );
     const top = new Map(updated.map((r) => [r.id, Number(r.event_seq)]));
     const deliveries: Delivery[] = [];
-    const records: string[] = [];
     for (const u of ids) {
       const list = perUser.get(u)!;
       const last = top.get(u);
-      if (last === undefined) continue; // unknown user: nothing to store
+      if (last === undefined) continue; // unknown user: nothing stored
       let s = last - list.length;
       for (const ev of list) {
         s += 1;
         deliveries.push({ userId: u, seq: s, event: { ...ev, cursor: String(s) } as StreamEvent });
-        // The payload is serialized once (shared with the WebSocket frames of every recipient).
-        records.push(`{"user_id":${JSON.stringify(u)},"seq":${s},"type":${JSON.stringify(ev.type)},"data":${payloadJson(ev.data)}}`);
       }
     }
-    // One JSON document for the whole batch: Postgres parses it once (much cheaper than array literals).
-    await tx.execute(
-      sql`insert into user_events (user_id, seq, type, data)
-          select user_id, seq, type, data from jsonb_to_recordset(${`[${records.join(',')}]`}::jsonb) as x(user_id text, seq bigint, type text, data jsonb)`,
-    );
     return deliveries;
   }
 
