@@ -1,5 +1,6 @@
 import { and, eq, inArray, sql as dsql } from 'drizzle-orm';
 import type { ConversationContext, MessageKind, MessagePayload } from '@sohbet/protocol';
+import { AppError } from '../core/errors.ts';
 import { pgIntArray, pgTextArray, rows, sql, type Executor } from '../db/db.ts';
 import { blocks, conversations, hiddenMessages, members, messages, reactions, users } from '../db/schema.ts';
 
@@ -239,6 +240,15 @@ export const chatRepo = {
     return r.map((x) => x.id);
   },
 
+  /** Who each of these users blocked (blocker → blocked ids). */
+  async blockedBy(ex: Executor, blockerIds: readonly string[]): Promise<Map<string, Set<string>>> {
+    const out = new Map<string, Set<string>>(blockerIds.map((u) => [u, new Set<string>()]));
+    if (blockerIds.length === 0) return out;
+    const r = await ex.select({ by: blocks.blockerId, id: blocks.blockedId }).from(blocks).where(inArray(blocks.blockerId, [...blockerIds]));
+    for (const x of r) out.get(x.by)?.add(x.id);
+    return out;
+  },
+
   async blockedByMe(ex: Executor, userId: string): Promise<string[]> {
     const r = await ex.select({ id: blocks.blockedId }).from(blocks).where(eq(blocks.blockerId, userId));
     return r.map((x) => x.id);
@@ -250,7 +260,8 @@ export const chatRepo = {
       ex,
       sql`update conversations set last_seq = last_seq + 1, last_message_at = ${at.toISOString()} where id = ${conversationId} returning last_seq`,
     );
-    return Number(r[0]!.last_seq);
+    if (!r[0]) throw new AppError('chat.not_found', 'no such conversation');
+    return Number(r[0].last_seq);
   },
 
   /** Inserts messages in one statement from one JSON document (cheap to bind for large batches). */
@@ -396,21 +407,26 @@ export const chatRepo = {
   },
 
   /** The newest message of each conversation that this user can see. */
-  async lastMessages(ex: Executor, userId: string, convs: Array<{ id: string; lastSeq: number }>): Promise<MessageRow[]> {
+  /**
+   * The last message of each conversation that each viewer can see (not hidden "for me"), in one
+   * query for any number of viewers (a conversation's update goes to all its members at once).
+   */
+  async lastMessages(ex: Executor, viewerIds: readonly string[], convs: Array<{ id: string; lastSeq: number }>): Promise<Array<MessageRow & { viewerId: string }>> {
     const withMessages = convs.filter((c) => c.lastSeq > 0);
-    if (withMessages.length === 0) return [];
+    if (withMessages.length === 0 || viewerIds.length === 0) return [];
     const r = await rows<Record<string, unknown>>(
       ex,
-      sql`select l.* from unnest(${`{${withMessages.map((c) => JSON.stringify(c.id)).join(',')}}`}::text[]) as cid(id)
+      sql`select v.id as viewer_id, l.* from unnest(${pgTextArray(viewerIds)}::text[]) as v(id)
+          cross join unnest(${pgTextArray(withMessages.map((c) => c.id))}::text[]) as cid(id)
           cross join lateral (
             select m.conversation_id, m.seq, m.id, m.client_id, m.sender_id, m.kind, m.text, m.payload, m.reply_to_seq, m.forwarded,
                    m.created_at, m.edited_at, m.deleted_at, m.redacted
             from messages m
             where m.conversation_id = cid.id
-              and not exists (select 1 from hidden_messages h where h.user_id = ${userId} and h.conversation_id = m.conversation_id and h.seq = m.seq)
+              and not exists (select 1 from hidden_messages h where h.user_id = v.id and h.conversation_id = m.conversation_id and h.seq = m.seq)
             order by m.seq desc limit 1) l`,
     );
-    return r.map(messageFromRaw);
+    return r.map((x) => ({ ...messageFromRaw(x), viewerId: String(x.viewer_id) }));
   },
 
   /** Full-text search over the user's conversations (PostgreSQL `simple` config: works for Azerbaijani and English). */

@@ -199,34 +199,57 @@ export class ConversationsService {
   }
 
   private async build(ex: Executor, viewerId: string, convs: Array<Parameters<typeof conversationDTO>[1]>): Promise<ConversationDTO[]> {
-    if (convs.length === 0) return [];
+    return (await this.buildFor(ex, [viewerId], convs)).get(viewerId) ?? [];
+  }
+
+  /**
+   * Conversations as each viewer sees them (unread, flags and last visible message differ per
+   * member), with the queries shared: a conversation's update to all its members costs the same
+   * few queries as one member's view.
+   */
+  private async buildFor(ex: Executor, viewerIds: string[], convs: Array<Parameters<typeof conversationDTO>[1]>): Promise<Map<string, ConversationDTO[]>> {
+    const out = new Map<string, ConversationDTO[]>();
+    if (convs.length === 0 || viewerIds.length === 0) return out;
     const ids = convs.map((c) => c.id);
     // Sequential: `ex` may be a transaction, and one connection runs one query at a time anyway.
     const allMembers = await repo.membersOfMany(ex, ids);
-    const lasts = await repo.lastMessages(ex, viewerId, convs);
-    const blocked = await repo.blockedByMe(ex, viewerId);
+    const lasts = await repo.lastMessages(ex, viewerIds, convs);
+    // Blocks only show on direct conversations (the peer's "blocked" flag).
+    const blocked = convs.some((c) => c.kind === 'direct') ? await repo.blockedBy(ex, viewerIds) : new Map<string, Set<string>>();
     const users = new Map((await repo.usersByIds(ex, [...new Set(allMembers.map((m) => m.userId))])).map((u) => [u.id, u]));
-    const lastBy = new Map(lasts.map((m) => [m.conversationId, m]));
-    const blockedSet = new Set(blocked);
     const supportTopics = await supportRepo.topicsByConversation(ex, ids);
-    return convs.map((c) => {
-      const ms = allMembers.filter((m) => m.conversationId === c.id);
-      const peer = c.kind === 'direct' ? ms.find((m) => m.userId !== viewerId)?.userId : undefined;
-      const last = lastBy.get(c.id);
-      const me = ms.find((m) => m.userId === viewerId);
-      const visibleLast = last && me && last.seq > me.joinedSeq ? messageDTO(last) : null;
-      const dto = conversationDTO(viewerId, c, ms, users, visibleLast, peer ? blockedSet.has(peer) : false);
-      const topic = supportTopics.get(c.id);
-      return topic === undefined ? dto : { ...dto, titleCode: { code: 'support.title', params: { topic } } };
-    });
+    const membersOf = new Map<string, typeof allMembers>();
+    for (const m of allMembers) {
+      let list = membersOf.get(m.conversationId);
+      if (!list) membersOf.set(m.conversationId, (list = []));
+      list.push(m);
+    }
+    for (const viewerId of viewerIds) {
+      const lastBy = new Map(lasts.filter((m) => m.viewerId === viewerId).map((m) => [m.conversationId, m]));
+      const blockedSet = blocked.get(viewerId);
+      out.set(
+        viewerId,
+        convs.map((c) => {
+          const ms = membersOf.get(c.id) ?? [];
+          const peer = c.kind === 'direct' ? ms.find((m) => m.userId !== viewerId)?.userId : undefined;
+          const last = lastBy.get(c.id);
+          const me = ms.find((m) => m.userId === viewerId);
+          const visibleLast = last && me && last.seq > me.joinedSeq ? messageDTO(last) : null;
+          const dto = conversationDTO(viewerId, c, ms, users, visibleLast, peer ? (blockedSet?.has(peer) ?? false) : false);
+          const topic = supportTopics.get(c.id);
+          return topic === undefined ? dto : { ...dto, titleCode: { code: 'support.title', params: { topic } } };
+        }),
+      );
+    }
+    return out;
   }
 
   /** Emits each member's own view of the conversation (it differs per member: unread, flags). */
   async emitConversation(ex: Executor, emit: Emit, conversationId: string, userIds: string[]): Promise<void> {
-    for (const u of userIds) {
-      const [dto] = await this.views(ex, [conversationId], u);
-      if (dto) emit([u], 'chat.conversation.updated', { conversation: dto });
-    }
+    const c = await repo.conversation(ex, conversationId);
+    if (!c) return;
+    const views = await this.buildFor(ex, [...new Set(userIds)], [c]);
+    for (const [u, [dto]] of views) if (dto) emit([u], 'chat.conversation.updated', { conversation: dto });
   }
 
   async presence(userIds: string[]): Promise<PresenceDTO[]> {

@@ -203,11 +203,10 @@ export class MessagesService {
     const prior = await repo.messageByClientId(this.db, conversationId, input.clientId);
     if (prior) return messageDTO(prior);
     return this.d.events.write(async (tx, emit) => {
-      const conv = await repo.conversation(tx, conversationId);
-      if (!conv) throw new AppError('chat.not_found', 'no such conversation');
-      const members = await repo.members(tx, conversationId);
       const now = this.d.clock.now();
+      // Takes the seq under the conversation's row lock; a missing conversation is chat.not_found.
       const seq = await repo.nextSeq(tx, conversationId, now);
+      const members = await repo.members(tx, conversationId);
       const row: MessageRow = {
         conversationId, seq, id: newId('m'), clientId: input.clientId, senderId: null, kind: 'system',
         text: normalizeText(input.text, true), payload: input.code ? { type: 'notice', code: input.code, params: input.params } : null,

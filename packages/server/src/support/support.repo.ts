@@ -63,9 +63,10 @@ export const supportRepo = {
     return r[0] ?? null;
   },
 
-  async insertChat(ex: Executor, row: typeof supportChats.$inferInsert): Promise<boolean> {
-    const r = await ex.insert(supportChats).values(row).onConflictDoNothing().returning({ id: supportChats.id });
-    return r.length === 1;
+  /** The new chat, or null when it already exists (a concurrent start). */
+  async insertChat(ex: Executor, row: typeof supportChats.$inferInsert): Promise<SupportChatRow | null> {
+    const r = await ex.insert(supportChats).values(row).onConflictDoNothing().returning();
+    return r[0] ?? null;
   },
 
   async chat(ex: Executor, id: string): Promise<SupportChatRow | null> {

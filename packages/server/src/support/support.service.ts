@@ -53,6 +53,10 @@ interface Move {
 export class SupportService {
   private readonly timers: SupportTimers;
   private readonly notices: SupportNotices;
+  /** Names read by `move` for the row it returned, so the answer and notices need not read them again. */
+  private readonly peopleOf = new WeakMap<SupportChatRow, Map<string, { id: string; name: string; avatarUrl: string | null }>>();
+  /** Operators whose support_operators row is known to exist (a cache: losing it costs one upsert). */
+  private readonly knownOperators = new Set<string>();
   constructor(private readonly d: SupportDeps) {
     this.timers = new SupportTimers(this, d);
     this.notices = new SupportNotices(d);
@@ -88,6 +92,7 @@ export class SupportService {
     }
     if (decision) await repo.insertDecision(tx, chat.id, kind, decision, this.now());
     const people = await this.people(tx, [updated.customerId, updated.operatorId, ...ops]);
+    this.peopleOf.set(updated, people);
     supportEvents.chatUpdated(emit, [updated.customerId, updated.operatorId, updated.offeredTo, chat.operatorId, chat.offeredTo], supportChatDTO(updated, people));
     for (const row of after.values()) supportEvents.operatorUpdated(emit, operatorDTO(row, people));
     return updated;
@@ -127,20 +132,20 @@ export class SupportService {
       const created = await this.write(async (tx, emit) => {
         const now = this.now();
         const inserted = await chatRepo.insertConversation(tx, { id: conversationId, kind: 'group', directKey: null, title: `Support · ${input.topic}`, context: input.context ?? null, createdBy: customerId });
-        if (!inserted) return false;
-        const ok = await repo.insertChat(tx, { id, conversationId, customerId, topic: input.topic, context: input.context ?? null, firstMessage: input.text, queuedAt: now, createdAt: now });
-        if (!ok) throw new AppError('support.already_assigned', 'retry'); // a concurrent start won: roll back our conversation
+        if (!inserted) return null;
+        const row = await repo.insertChat(tx, { id, conversationId, customerId, topic: input.topic, context: input.context ?? null, firstMessage: input.text, queuedAt: now, createdAt: now });
+        if (!row) throw new AppError('support.already_assigned', 'retry'); // a concurrent start won: roll back our conversation
         await chatRepo.addMembers(tx, conversationId, [{ userId: customerId, role: 'member', joinedSeq: 0 }]);
         await this.d.conversations.emitConversation(tx, emit, conversationId, [customerId]);
         const people = await this.people(tx, [customerId]);
-        supportEvents.chatUpdated(emit, [customerId], supportChatDTO((await repo.chat(tx, id))!, people));
-        return true;
+        supportEvents.chatUpdated(emit, [customerId], supportChatDTO(row, people));
+        return row;
       }).catch((err) => {
-        if (err instanceof AppError && err.message === 'retry') return false;
-        if ((err as { cause?: { code?: string } }).cause?.code === '23505' || (err as { code?: string }).code === '23505') return false;
+        if (err instanceof AppError && err.message === 'retry') return null;
+        if ((err as { cause?: { code?: string } }).cause?.code === '23505' || (err as { code?: string }).code === '23505') return null;
         throw err;
       });
-      chat = created ? await repo.chat(this.db, id) : await repo.openChat(this.db, customerId, input.topic);
+      chat = created ?? (await repo.openChat(this.db, customerId, input.topic));
       if (!chat) throw new AppError('support.not_found', 'the support chat could not be opened');
       // The offer does not wait for the first message to be stored (the offer carries its text, and an
       // operator who accepts joins from seq 0, so they see it either way): routing starts at once.
@@ -217,7 +222,10 @@ export class SupportService {
   // ---- operators ----
 
   async ensureOperator(userId: string): Promise<void> {
+    if (this.knownOperators.has(userId)) return;
     await repo.ensureOperator(this.db, userId, this.d.config.defaultMaxChats);
+    if (this.knownOperators.size >= 10_000) this.knownOperators.clear();
+    this.knownOperators.add(userId);
   }
 
   async operatorState(userId: string): Promise<OperatorDTO> {
@@ -264,14 +272,15 @@ export class SupportService {
     const chat = await this.chatOr404(chatId);
     if (chat.state === 'queued') return this.pick(operatorId, chatId);
     if (chat.state !== 'offered' || chat.offeredTo !== operatorId) throw new AppError(chat.state === 'resolved' ? 'support.invalid_state' : 'support.already_assigned', 'this chat is not offered to you');
-    await this.write(async (tx, emit) => {
+    const moved = await this.write(async (tx, emit) => {
       const moved = await this.move(tx, emit, chat, 'accept', { operatorId, offeredTo: null, offerExpiresAt: null, assignedAt: this.now(), lastActivityAt: this.now() }, { stale: 'support.already_assigned' });
       await this.setMembership(tx, emit, moved, operatorId, null);
+      return moved;
     });
     this.observeAssigned(chat);
-    await this.joined(chat, operatorId);
+    await this.joined(moved, operatorId);
     this.notifyQueue(chat.topic);
-    return this.view(operatorId, chatId, true);
+    return this.viewOf(moved);
   }
 
   async decline(operatorId: string, chatId: string): Promise<SupportChatDTO> {
@@ -289,16 +298,17 @@ export class SupportService {
   async pick(operatorId: string, chatId: string): Promise<SupportChatDTO> {
     const chat = await this.chatOr404(chatId);
     if (!['queued', 'offered'].includes(chat.state)) throw new AppError(chat.state === 'resolved' ? 'support.invalid_state' : 'support.already_assigned', 'this chat is not waiting');
-    await this.write(async (tx, emit) => {
+    const moved = await this.write(async (tx, emit) => {
       const decision = { candidates: [operatorId], excluded: [], winner: operatorId, by: operatorId };
       const moved = await this.move(tx, emit, chat, 'pick', { state: 'assigned', operatorId, offeredTo: null, offerExpiresAt: null, assignedAt: this.now(), lastActivityAt: this.now() },
         { claim: operatorId, release: chat.state === 'offered' ? chat.offeredTo : null, stale: 'support.already_assigned', full: 'support.capacity' }, decision);
       await this.setMembership(tx, emit, moved, operatorId, null);
+      return moved;
     });
     this.observeAssigned(chat);
-    await this.joined(chat, operatorId);
+    await this.joined(moved, operatorId);
     this.notifyQueue(chat.topic);
-    return this.view(operatorId, chatId, true);
+    return this.viewOf(moved);
   }
 
   /** Transfer to an operator (who must be available with room) or to a team: back to the queue for `toTopic`, at its original place. */
@@ -315,12 +325,13 @@ export class SupportService {
     // One open chat per customer and topic: moving to a team where this customer already waits would make two.
     const clash = input.toTopic && input.toTopic !== chat.topic ? await repo.openChat(this.db, chat.customerId, input.toTopic) : null;
     if (clash) throw new AppError('support.topic_conflict', 'the customer already has an open chat on that topic');
-    await this.write(async (tx, emit) => {
+    const moved = await this.write(async (tx, emit) => {
       if (to) {
         const decision = { candidates: [to], excluded: [], winner: to, by: actorId, note: input.note ?? null };
         const moved = await this.move(tx, emit, chat, 'transfer', { state: 'assigned', operatorId: to, assignedAt: this.now(), lastActivityAt: this.now() },
           { claim: to, release: from, stale: 'support.already_assigned', full: 'support.operator_unavailable' }, decision);
         await this.setMembership(tx, emit, moved, to, from);
+        return moved;
       } else {
         const decision = { candidates: [], excluded: [], winner: null, by: actorId, note: input.note ?? null, toTopic: input.toTopic ?? null };
         const moved = await this.move(tx, emit, chat, 'transfer_team', { topic: input.toTopic!, operatorId: null, assignedAt: null, declinedBy: [], skippedBy: from ? [from] : [] },
@@ -329,10 +340,11 @@ export class SupportService {
           throw pg === '23505' ? new AppError('support.topic_conflict', 'the customer already has an open chat on that topic') : err;
         });
         await this.setMembership(tx, emit, moved, null, from);
+        return moved;
       }
     });
-    if (to) await this.joined(chat, to);
-    else await this.notice(chat, 'support.transferred_team', `Transferred to ${input.toTopic}`, { topic: input.toTopic! });
+    if (to) await this.joined(moved, to);
+    else await this.notice(moved, 'support.transferred_team', `Transferred to ${input.toTopic}`, { topic: input.toTopic! });
     await this.drain();
     this.notifyQueue(input.toTopic ?? chat.topic);
     return this.view(actorId, chat.id, true);
@@ -350,20 +362,20 @@ export class SupportService {
     const chat = await this.chatOr404(chatId);
     if (OWNED_STATES.includes(chat.state) && chat.operatorId !== operatorId) throw new AppError('support.already_assigned', 'another operator owns this chat');
     const holder = chat.state === 'offered' ? chat.offeredTo : OWNED_STATES.includes(chat.state) ? chat.operatorId : null;
-    await this.close(chat, holder, { by: operatorId });
-    return this.view(operatorId, chatId, true);
+    return this.viewOf(await this.close(chat, holder, { by: operatorId }));
   }
 
   /** Resolves (an operator, or the inactivity timer): the holder's slot freed, a "resolved" notice, the queue drained. */
-  async close(chat: SupportChatRow, holder: string | null, why: { by?: string; reason?: string }): Promise<void> {
+  async close(chat: SupportChatRow, holder: string | null, why: { by?: string; reason?: string }): Promise<SupportChatRow> {
     const now = this.now();
     const decision = { candidates: [], excluded: [], winner: null, by: why.by ?? null, reason: why.reason ?? null };
-    await this.write((tx, emit) => this.move(tx, emit, chat, 'resolve', { resolvedAt: now, offeredTo: null, offerExpiresAt: null }, { release: holder, stale: 'support.invalid_state' }, decision));
+    const moved = await this.write((tx, emit) => this.move(tx, emit, chat, 'resolve', { resolvedAt: now, offeredTo: null, offerExpiresAt: null }, { release: holder, stale: 'support.invalid_state' }, decision));
     const handle = secondsBetween(chat.assignedAt, now);
     if (handle !== null && OWNED_STATES.includes(chat.state)) this.d.metrics.handleTime.observe({ topic: chat.topic, priority: chat.priority }, handle);
-    await this.notice(chat, 'support.resolved', why.reason === 'inactivity' ? 'Resolved after inactivity' : 'Resolved', why.reason ? { reason: why.reason } : {});
+    await this.notice(moved, 'support.resolved', why.reason === 'inactivity' ? 'Resolved after inactivity' : 'Resolved', why.reason ? { reason: why.reason } : {});
     await this.drain();
     this.notifyQueue(chat.topic);
+    return moved;
   }
 
   /** Operators and the host backend (server API) change a chat's priority; the queue is re-ordered. */
@@ -485,6 +497,13 @@ export class SupportService {
     return peopleMap(ex, ids);
   }
 
+  /** The chat as a change just left it: from the names `move` read, else like `view`. */
+  private async viewOf(row: SupportChatRow): Promise<SupportChatDTO> {
+    const people = this.peopleOf.get(row);
+    if (people && row.state !== 'queued') return supportChatDTO(row, people);
+    return (await this.dtos([row]))[0]!;
+  }
+
   dtos(list: SupportChatRow[]): Promise<SupportChatDTO[]> {
     return chatViews(this.db, this.now(), this.d.config.agingMs, list);
   }
@@ -500,7 +519,7 @@ export class SupportService {
   }
 
   private joined(chat: SupportChatRow, operatorId: string): Promise<void> {
-    return this.notices.joined(chat, operatorId);
+    return this.notices.joined(chat, operatorId, this.peopleOf.get(chat)?.get(operatorId)?.name);
   }
 
   private readonly queueTopics = new Set<string>();
