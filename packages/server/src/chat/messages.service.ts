@@ -35,6 +35,14 @@ export interface SendScreen {
   screen(actorId: string, message: ScreenedMessage): Promise<{ text: string } | null>;
 }
 
+/** A system notice: English text for old clients, a code and params that apps translate. */
+export interface SystemNotice {
+  clientId: string;
+  text: string;
+  code?: string;
+  params?: Record<string, string>;
+}
+
 interface ReceiptItem {
   actorId: string;
   conversationId: string;
@@ -198,26 +206,33 @@ export class MessagesService {
     }
   }
 
-  /** A system notice posted by the host backend (server API). */
-  async sendSystem(conversationId: string, input: { clientId: string; text: string; code?: string; params?: Record<string, string> }): Promise<MessageDTO> {
+  /** A system notice posted by the host backend (server API); a retry with the same clientId returns the stored one (G2). */
+  async sendSystem(conversationId: string, input: SystemNotice): Promise<MessageDTO> {
     const prior = await repo.messageByClientId(this.db, conversationId, input.clientId);
     if (prior) return messageDTO(prior);
-    return this.d.events.write(async (tx, emit) => {
-      const now = this.d.clock.now();
-      // Takes the seq under the conversation's row lock; a missing conversation is chat.not_found.
-      const seq = await repo.nextSeq(tx, conversationId, now);
-      const members = await repo.members(tx, conversationId);
-      const row: MessageRow = {
-        conversationId, seq, id: newId('m'), clientId: input.clientId, senderId: null, kind: 'system',
-        text: normalizeText(input.text, true), payload: input.code ? { type: 'notice', code: input.code, params: input.params } : null,
-        replyToSeq: null, forwarded: false, createdAt: now, editedAt: null, deletedAt: null,
-      };
-      await repo.insertMessages(tx, [row]);
-      const dto = messageDTO(row);
-      emit(members.map((m) => m.userId), 'chat.message.created', { message: dto });
-      await this.d.webhooks?.enqueue(tx, 'message.created', { message: dto });
-      return dto;
-    });
+    return this.d.events.write((tx, emit) => this.systemIn(tx, emit, conversationId, input));
+  }
+
+  /**
+   * A system notice stored in the caller's transaction, so it commits with the change it tells of
+   * (support: "joined", "resolved"). The clientId must be new to the conversation: a duplicate
+   * fails the whole transaction.
+   */
+  async systemIn(tx: Tx, emit: Emit, conversationId: string, input: SystemNotice): Promise<MessageDTO> {
+    const now = this.d.clock.now();
+    // Takes the seq under the conversation's row lock; a missing conversation is chat.not_found.
+    const seq = await repo.nextSeq(tx, conversationId, now);
+    const members = await repo.members(tx, conversationId);
+    const row: MessageRow = {
+      conversationId, seq, id: newId('m'), clientId: input.clientId, senderId: null, kind: 'system',
+      text: normalizeText(input.text, true), payload: input.code ? { type: 'notice', code: input.code, params: input.params } : null,
+      replyToSeq: null, forwarded: false, createdAt: now, editedAt: null, deletedAt: null,
+    };
+    await repo.insertMessages(tx, [row]);
+    const dto = messageDTO(row);
+    emit(members.map((m) => m.userId), 'chat.message.created', { message: dto });
+    await this.d.webhooks?.enqueue(tx, 'message.created', { message: dto });
+    return dto;
   }
 
   private async existing(actorId: string, m: MessageRow): Promise<MessageDTO> {

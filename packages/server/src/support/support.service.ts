@@ -275,10 +275,10 @@ export class SupportService {
     const moved = await this.write(async (tx, emit) => {
       const moved = await this.move(tx, emit, chat, 'accept', { operatorId, offeredTo: null, offerExpiresAt: null, assignedAt: this.now(), lastActivityAt: this.now() }, { stale: 'support.already_assigned' });
       await this.setMembership(tx, emit, moved, operatorId, null);
+      await this.joined(tx, emit, moved, operatorId);
       return moved;
     });
     this.observeAssigned(chat);
-    await this.joined(moved, operatorId);
     this.notifyQueue(chat.topic);
     return this.viewOf(moved);
   }
@@ -303,10 +303,10 @@ export class SupportService {
       const moved = await this.move(tx, emit, chat, 'pick', { state: 'assigned', operatorId, offeredTo: null, offerExpiresAt: null, assignedAt: this.now(), lastActivityAt: this.now() },
         { claim: operatorId, release: chat.state === 'offered' ? chat.offeredTo : null, stale: 'support.already_assigned', full: 'support.capacity' }, decision);
       await this.setMembership(tx, emit, moved, operatorId, null);
+      await this.joined(tx, emit, moved, operatorId);
       return moved;
     });
     this.observeAssigned(chat);
-    await this.joined(moved, operatorId);
     this.notifyQueue(chat.topic);
     return this.viewOf(moved);
   }
@@ -331,6 +331,7 @@ export class SupportService {
         const moved = await this.move(tx, emit, chat, 'transfer', { state: 'assigned', operatorId: to, assignedAt: this.now(), lastActivityAt: this.now() },
           { claim: to, release: from, stale: 'support.already_assigned', full: 'support.operator_unavailable' }, decision);
         await this.setMembership(tx, emit, moved, to, from);
+        await this.joined(tx, emit, moved, to);
         return moved;
       } else {
         const decision = { candidates: [], excluded: [], winner: null, by: actorId, note: input.note ?? null, toTopic: input.toTopic ?? null };
@@ -340,11 +341,10 @@ export class SupportService {
           throw pg === '23505' ? new AppError('support.topic_conflict', 'the customer already has an open chat on that topic') : err;
         });
         await this.setMembership(tx, emit, moved, null, from);
+        await this.notices.notice(tx, emit, moved, 'support.transferred_team', `Transferred to ${input.toTopic}`, { topic: input.toTopic! });
         return moved;
       }
     });
-    if (to) await this.joined(moved, to);
-    else await this.notice(moved, 'support.transferred_team', `Transferred to ${input.toTopic}`, { topic: input.toTopic! });
     await this.drain();
     this.notifyQueue(input.toTopic ?? chat.topic);
     return this.view(actorId, chat.id, true);
@@ -369,10 +369,13 @@ export class SupportService {
   async close(chat: SupportChatRow, holder: string | null, why: { by?: string; reason?: string }): Promise<SupportChatRow> {
     const now = this.now();
     const decision = { candidates: [], excluded: [], winner: null, by: why.by ?? null, reason: why.reason ?? null };
-    const moved = await this.write((tx, emit) => this.move(tx, emit, chat, 'resolve', { resolvedAt: now, offeredTo: null, offerExpiresAt: null }, { release: holder, stale: 'support.invalid_state' }, decision));
+    const moved = await this.write(async (tx, emit) => {
+      const moved = await this.move(tx, emit, chat, 'resolve', { resolvedAt: now, offeredTo: null, offerExpiresAt: null }, { release: holder, stale: 'support.invalid_state' }, decision);
+      await this.notices.notice(tx, emit, moved, 'support.resolved', why.reason === 'inactivity' ? 'Resolved after inactivity' : 'Resolved', why.reason ? { reason: why.reason } : {});
+      return moved;
+    });
     const handle = secondsBetween(chat.assignedAt, now);
     if (handle !== null && OWNED_STATES.includes(chat.state)) this.d.metrics.handleTime.observe({ topic: chat.topic, priority: chat.priority }, handle);
-    await this.notice(moved, 'support.resolved', why.reason === 'inactivity' ? 'Resolved after inactivity' : 'Resolved', why.reason ? { reason: why.reason } : {});
     await this.drain();
     this.notifyQueue(chat.topic);
     return moved;
@@ -514,12 +517,8 @@ export class SupportService {
     if (s !== null) this.d.metrics.timeToAssign.observe({ topic: chat.topic, priority: chat.priority }, s);
   }
 
-  notice(chat: SupportChatRow, code: string, text: string, params: Record<string, string>): Promise<void> {
-    return this.notices.notice(chat, code, text, params);
-  }
-
-  private joined(chat: SupportChatRow, operatorId: string): Promise<void> {
-    return this.notices.joined(chat, operatorId, this.peopleOf.get(chat)?.get(operatorId)?.name);
+  private joined(tx: Tx, emit: Emit, chat: SupportChatRow, operatorId: string): Promise<void> {
+    return this.notices.joined(tx, emit, chat, operatorId, this.peopleOf.get(chat)?.get(operatorId)?.name);
   }
 
   private readonly queueTopics = new Set<string>();
