@@ -127,6 +127,16 @@ describe.each(dbKinds)('pre-send hook on %s', (kind) => {
     expect(calls).toHaveLength(1);
   });
 
+  it('a support question is screened like a message: refused, it opens no chat; redacted, the chat starts with the host’s text', async () => {
+    const support = await callerFor(open.s.app.services, 'presend-customer');
+    const err = await support.support.start({ topic: 'billing', clientId: cid(), text: 'Pay here: https://pay.example/9' }).catch((e) => e);
+    expect(await codeOf(Promise.reject(err))).toBe('chat.rejected');
+    expect(await support.support.mine()).toHaveLength(0);
+    const chat = await support.support.start({ topic: 'billing', clientId: cid(), text: 'Zəng edin: +994 50 123 45 67' });
+    const { messages } = await support.chat.history({ conversationId: chat.conversationId });
+    expect(messages.map((m) => [m.text, m.redacted])).toEqual([['Zəng edin: [phone number hidden]', true]]);
+  });
+
   it('edits are screened too (else "hi" could become a phone number after the check)', async () => {
     const m = await open.seller.chat.send({ conversationId: open.conv.id, clientId: cid(), text: 'hi' });
     const edited = await open.seller.chat.edit({ conversationId: open.conv.id, seq: m.seq, text: 'call +994501234567' });

@@ -142,60 +142,7 @@ export class MessagesService {
     const prior = await repo.messageByClientId(this.db, input.conversationId, input.clientId);
     if (prior) return this.existing(actorId, prior);
     try {
-      return await this.d.events.write(async (tx, emit) => {
-        const members = await repo.members(tx, input.conversationId);
-        if (!members.some((m) => m.userId === actorId)) throw new AppError('chat.not_member', 'you are not a member of this conversation');
-        const conv = (await repo.conversation(tx, input.conversationId))!;
-        if (conv.kind === 'direct') {
-          const peer = members.find((m) => m.userId !== actorId);
-          if (peer && (await repo.blockedBetween(tx, actorId, peer.userId)).bBlockedA) throw new AppError('chat.blocked', 'this user does not accept your messages');
-        }
-        let kind: MessageRow['kind'] = 'text';
-        let text: string | null;
-        let payload: MessagePayload | null = input.payload ?? null;
-        let forwarded = false;
-        if (input.forward) {
-          const src = await this.forwardSource(tx, actorId, input.forward);
-          ({ kind, text, payload } = src);
-          forwarded = true;
-        } else {
-          text = normalizeText(input.text, !payload && !input.attachmentIds);
-          if (payload) kind = 'listing';
-        }
-        if (redactedText !== undefined) text = normalizeText(redactedText, true);
-        let replyTo: MessageRow | null = null;
-        if (input.replyToSeq !== undefined) {
-          replyTo = await repo.message(tx, conv.id, input.replyToSeq);
-          const me = members.find((m) => m.userId === actorId)!;
-          if (!replyTo || replyTo.seq <= me.joinedSeq) throw new AppError('chat.message_not_found', 'the message you reply to does not exist');
-        }
-        const now = this.d.clock.now();
-        const seq = await repo.nextSeq(tx, conv.id, now);
-        if (input.forward && payload?.type === 'media') {
-          if (!this.attachments) throw new AppError('media.not_found', 'attachments are not available on this server');
-          const ids = payload.attachments.map((a) => a.id);
-          payload = await this.attachments.forward(tx, { from: input.forward, conversationId: conv.id, seq, ids });
-        }
-        if (input.attachmentIds) {
-          if (!this.attachments) throw new AppError('media.not_found', 'attachments are not available on this server');
-          ({ kind, payload } = await this.attachments.attach(tx, { actorId, conversationId: conv.id, ids: input.attachmentIds, seq }));
-        }
-        const row: MessageRow = {
-          conversationId: conv.id, seq, id: newId('m'), clientId: input.clientId, senderId: actorId, kind, text, payload,
-          replyToSeq: replyTo?.seq ?? null, forwarded, createdAt: now, editedAt: null, deletedAt: null,
-        };
-        await repo.insertMessages(tx, [row]);
-        if (redactedText !== undefined) {
-          await repo.markRedacted(tx, conv.id, seq);
-          row.redacted = true;
-        }
-        // Sending marks everything up to your own message as read by you.
-        await repo.raiseMarks(tx, conv.id, actorId, { read: seq, delivered: seq });
-        const dto = messageDTO(row, [], replyTo);
-        emit(members.map((m) => m.userId), 'chat.message.created', { message: dto });
-        await this.d.webhooks?.enqueue(tx, 'message.created', { message: dto });
-        return dto;
-      });
+      return await this.d.events.write((tx, emit) => this.storeIn(tx, emit, actorId, input, redactedText));
     } catch (err) {
       // A concurrent retry with the same clientId committed first: return its message (G2).
       if (isUniqueViolation(err)) {
@@ -204,6 +151,73 @@ export class MessagesService {
       }
       throw err;
     }
+  }
+
+  /**
+   * Another feature's first message, stored in that feature's transaction (support: the customer's
+   * question commits with the new chat). `admit` it first — limits and the pre-send screen run
+   * outside any transaction — then store it with the verdict. Nothing is announced to onSent
+   * listeners: the caller is the feature that would react.
+   */
+  async admit(actorId: string, input: SendInput): Promise<{ text: string } | null> {
+    await this.d.limits.message(actorId, input.text);
+    return this.screened(actorId, input);
+  }
+
+  /** The message's checks and rows in the caller's transaction (membership, blocks, reply, seq, marks, event). */
+  async storeIn(tx: Tx, emit: Emit, actorId: string, input: SendInput, redactedText?: string): Promise<MessageDTO> {
+    const members = await repo.members(tx, input.conversationId);
+    if (!members.some((m) => m.userId === actorId)) throw new AppError('chat.not_member', 'you are not a member of this conversation');
+    const conv = (await repo.conversation(tx, input.conversationId))!;
+    if (conv.kind === 'direct') {
+      const peer = members.find((m) => m.userId !== actorId);
+      if (peer && (await repo.blockedBetween(tx, actorId, peer.userId)).bBlockedA) throw new AppError('chat.blocked', 'this user does not accept your messages');
+    }
+    let kind: MessageRow['kind'] = 'text';
+    let text: string | null;
+    let payload: MessagePayload | null = input.payload ?? null;
+    let forwarded = false;
+    if (input.forward) {
+      const src = await this.forwardSource(tx, actorId, input.forward);
+      ({ kind, text, payload } = src);
+      forwarded = true;
+    } else {
+      text = normalizeText(input.text, !payload && !input.attachmentIds);
+      if (payload) kind = 'listing';
+    }
+    if (redactedText !== undefined) text = normalizeText(redactedText, true);
+    let replyTo: MessageRow | null = null;
+    if (input.replyToSeq !== undefined) {
+      replyTo = await repo.message(tx, conv.id, input.replyToSeq);
+      const me = members.find((m) => m.userId === actorId)!;
+      if (!replyTo || replyTo.seq <= me.joinedSeq) throw new AppError('chat.message_not_found', 'the message you reply to does not exist');
+    }
+    const now = this.d.clock.now();
+    const seq = await repo.nextSeq(tx, conv.id, now);
+    if (input.forward && payload?.type === 'media') {
+      if (!this.attachments) throw new AppError('media.not_found', 'attachments are not available on this server');
+      const ids = payload.attachments.map((a) => a.id);
+      payload = await this.attachments.forward(tx, { from: input.forward, conversationId: conv.id, seq, ids });
+    }
+    if (input.attachmentIds) {
+      if (!this.attachments) throw new AppError('media.not_found', 'attachments are not available on this server');
+      ({ kind, payload } = await this.attachments.attach(tx, { actorId, conversationId: conv.id, ids: input.attachmentIds, seq }));
+    }
+    const row: MessageRow = {
+      conversationId: conv.id, seq, id: newId('m'), clientId: input.clientId, senderId: actorId, kind, text, payload,
+      replyToSeq: replyTo?.seq ?? null, forwarded, createdAt: now, editedAt: null, deletedAt: null,
+    };
+    await repo.insertMessages(tx, [row]);
+    if (redactedText !== undefined) {
+      await repo.markRedacted(tx, conv.id, seq);
+      row.redacted = true;
+    }
+    // Sending marks everything up to your own message as read by you.
+    await repo.raiseMarks(tx, conv.id, actorId, { read: seq, delivered: seq });
+    const dto = messageDTO(row, [], replyTo);
+    emit(members.map((m) => m.userId), 'chat.message.created', { message: dto });
+    await this.d.webhooks?.enqueue(tx, 'message.created', { message: dto });
+    return dto;
   }
 
   /** A system notice posted by the host backend (server API); a retry with the same clientId returns the stored one (G2). */

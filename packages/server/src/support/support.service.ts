@@ -129,6 +129,9 @@ export class SupportService {
       await this.d.limits.take('support.start', customerId);
       const id = `s_${newId('c').slice(2)}`;
       const conversationId = newId('c');
+      const first = { conversationId, clientId: input.clientId, text: input.text };
+      // The question is checked like any message (limits, the pre-send screen) before anything is stored.
+      const verdict = await this.d.messages.admit(customerId, first);
       const created = await this.write(async (tx, emit) => {
         const now = this.now();
         const inserted = await chatRepo.insertConversation(tx, { id: conversationId, kind: 'group', directKey: null, title: `Support · ${input.topic}`, context: input.context ?? null, createdBy: customerId });
@@ -136,6 +139,8 @@ export class SupportService {
         const row = await repo.insertChat(tx, { id, conversationId, customerId, topic: input.topic, context: input.context ?? null, firstMessage: input.text, queuedAt: now, createdAt: now });
         if (!row) throw new AppError('support.already_assigned', 'retry'); // a concurrent start won: roll back our conversation
         await chatRepo.addMembers(tx, conversationId, [{ userId: customerId, role: 'member', joinedSeq: 0 }]);
+        // The customer's question is the chat's first message, stored with it.
+        await this.d.messages.storeIn(tx, emit, customerId, first, verdict?.text);
         await this.d.conversations.emitConversation(tx, emit, conversationId, [customerId]);
         const people = await this.people(tx, [customerId]);
         supportEvents.chatUpdated(emit, [customerId], supportChatDTO(row, people));
@@ -147,11 +152,8 @@ export class SupportService {
       });
       chat = created ?? (await repo.openChat(this.db, customerId, input.topic));
       if (!chat) throw new AppError('support.not_found', 'the support chat could not be opened');
-      // The offer does not wait for the first message to be stored (the offer carries its text, and an
-      // operator who accepts joins from seq 0, so they see it either way): routing starts at once.
-      if (created) await Promise.all([this.drain(), this.d.messages.send(customerId, { conversationId, clientId: input.clientId, text: input.text })]);
-      else await this.drain();
-    } else await this.drain();
+    }
+    await this.drain();
     this.notifyQueue(chat.topic);
     return this.view(customerId, chat.id);
   }
