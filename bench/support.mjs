@@ -22,7 +22,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freshDatabase, serverApiBatch, signHs256, sleep, spawnServer } from './lib/env.mjs';
+import { freshDatabase, postgresCpu, procSample, serverApiBatch, signHs256, sleep, spawnServer } from './lib/env.mjs';
 import { closeAll, openConn } from './lib/raw-client.mjs';
 import { round, summarize } from './lib/stats.mjs';
 
@@ -116,6 +116,7 @@ async function main() {
 
   // Open loop: chat i starts at i / rate seconds, whatever the server's pace.
   const startMs = [];
+  const cpu0 = { server: procSample(server.pid).cpu, pg: postgresCpu() };
   const begin = performance.now();
   const starts = [];
   for (let i = 0; i < total; i++) {
@@ -139,6 +140,9 @@ async function main() {
   const deadline = Date.now() + 15_000;
   while (acceptMs.length + errors.length < total && Date.now() < deadline) await sleep(100);
   const elapsed = (performance.now() - begin) / 1000;
+  // CPU spent per chat's life (start, offer, accept, resolve) — less sensitive to a busy machine than latency.
+  const cpuPerChat = { serverMs: round(((procSample(server.pid).cpu - cpu0.server) * 1000) / total, 2), postgresMs: round(((postgresCpu() - cpu0.pg) * 1000) / total, 2) };
+  log(`CPU per chat: server ${cpuPerChat.serverMs} ms, PostgreSQL ${cpuPerChat.postgresMs} ms`);
 
   const a = summarize(assignMs);
   const acc = summarize(acceptMs);
@@ -148,6 +152,7 @@ async function main() {
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadAverage: os.loadavg().map((x) => round(x, 1)) },
     options: opt,
     chats: total,
+    cpuPerChat,
     assigned: assignMs.length,
     accepted: acceptMs.length,
     errors: errors.slice(0, 20),
@@ -188,6 +193,7 @@ ${row('support.start HTTP response', r.startResponseMs)}
 
 Target: time to assign p95 <= 100 ms — **${r.target.pass ? 'PASS' : 'MISS'}** (p95 ${r.timeToAssignMs.p95} ms).
 Chats assigned ${r.assigned}/${r.chats}, accepted ${r.accepted}, errors ${r.errorCount}.
+CPU per chat (start → offer → accept → resolve, measured over the run): server ${r.cpuPerChat.serverMs} ms, PostgreSQL ${r.cpuPerChat.postgresMs} ms.
 `;
 }
 

@@ -32,6 +32,7 @@ const envSchema = z.object({
   DATA_DIR: z.string().default('./.sohbet-data'),
   DATABASE_URL: optionalUrl(['postgres://', 'postgresql://']),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_PREPARED_STATEMENTS: bool.default(true),
   REDIS_URL: optionalUrl(['redis://', 'rediss://']),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits, : _ . - (1–64 chars)').default('sohbet:'),
   AUTH_JWT_SECRET: optionalString.refine((v) => v === undefined || v.length >= 32, { message: 'must be at least 32 characters' }),
@@ -148,7 +149,7 @@ export interface Config {
   http: { host: string; port: number; corsOrigins: string[] | true; webDistDir: string | null };
   log: { level: Env['LOG_LEVEL'] };
   dataDir: string;
-  db: { kind: 'pglite'; dir: string } | { kind: 'postgres'; url: string; poolSize: number };
+  db: { kind: 'pglite'; dir: string } | { kind: 'postgres'; url: string; poolSize: number; preparedStatements: boolean };
   redis: { url: string; prefix: string } | null;
   auth: {
     jwtSecret: string | undefined;
@@ -307,7 +308,7 @@ export function parseConfig(source: Record<string, string | undefined>, opts: { 
     log: { level: e.LOG_LEVEL },
     dataDir,
     db: e.DATABASE_URL
-      ? { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
+      ? { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, preparedStatements: e.DATABASE_PREPARED_STATEMENTS }
       : { kind: 'pglite', dir: path.join(dataDir, 'db') },
     redis: e.REDIS_URL ? { url: e.REDIS_URL, prefix: e.REDIS_KEY_PREFIX } : null,
     auth: {
