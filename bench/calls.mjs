@@ -16,7 +16,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freshDatabase, ROOT, serverApiBatch, sleep, spawnServer } from './lib/env.mjs';
+import { freshDatabase, machineCpu, pgStats, procSample, ROOT, serverApiBatch, sleep, spawnServer } from './lib/env.mjs';
 import { analyzeProfile } from './lib/profile.mjs';
 import { closeAll, openConn } from './lib/raw-client.mjs';
 import { round, summarize } from './lib/stats.mjs';
@@ -98,6 +98,11 @@ try {
 
   const total = opt.rate * opt.seconds;
   log(`${total} call setups at ${opt.rate}/s`);
+  // The cost per setup of the measured phase (start, ringing on both devices, cancel): the server
+  // process's CPU, and the database's transactions and row changes.
+  const cpu0 = procSample(server.pid).cpu;
+  const box0 = machineCpu();
+  const pg0 = await pgStats(opt.pg, db.name);
   const t0 = performance.now();
   const errors = [];
   const inflight = [];
@@ -121,6 +126,9 @@ try {
   }
   await Promise.all(inflight);
   const sentIn = (performance.now() - t0) / 1000;
+  const serverCpuS = procSample(server.pid).cpu - cpu0;
+  const box1 = machineCpu();
+  const pg1 = await pgStats(opt.pg, db.name);
   const achieved = total / sentIn;
   const complete = [...intended.keys()].filter((id) => (rang.get(id) ?? 0) === 2).length;
   const s = summarize(latencies);
@@ -131,6 +139,14 @@ try {
     setups: total, achievedRate: round(achieved), rangOnBothDevices: complete, errors: errors.slice(0, 10), errorCount: errors.length,
     inviteToRingingMs: ms(s),
     startAckMs: ms(summarize(startAcked)),
+    perSetup: {
+      serverCpuMs: round((serverCpuS * 1000) / total, 2),
+      commits: round((pg1.commits - pg0.commits) / total, 2),
+      rowsInserted: round((pg1.inserted - pg0.inserted) / total, 2),
+      rowsUpdated: round((pg1.updated - pg0.updated) / total, 2),
+    },
+    serverCpuPct: round((serverCpuS / sentIn) * 100),
+    machineBusyPct: round(((box1.busy - box0.busy) / (box1.total - box0.total)) * 100),
     loadAverage: { before: loadBefore.map((v) => round(v, 2)), after: os.loadavg().map((v) => round(v, 2)) },
     niced: os.getPriority() > 0,
     cpus: os.cpus().length,
@@ -143,8 +159,8 @@ try {
   writeFileSync(
     path.join(out, 'calls-latest.md'),
     `# Calls benchmark (${result.date})\n\nInvite → ringing on each of the callee's 2 devices, ${opt.rate} setups/s open loop for ${opt.seconds} s (${total} setups, ${opt.pairs} pairs), real server + PostgreSQL + load generator on this shared ${result.cpus}-core box${result.niced ? ' (run under nice)' : ''}; load average (1/5/15 min) ${result.loadAverage.before.join(' / ')} before, ${result.loadAverage.after.join(' / ')} after. Latency from the intended send time.\n\n` +
-      `| setups | achieved/s | rang on both devices | errors | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|---|---|\n` +
-      `| ${total} | ${result.achievedRate} | ${complete} | ${errors.length} | ${result.inviteToRingingMs.p50} ms | ${result.inviteToRingingMs.p90} ms | ${result.inviteToRingingMs.p99} ms | ${result.inviteToRingingMs.max} ms |\n`,
+      `| setups | achieved/s | rang on both devices | errors | p50 | p90 | p99 | max | server CPU per setup | server CPU | DB commits per setup |\n|---|---|---|---|---|---|---|---|---|---|---|\n` +
+      `| ${total} | ${result.achievedRate} | ${complete} | ${errors.length} | ${result.inviteToRingingMs.p50} ms | ${result.inviteToRingingMs.p90} ms | ${result.inviteToRingingMs.p99} ms | ${result.inviteToRingingMs.max} ms | ${result.perSetup.serverCpuMs} ms | ${result.serverCpuPct}% | ${result.perSetup.commits} |\n`,
   );
   await closeAll([...callerConns, ...calleeConns]);
 } finally {
