@@ -10,6 +10,7 @@
  *
  *   node bench/calls.mjs                       # 100 setups/s for 20 s, 500 pairs (1,000 callee devices)
  *   node bench/calls.mjs --rate=100 --seconds=5 --pairs=200 --profile   # --cpu-prof the server; top frames in the report
+ *   node bench/calls.mjs --profile-phase       # profile only the measured setups (inspector), not connects or warm-up
  * Writes bench/results/calls-<date>.json and calls-latest.md (with the machine's load average).
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ const opt = {
   seconds: Number(argv.seconds ?? 20),
   pairs: Number(argv.pairs ?? 500),
   profile: argv.profile === 'true',
+  profilePhase: argv['profile-phase'] === 'true',
 };
 const log = (...a) => console.log(`[calls-bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
@@ -103,6 +105,7 @@ try {
   const cpu0 = procSample(server.pid).cpu;
   const box0 = machineCpu();
   const pg0 = await pgStats(opt.pg, db.name);
+  const phaseProfile = opt.profilePhase ? await server.startCpuProfile() : null;
   const t0 = performance.now();
   const errors = [];
   const inflight = [];
@@ -129,6 +132,16 @@ try {
   const serverCpuS = procSample(server.pid).cpu - cpu0;
   const box1 = machineCpu();
   const pg1 = await pgStats(opt.pg, db.name);
+  if (phaseProfile) {
+    const profile = await phaseProfile.stop();
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'sohbet-calls-prof-')), 'phase.cpuprofile');
+    writeFileSync(file, JSON.stringify(profile));
+    const prof = analyzeProfile(profile, ROOT);
+    log(`server profile of the measured setups (${file}): ${prof.totalMs} ms, idle ${prof.idlePct}%`);
+    for (const f of prof.topSelf.slice(0, 25)) log(`  self ${String(f.pct).padStart(5)}%  ${f.name}`);
+    for (const f of prof.byPackage.slice(0, 10)) log(`  pkg  ${String(f.pct).padStart(5)}%  ${f.name}`);
+    for (const f of prof.sohbetInclusive.slice(0, 15)) log(`  incl ${String(f.pct).padStart(5)}%  ${f.name}`);
+  }
   const achieved = total / sentIn;
   const complete = [...intended.keys()].filter((id) => (rang.get(id) ?? 0) === 2).length;
   const s = summarize(latencies);
