@@ -74,7 +74,7 @@ export interface RingOutcome {
   claimed: number;
 }
 
-/** Drizzle queries of calls; the conditional update and the line claim are the G5 building blocks. */
+/** Queries of calls (Drizzle, plain SQL on the hot path); the conditional update and the line claim are the G5 building blocks. */
 export const callsRepo = {
   async get(ex: Executor, id: string): Promise<CallRow | null> {
     const r = await rows<RawCall>(ex, sql`select ${CALL_COLUMNS} from calls where id = ${id}`);
@@ -156,27 +156,6 @@ export const callsRepo = {
   async lock(ex: Executor, id: string): Promise<CallRow | null> {
     const r = await ex.select().from(calls).where(eq(calls.id, id)).for('update');
     return r[0] ?? null;
-  },
-
-  async insert(ex: Executor, row: NewCall): Promise<boolean> {
-    const r = await ex.insert(calls).values(row).onConflictDoNothing().returning({ id: calls.id });
-    return r.length === 1;
-  },
-
-  /**
-   * Claims both parties' lines (one live call per user). Inserted in user-id order so two
-   * concurrent starts between the same pair never deadlock; false if either line is taken.
-   */
-  async claimLines(ex: Executor, callId: string, userIds: string[]): Promise<boolean> {
-    for (const userId of [...userIds].sort()) {
-      const r = await ex.insert(callLines).values({ userId, callId }).onConflictDoNothing().returning({ userId: callLines.userId });
-      if (r.length === 0) return false;
-    }
-    return true;
-  },
-
-  async releaseLines(ex: Executor, callId: string): Promise<void> {
-    await ex.delete(callLines).where(eq(callLines.callId, callId));
   },
 
   /** The live calls holding these users' lines. */
