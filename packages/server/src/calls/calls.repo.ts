@@ -8,19 +8,18 @@ export type NewCall = typeof calls.$inferInsert;
 export type RecordingRow = typeof callRecordings.$inferSelect;
 
 // The hot path (start → ringing → cancel) runs a handful of statements per call, so they are
-// plain SQL: Drizzle's select builder costs about twice the CPU of a `sql` template per query.
-// Every column of `calls`, read back into a CallRow by `callRow` (checked against Drizzle's own
-// mapping in calls.repo.test.ts, so a new column cannot be forgotten here).
-const CALL_COLUMNS = sql.raw(
-  'id, conversation_id, caller_id, callee_id, media, provider, state, end_reason, ended_by, answered_by_device, caller_device, recording, ' +
-    'recording_ref, due_at, caller_gone_at, callee_gone_at, quality, version, created_at, accepted_at, active_at, ended_at',
-);
+// plain SQL: Drizzle's select builder costs about twice the CPU of a `sql` template per query. A
+// call comes back as one `row_to_json` column, not 22: node-postgres pays per column of every
+// result (type parsers, row objects), more than one JSON.parse costs. `callRow` reads it into a
+// CallRow (checked against Drizzle's own mapping in calls.repo.test.ts, so a new column cannot be
+// forgotten here).
 type RawCall = Record<string, unknown>;
 /** A timestamptz as either driver (or row_to_json) returns it; Drizzle maps it the same way. */
 const date = (v: unknown): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(v as string));
 
-/** A CallRow from a raw row (snake_case columns; also a `row_to_json` object). */
-export function callRow(r: RawCall): CallRow {
+/** A CallRow from a `row_to_json(calls)` object (snake_case keys, ISO timestamps), parsed or not. */
+export function callRow(json: RawCall | string): CallRow {
+  const r = typeof json === 'string' ? (JSON.parse(json) as RawCall) : json;
   return {
     id: r.id as string,
     conversationId: r.conversation_id as string,
@@ -77,8 +76,8 @@ export interface RingOutcome {
 /** Queries of calls (Drizzle, plain SQL on the hot path); the conditional update and the line claim are the G5 building blocks. */
 export const callsRepo = {
   async get(ex: Executor, id: string): Promise<CallRow | null> {
-    const r = await rows<RawCall>(ex, sql`select ${CALL_COLUMNS} from calls where id = ${id}`);
-    return r[0] ? callRow(r[0]) : null;
+    const r = await rows<{ call: RawCall }>(ex, sql`select row_to_json(calls) as call from calls where id = ${id}`);
+    return r[0] ? callRow(r[0].call) : null;
   },
 
   /**
@@ -91,7 +90,7 @@ export const callsRepo = {
       ex,
       sql`with c as (select id, kind from conversations where ${conv} limit 1),
                m as (select user_id from members where conversation_id = (select id from c))
-          select (select row_to_json(x) from (select ${CALL_COLUMNS} from calls where id = ${q.callId}) x) as prior,
+          select (select row_to_json(calls) from calls where id = ${q.callId}) as prior,
                  c.id, c.kind,
                  (select coalesce(json_agg(user_id), '[]'::json) from m) as member_ids,
                  (select coalesce(json_agg(json_build_array(b.blocker_id, b.blocked_id)), '[]'::json) from blocks b
@@ -101,7 +100,7 @@ export const callsRepo = {
     );
     const row = r[0]!;
     const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
-    const prior = row.prior ? callRow(json<RawCall>(row.prior)) : null;
+    const prior = row.prior ? callRow(row.prior) : null;
     return {
       prior,
       conversation: row.id ? { id: row.id, kind: row.kind! } : null,
@@ -118,7 +117,7 @@ export const callsRepo = {
    */
   async insertRinging(ex: Executor, row: NewCall & { dueAt: Date }, userIds: [string, string]): Promise<RingOutcome> {
     const [a, b] = [...userIds].sort() as [string, string];
-    const r = await rows<RawCall & { lines: unknown; claimed: number }>(
+    const r = await rows<{ call: RawCall | null; lines: unknown; claimed: number }>(
       ex,
       sql`with l as (
             select cl.user_id, c.id, c.caller_id, c.callee_id, c.conversation_id, c.state
@@ -129,22 +128,21 @@ export const callsRepo = {
                    ${row.state}::text, ${row.callerDevice ?? null}::text, ${row.recording ?? false}::boolean, ${param(row.createdAt)}::timestamptz, ${param(row.dueAt)}::timestamptz
             where not exists (select 1 from l)
             on conflict do nothing
-            returning ${CALL_COLUMNS}
+            returning *
           ), claim as (
             insert into call_lines (user_id, call_id)
             select v.u, ${row.id}::text from (values (${a}::text, 1), (${b}::text, 2)) as v(u, o) where exists (select 1 from ins) order by v.o
             on conflict do nothing
             returning user_id
           )
-          select ins.*, (select coalesce(json_agg(l), '[]'::json) from l) as lines, (select count(*)::int from claim) as claimed
-          from (select 1) one left join ins on true`,
+          select (select row_to_json(ins) from ins) as call, (select coalesce(json_agg(l), '[]'::json) from l) as lines, (select count(*)::int from claim) as claimed`,
     );
     const out = r[0]!;
     const held = (typeof out.lines === 'string' ? JSON.parse(out.lines) : out.lines) as Array<{ user_id: string } & Record<string, string>>;
     const lines = new Map<string, LiveCall>(
       held.map((x) => [x.user_id, { id: x.id!, callerId: x.caller_id!, calleeId: x.callee_id!, conversationId: x.conversation_id!, state: x.state as LiveCall['state'] }]),
     );
-    return { lines, call: out.id ? callRow(out) : null, claimed: Number(out.claimed) };
+    return { lines, call: out.call ? callRow(out.call) : null, claimed: Number(out.claimed) };
   },
 
   /** Inserts a call unless its id exists; the stored row (null: the id was taken). */
@@ -174,12 +172,10 @@ export const callsRepo = {
    */
   async update(ex: Executor, id: string, version: number, patch: CallPatch): Promise<CallRow | null> {
     const set = sql.join([...setList(patch), sql`version = version + 1`], sql`, `);
-    const upd = sql`update calls set ${set} where id = ${id} and version = ${version} returning ${CALL_COLUMNS}`;
-    const r =
-      patch.state === 'ended'
-        ? await rows<RawCall>(ex, sql`with u as (${upd}), d as (delete from call_lines where call_id = ${id} and exists (select 1 from u)) select * from u`)
-        : await rows<RawCall>(ex, upd);
-    return r[0] ? callRow(r[0]) : null;
+    const upd = sql`update calls set ${set} where id = ${id} and version = ${version} returning *`;
+    const free = patch.state === 'ended' ? sql`, d as (delete from call_lines where call_id = ${id} and exists (select 1 from u))` : sql``;
+    const r = await rows<{ call: RawCall }>(ex, sql`with u as (${upd})${free} select row_to_json(u) as call from u`);
+    return r[0] ? callRow(r[0].call) : null;
   },
 
   async setRecordingRef(ex: Executor, id: string, ref: string): Promise<void> {
