@@ -16,6 +16,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { freshDatabase, machineCpu, pgStats, procSample, ROOT, serverApiBatch, sleep, spawnServer } from './lib/env.mjs';
 import { analyzeProfile } from './lib/profile.mjs';
@@ -23,6 +24,8 @@ import { closeAll, openConn } from './lib/raw-client.mjs';
 import { round, summarize } from './lib/stats.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const pg = require(require.resolve('pg', { paths: [path.join(HERE, '../packages/server')] }));
 const argv = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')).map(([k, v]) => [k, v ?? 'true']));
 const opt = {
   pg: argv.pg ?? process.env.BENCH_DATABASE_URL ?? 'postgresql://sohbet:sohbet@127.0.0.1:5432/sohbet',
@@ -144,12 +147,18 @@ try {
   }
   const achieved = total / sentIn;
   const complete = [...intended.keys()].filter((id) => (rang.get(id) ?? 0) === 2).length;
+  // Every call was hung up: no line may be left held and no call left live (a leaked line would
+  // make every later call of that pair busy, which would show up as "not ringing: ended/busy").
+  const check = new pg.Client({ connectionString: db.url });
+  await check.connect();
+  const left = (await check.query(`select (select count(*)::int from call_lines) as lines, (select count(*)::int from calls where state <> 'ended') as live`)).rows[0];
+  await check.end();
   const s = summarize(latencies);
   const ms = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v, 1)]));
   const result = {
     date: new Date().toISOString(),
     rate: opt.rate, seconds: opt.seconds, pairs: opt.pairs, devicesPerCallee: 2,
-    setups: total, achievedRate: round(achieved), rangOnBothDevices: complete, errors: errors.slice(0, 10), errorCount: errors.length,
+    setups: total, achievedRate: round(achieved), rangOnBothDevices: complete, errors: errors.slice(0, 10), errorCount: errors.length, afterRun: { linesHeld: left.lines, liveCalls: left.live },
     inviteToRingingMs: ms(s),
     startAckMs: ms(summarize(startAcked)),
     perSetup: {
