@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { freshDatabase, machineCpu, pgStats, procSample, ROOT, serverApiBatch, sleep, spawnServer } from './lib/env.mjs';
+import { freshDatabase, machineCpu, pgStats, postgresCpu, procSample, ROOT, serverApiBatch, sleep, spawnServer } from './lib/env.mjs';
 import { analyzeProfile } from './lib/profile.mjs';
 import { closeAll, openConn } from './lib/raw-client.mjs';
 import { round, summarize } from './lib/stats.mjs';
@@ -106,6 +106,8 @@ try {
   // The cost per setup of the measured phase (start, ringing on both devices, cancel): the server
   // process's CPU, and the database's transactions and row changes.
   const cpu0 = procSample(server.pid).cpu;
+  const gen0 = procSample(process.pid).cpu;
+  const pgCpu0 = postgresCpu();
   const box0 = machineCpu();
   const pg0 = await pgStats(opt.pg, db.name);
   const phaseProfile = opt.profilePhase ? await server.startCpuProfile() : null;
@@ -133,6 +135,8 @@ try {
   await Promise.all(inflight);
   const sentIn = (performance.now() - t0) / 1000;
   const serverCpuS = procSample(server.pid).cpu - cpu0;
+  const generatorCpuS = procSample(process.pid).cpu - gen0;
+  const postgresCpuS = postgresCpu() - pgCpu0;
   const box1 = machineCpu();
   const pg1 = await pgStats(opt.pg, db.name);
   if (phaseProfile) {
@@ -163,6 +167,9 @@ try {
     startAckMs: ms(summarize(startAcked)),
     perSetup: {
       serverCpuMs: round((serverCpuS * 1000) / total, 2),
+      generatorCpuMs: round((generatorCpuS * 1000) / total, 2),
+      // Every postgres process on the box: includes other databases' work on a shared machine.
+      postgresCpuMs: round((postgresCpuS * 1000) / total, 2),
       commits: round((pg1.commits - pg0.commits) / total, 2),
       rowsInserted: round((pg1.inserted - pg0.inserted) / total, 2),
       rowsUpdated: round((pg1.updated - pg0.updated) / total, 2),
