@@ -10,18 +10,22 @@
  *
  *   node bench/calls.mjs                       # 100 setups/s for 20 s, 500 pairs (1,000 callee devices)
  *   node bench/calls.mjs --rate=100 --seconds=5 --pairs=200 --profile   # --cpu-prof the server; top frames in the report
+ *   node bench/calls.mjs --profile-phase       # profile only the measured setups (inspector), not connects or warm-up
  * Writes bench/results/calls-<date>.json and calls-latest.md (with the machine's load average).
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { freshDatabase, ROOT, serverApiBatch, sleep, spawnServer } from './lib/env.mjs';
+import { freshDatabase, machineCpu, pgStats, postgresCpu, procSample, ROOT, serverApiBatch, sleep, spawnServer } from './lib/env.mjs';
 import { analyzeProfile } from './lib/profile.mjs';
 import { closeAll, openConn } from './lib/raw-client.mjs';
 import { round, summarize } from './lib/stats.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const pg = require(require.resolve('pg', { paths: [path.join(HERE, '../packages/server')] }));
 const argv = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')).map(([k, v]) => [k, v ?? 'true']));
 const opt = {
   pg: argv.pg ?? process.env.BENCH_DATABASE_URL ?? 'postgresql://sohbet:sohbet@127.0.0.1:5432/sohbet',
@@ -29,6 +33,7 @@ const opt = {
   seconds: Number(argv.seconds ?? 20),
   pairs: Number(argv.pairs ?? 500),
   profile: argv.profile === 'true',
+  profilePhase: argv['profile-phase'] === 'true',
 };
 const log = (...a) => console.log(`[calls-bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
@@ -98,6 +103,14 @@ try {
 
   const total = opt.rate * opt.seconds;
   log(`${total} call setups at ${opt.rate}/s`);
+  // The cost per setup of the measured phase (start, ringing on both devices, cancel): the server
+  // process's CPU, and the database's transactions and row changes.
+  const cpu0 = procSample(server.pid).cpu;
+  const gen0 = procSample(process.pid).cpu;
+  const pgCpu0 = postgresCpu();
+  const box0 = machineCpu();
+  const pg0 = await pgStats(opt.pg, db.name);
+  const phaseProfile = opt.profilePhase ? await server.startCpuProfile() : null;
   const t0 = performance.now();
   const errors = [];
   const inflight = [];
@@ -121,16 +134,48 @@ try {
   }
   await Promise.all(inflight);
   const sentIn = (performance.now() - t0) / 1000;
+  const serverCpuS = procSample(server.pid).cpu - cpu0;
+  const generatorCpuS = procSample(process.pid).cpu - gen0;
+  const postgresCpuS = postgresCpu() - pgCpu0;
+  const box1 = machineCpu();
+  const pg1 = await pgStats(opt.pg, db.name);
+  if (phaseProfile) {
+    const profile = await phaseProfile.stop();
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'sohbet-calls-prof-')), 'phase.cpuprofile');
+    writeFileSync(file, JSON.stringify(profile));
+    const prof = analyzeProfile(profile, ROOT);
+    log(`server profile of the measured setups (${file}): ${prof.totalMs} ms, idle ${prof.idlePct}%`);
+    for (const f of prof.topSelf.slice(0, 25)) log(`  self ${String(f.pct).padStart(5)}%  ${f.name}`);
+    for (const f of prof.byPackage.slice(0, 10)) log(`  pkg  ${String(f.pct).padStart(5)}%  ${f.name}`);
+    for (const f of prof.sohbetInclusive.slice(0, 15)) log(`  incl ${String(f.pct).padStart(5)}%  ${f.name}`);
+  }
   const achieved = total / sentIn;
   const complete = [...intended.keys()].filter((id) => (rang.get(id) ?? 0) === 2).length;
+  // Every call was hung up: no line may be left held and no call left live (a leaked line would
+  // make every later call of that pair busy, which would show up as "not ringing: ended/busy").
+  const check = new pg.Client({ connectionString: db.url });
+  await check.connect();
+  const left = (await check.query(`select (select count(*)::int from call_lines) as lines, (select count(*)::int from calls where state <> 'ended') as live`)).rows[0];
+  await check.end();
   const s = summarize(latencies);
   const ms = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, round(v, 1)]));
   const result = {
     date: new Date().toISOString(),
     rate: opt.rate, seconds: opt.seconds, pairs: opt.pairs, devicesPerCallee: 2,
-    setups: total, achievedRate: round(achieved), rangOnBothDevices: complete, errors: errors.slice(0, 10), errorCount: errors.length,
+    setups: total, achievedRate: round(achieved), rangOnBothDevices: complete, errors: errors.slice(0, 10), errorCount: errors.length, afterRun: { linesHeld: left.lines, liveCalls: left.live },
     inviteToRingingMs: ms(s),
     startAckMs: ms(summarize(startAcked)),
+    perSetup: {
+      serverCpuMs: round((serverCpuS * 1000) / total, 2),
+      generatorCpuMs: round((generatorCpuS * 1000) / total, 2),
+      // Every postgres process on the box: includes other databases' work on a shared machine.
+      postgresCpuMs: round((postgresCpuS * 1000) / total, 2),
+      commits: round((pg1.commits - pg0.commits) / total, 2),
+      rowsInserted: round((pg1.inserted - pg0.inserted) / total, 2),
+      rowsUpdated: round((pg1.updated - pg0.updated) / total, 2),
+    },
+    serverCpuPct: round((serverCpuS / sentIn) * 100),
+    machineBusyPct: round(((box1.busy - box0.busy) / (box1.total - box0.total)) * 100),
     loadAverage: { before: loadBefore.map((v) => round(v, 2)), after: os.loadavg().map((v) => round(v, 2)) },
     niced: os.getPriority() > 0,
     cpus: os.cpus().length,
@@ -143,8 +188,8 @@ try {
   writeFileSync(
     path.join(out, 'calls-latest.md'),
     `# Calls benchmark (${result.date})\n\nInvite → ringing on each of the callee's 2 devices, ${opt.rate} setups/s open loop for ${opt.seconds} s (${total} setups, ${opt.pairs} pairs), real server + PostgreSQL + load generator on this shared ${result.cpus}-core box${result.niced ? ' (run under nice)' : ''}; load average (1/5/15 min) ${result.loadAverage.before.join(' / ')} before, ${result.loadAverage.after.join(' / ')} after. Latency from the intended send time.\n\n` +
-      `| setups | achieved/s | rang on both devices | errors | p50 | p90 | p99 | max |\n|---|---|---|---|---|---|---|---|\n` +
-      `| ${total} | ${result.achievedRate} | ${complete} | ${errors.length} | ${result.inviteToRingingMs.p50} ms | ${result.inviteToRingingMs.p90} ms | ${result.inviteToRingingMs.p99} ms | ${result.inviteToRingingMs.max} ms |\n`,
+      `| setups | achieved/s | rang on both devices | errors | p50 | p90 | p99 | max | server CPU per setup | server CPU | DB commits per setup |\n|---|---|---|---|---|---|---|---|---|---|---|\n` +
+      `| ${total} | ${result.achievedRate} | ${complete} | ${errors.length} | ${result.inviteToRingingMs.p50} ms | ${result.inviteToRingingMs.p90} ms | ${result.inviteToRingingMs.p99} ms | ${result.inviteToRingingMs.max} ms | ${result.perSetup.serverCpuMs} ms | ${result.serverCpuPct}% | ${result.perSetup.commits} |\n`,
   );
   await closeAll([...callerConns, ...calleeConns]);
 } finally {

@@ -227,6 +227,31 @@ describe.each(dbKinds)('calls on %s', (kind) => {
     await ca.calls.hangup({ callId: call.id });
   });
 
+  it('in an existing direct conversation a block either way refuses the call and holds no line, while a retried start still returns the stored call', async () => {
+    const [a, b] = users('blk-a', 'blk-b');
+    const ca = await user(a);
+    const cb = await user(b);
+    await ca.chat.openDirect({ userId: b });
+    const id = callId();
+    const first = await ca.calls.start({ callId: id, deviceId: 'a-web', userId: b, video: false });
+    await cb.users.block({ userId: a });
+    expect(await ca.calls.start({ callId: id, deviceId: 'a-web', userId: b, video: false })).toEqual(first); // a retry, not a new call
+    await ca.calls.hangup({ callId: id });
+    const refused = ca.calls.start({ callId: callId(), deviceId: 'a-web', userId: b, video: false });
+    await expect(refused).rejects.toThrow('this user does not accept your calls');
+    expect(await codeOf(ca.calls.start({ callId: callId(), deviceId: 'a-web', userId: b, video: false }))).toBe('call.blocked');
+    await cb.users.unblock({ userId: a });
+    await ca.users.block({ userId: b });
+    const mine = ca.calls.start({ callId: callId(), deviceId: 'a-web', userId: b, video: false });
+    await expect(mine).rejects.toThrow('unblock this user to call them');
+    expect(await codeOf(cb.calls.start({ callId: callId(), deviceId: 'b-web', userId: a, video: false }))).toBe('call.blocked');
+    expect([await linesHeld(a), await linesHeld(b)]).toEqual([0, 0]);
+    await ca.users.unblock({ userId: b });
+    const again = await cb.calls.start({ callId: callId(), deviceId: 'b-web', userId: a, video: true });
+    expect(again).toMatchObject({ state: 'ringing', callerId: b, calleeId: a, media: 'video' });
+    await cb.calls.hangup({ callId: again.id });
+  });
+
   it('gives the parties ICE servers with time-limited TURN credentials in coturn’s shared-secret scheme, and nobody else', async () => {
     const [a, b, z] = users('ice-a', 'ice-b', 'ice-z');
     const ca = await user(a);

@@ -19,7 +19,7 @@ import type { CallMetrics } from './calls.metrics.ts';
 import type { MediaProvider } from './calls.providers.ts';
 import type { CallRecorder } from './calls.recorder.ts';
 import type { CallRecordings, EgressReport } from './calls.recordings.ts';
-import { callsRepo as repo, type CallRow } from './calls.repo.ts';
+import { callsRepo as repo, type CallRow, type StartContext } from './calls.repo.ts';
 
 export interface CallsDeps {
   database: Database;
@@ -63,26 +63,35 @@ export class CallsService {
    * two). If either party is in another call, the new call is stored as ended with `busy`.
    */
   async start(actorId: string, input: { callId: string; deviceId: string; userId?: string; conversationId?: string; video: boolean; record: boolean }): Promise<CallDTO> {
-    const prior = await repo.get(this.db, input.callId);
-    if (prior) return this.retried(actorId, prior);
+    // One read for the retry check and the conversation (see resolveCallee).
+    const ctx = await repo.startContext(this.db, {
+      callId: input.callId,
+      actorId,
+      ...(input.userId ? { directKey: directKey(actorId, input.userId) } : { conversationId: input.conversationId }),
+    });
+    if (ctx.prior) return this.retried(actorId, ctx.prior);
     await this.d.limits.take('call.start', actorId);
-    const { conversationId, calleeId } = await this.resolveCallee(actorId, input);
+    const { conversationId, calleeId } = await this.resolveCallee(actorId, input, ctx);
     const media = input.video ? 'video' : 'audio';
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       try {
         const outcome = await this.d.events.write(async (tx, emit) => {
-          const lines = await repo.lines(tx, [actorId, calleeId]);
-          const plan = planStart(actorId, calleeId, conversationId, { caller: lines.get(actorId) ?? null, callee: lines.get(calleeId) ?? null });
-          if (plan.kind === 'join') return { join: plan.callId };
           const now = this.now();
           const base = { id: input.callId, conversationId, callerId: actorId, calleeId, media, provider: this.d.provider.name, callerDevice: input.deviceId, recording: input.record, createdAt: now } as const;
-          const row =
-            plan.kind === 'ring'
-              ? { ...base, state: 'ringing' as const, dueAt: new Date(now.getTime() + this.d.config.ringMs) }
-              : { ...base, state: 'ended' as const, endReason: 'busy' as const, endedAt: now, dueAt: null };
-          if (!(await repo.insert(tx, row))) throw new Raced('id'); // a concurrent retry inserted it
-          if (plan.kind === 'ring' && !(await repo.claimLines(tx, input.callId, [actorId, calleeId]))) throw new Raced('line');
-          const stored = (await repo.get(tx, input.callId))!;
+          // Optimistic: with both lines free (the usual case) one statement checks them, stores the
+          // ringing call and claims the lines; otherwise it writes nothing and the plan decides.
+          const ring = await repo.insertRinging(tx, { ...base, state: 'ringing', dueAt: new Date(now.getTime() + this.d.config.ringMs) }, [actorId, calleeId]);
+          const plan = planStart(actorId, calleeId, conversationId, { caller: ring.lines.get(actorId) ?? null, callee: ring.lines.get(calleeId) ?? null });
+          let stored: CallRow | null;
+          if (plan.kind === 'join') return { join: plan.callId };
+          if (plan.kind === 'ring') {
+            if (!ring.call) throw new Raced('id'); // lines were free, so the id was taken: a concurrent retry inserted it
+            if (ring.claimed !== 2) throw new Raced('line');
+            stored = ring.call;
+          } else {
+            stored = await repo.insertReturning(tx, { ...base, state: 'ended', endReason: 'busy', endedAt: now, dueAt: null });
+            if (!stored) throw new Raced('id');
+          }
           callEvents.updated(emit, callDTO(stored));
           if (stored.state === 'ended') await this.postEntry(tx, emit, stored);
           return { call: stored };
@@ -106,21 +115,35 @@ export class CallsService {
   }
 
   /**
-   * The conversation and the other party, in three reads on the hot path (invite → ringing): the
-   * direct conversation by its key (opened only the first time), its members (membership and the
-   * callee at once) and blocks. The full conversation view that `openDirect` builds is not needed here.
+   * The conversation and the other party. On the hot path (invite → ringing) everything comes from
+   * the start's one read (`startContext`: the direct conversation by its key, its members, blocks);
+   * only a first call between two users opens the conversation and reads it again. The full
+   * conversation view that `openDirect` builds is not needed here.
    */
-  private async resolveCallee(actorId: string, input: { userId?: string; conversationId?: string }): Promise<{ conversationId: string; calleeId: string }> {
+  private async resolveCallee(actorId: string, input: { userId?: string; conversationId?: string }, ctx: StartContext): Promise<{ conversationId: string; calleeId: string }> {
     if (input.userId === actorId) throw new AppError('call.self', 'you cannot call yourself');
-    let conv = input.userId ? await chatRepo.conversationByDirectKey(this.db, directKey(actorId, input.userId)) : await chatRepo.conversation(this.db, input.conversationId!);
-    if (!conv && input.userId) conv = await chatRepo.conversation(this.db, (await this.d.conversations.openDirect(actorId, { userId: input.userId })).id);
-    const list = conv ? await chatRepo.members(this.db, conv.id) : [];
-    if (!conv || !list.some((m) => m.userId === actorId)) throw new AppError('chat.not_member', 'you are not a member of this conversation');
+    let conv = ctx.conversation;
+    let memberIds = ctx.memberIds;
+    let blocks = ctx.blocks;
+    if (!conv && input.userId) {
+      const opened = await chatRepo.conversation(this.db, (await this.d.conversations.openDirect(actorId, { userId: input.userId })).id);
+      conv = opened && { id: opened.id, kind: opened.kind };
+      memberIds = opened ? (await chatRepo.members(this.db, opened.id)).map((m) => m.userId) : [];
+      blocks = [];
+      const other = memberIds.find((u) => u !== actorId);
+      if (other) {
+        const b = await chatRepo.blockedBetween(this.db, actorId, other);
+        if (b.aBlockedB) blocks.push([actorId, other]);
+        if (b.bBlockedA) blocks.push([other, actorId]);
+      }
+    }
+    if (!conv || !memberIds.includes(actorId)) throw new AppError('chat.not_member', 'you are not a member of this conversation');
     if (conv.kind !== 'direct') throw new AppError('call.not_direct', 'calls are between the two members of a direct conversation');
-    const other = list.map((m) => m.userId).find((u) => u !== actorId);
+    const other = memberIds.find((u) => u !== actorId);
     if (!other) throw new AppError('call.self', 'nobody else is in this conversation');
-    const b = await chatRepo.blockedBetween(this.db, actorId, other);
-    if (b.aBlockedB || b.bBlockedA) throw new AppError('call.blocked', b.bBlockedA ? 'this user does not accept your calls' : 'unblock this user to call them');
+    const aBlockedB = blocks.some(([x, y]) => x === actorId && y === other);
+    const bBlockedA = blocks.some(([x, y]) => x === other && y === actorId);
+    if (aBlockedB || bBlockedA) throw new AppError('call.blocked', bBlockedA ? 'this user does not accept your calls' : 'unblock this user to call them');
     return { conversationId: conv.id, calleeId: other };
   }
 
@@ -163,10 +186,8 @@ export class CallsService {
     // Presence-only changes (a leg away and back) do not concern the apps.
     const visible = before.state !== after.state || before.media !== after.media || before.answeredByDevice !== after.answeredByDevice;
     if (visible) callEvents.updated(emit, callDTO(after));
-    if (after.state === 'ended' && before.state !== 'ended') {
-      await repo.releaseLines(tx, after.id);
-      await this.postEntry(tx, emit, after);
-    }
+    // The update that ended the call freed its lines in the same statement (repo.update).
+    if (after.state === 'ended' && before.state !== 'ended') await this.postEntry(tx, emit, after);
   }
 
   private async afterCommit(before: CallRow, after: CallRow): Promise<CallDTO> {
@@ -188,6 +209,10 @@ export class CallsService {
       if (after.recording) await this.finishRecording(after.id);
       if (before.state !== 'ringing') await this.d.provider.release(after).catch((err: Error) => this.d.log.warn({ err: err.message, callId: after.id }, 'media provider release failed'));
     }
+    // A call that ended while ringing had no media, recording or quality: nothing after the commit
+    // changes its row, so the stored one is returned as it is. Otherwise read what the provider and
+    // recorder work above may have changed (e.g. a failed prepare ended the call).
+    if (before.state === 'ringing' && after.state === 'ended') return callDTO(after);
     return callDTO((await repo.get(this.db, after.id)) ?? after);
   }
 

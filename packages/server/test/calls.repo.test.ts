@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callsRepo as repo } from '../src/calls/calls.repo.ts';
+import type { Database } from '../src/db/db.ts';
+import { blocks, calls, conversations, members, users } from '../src/db/schema.ts';
+import { eq } from 'drizzle-orm';
+import { dbKinds, openTestDatabase } from './harness.ts';
+
+/**
+ * The calls hot path reads and writes with plain SQL (calls.repo.ts); these tests pin it to what
+ * Drizzle's builder returns for the same rows, so a column added to `calls` or a driver difference
+ * (PGlite vs node-postgres) cannot silently change a CallRow.
+ */
+describe.each(dbKinds)('calls repo on %s', (kind) => {
+  let database: Database;
+  let cleanup: () => Promise<void>;
+  const db = () => database.db;
+  beforeAll(async () => {
+    const t = await openTestDatabase(kind);
+    database = t.database;
+    cleanup = t.cleanup;
+    await db().insert(users).values(['ra', 'rb', 'rc', 'rd'].map((id) => ({ id, name: id })));
+    await db().insert(conversations).values([
+      { id: 'rconv', kind: 'direct', directKey: 'ra|rb' },
+      { id: 'rgroup', kind: 'group', directKey: null },
+    ]);
+    await db().insert(members).values([
+      { conversationId: 'rconv', userId: 'ra' },
+      { conversationId: 'rconv', userId: 'rb' },
+      { conversationId: 'rgroup', userId: 'ra' },
+      { conversationId: 'rgroup', userId: 'rc' },
+    ]);
+    await db().insert(blocks).values([{ blockerId: 'rb', blockedId: 'ra' }, { blockerId: 'rc', blockedId: 'rd' }]);
+  });
+  afterAll(async () => cleanup());
+
+  it('reads a call with every column set exactly as Drizzle does (get, startContext prior, update returning)', async () => {
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 2, 3, 4, s, 567));
+    await db().insert(calls).values({
+      id: 'rcall-full', conversationId: 'rconv', callerId: 'ra', calleeId: 'rb', media: 'video', provider: 'livekit', state: 'ended',
+      endReason: 'completed', endedBy: 'rb', answeredByDevice: 'phone', callerDevice: 'web', recording: true, recordingRef: 'EG_1',
+      dueAt: at(1), callerGoneAt: at(2), calleeGoneAt: at(3), quality: { reports: 2, avgRttMs: 40.5, maxLoss: 0.01, avgJitterMs: null, avgBitrateKbps: 900 },
+      version: 7, createdAt: at(4), acceptedAt: at(5), activeAt: at(6), endedAt: at(7),
+    });
+    await db().insert(calls).values({ id: 'rcall-min', conversationId: 'rconv', callerId: 'ra', calleeId: 'rb', media: 'audio', provider: 'p2p', state: 'ringing', createdAt: at(8) });
+    for (const id of ['rcall-full', 'rcall-min']) {
+      const [viaDrizzle] = await db().select().from(calls).where(eq(calls.id, id));
+      expect(Object.keys(viaDrizzle!).sort()).toEqual(Object.keys((await repo.get(db(), id))!).sort());
+      expect(await repo.get(db(), id)).toEqual(viaDrizzle);
+      const ctx = await repo.startContext(db(), { callId: id, actorId: 'ra', directKey: 'ra|rb' });
+      expect(ctx.prior).toEqual(viaDrizzle);
+    }
+    const before = (await repo.get(db(), 'rcall-min'))!;
+    const u = await repo.update(db(), 'rcall-min', before.version, { callerGoneAt: at(9) });
+    const [viaDrizzle] = await db().select().from(calls).where(eq(calls.id, 'rcall-min'));
+    expect(u).toEqual(viaDrizzle);
+    expect(u).toMatchObject({ version: before.version + 1, callerGoneAt: at(9) });
+    expect(await repo.update(db(), 'rcall-min', before.version, { callerGoneAt: null })).toBeNull(); // stale version: nothing applied
+    expect((await repo.get(db(), 'rcall-min'))!.callerGoneAt).toEqual(at(9));
+    expect(await repo.get(db(), 'nope')).toBeNull();
+  });
+
+  it('startContext: the conversation by direct key or id, its members and the blocks between the actor and them', async () => {
+    const direct = await repo.startContext(db(), { callId: 'none', actorId: 'ra', directKey: 'ra|rb' });
+    expect(direct.prior).toBeNull();
+    expect(direct.conversation).toEqual({ id: 'rconv', kind: 'direct' });
+    expect(direct.memberIds.sort()).toEqual(['ra', 'rb']);
+    expect(direct.blocks).toEqual([['rb', 'ra']]);
+    const group = await repo.startContext(db(), { callId: 'none', actorId: 'ra', conversationId: 'rgroup' });
+    expect(group.conversation).toEqual({ id: 'rgroup', kind: 'group' });
+    expect(group.memberIds.sort()).toEqual(['ra', 'rc']);
+    expect(group.blocks).toEqual([]); // rc blocked rd, who is not the actor
+    const missing = await repo.startContext(db(), { callId: 'none', actorId: 'ra', directKey: 'ra|zz' });
+    expect(missing).toEqual({ prior: null, conversation: null, memberIds: [], blocks: [] });
+  });
+
+  it('G5: insertRinging stores the call and both lines only when both are free, reports the holders otherwise, and update frees the lines when it ends the call', async () => {
+    const now = new Date();
+    const row = (id: string, callerId: string, calleeId: string) =>
+      ({ id, conversationId: 'rconv', callerId, calleeId, media: 'audio', provider: 'p2p', state: 'ringing', callerDevice: 'd1', recording: false, createdAt: now, dueAt: new Date(now.getTime() + 45_000) }) as const;
+    const first = await repo.insertRinging(db(), row('rring-1', 'rc', 'rd'), ['rc', 'rd']);
+    expect(first.lines.size).toBe(0);
+    expect(first.claimed).toBe(2);
+    expect(first.call).toEqual((await db().select().from(calls).where(eq(calls.id, 'rring-1')))[0]);
+    expect((await repo.lines(db(), ['rc', 'rd'])).get('rd')).toMatchObject({ id: 'rring-1', callerId: 'rc', calleeId: 'rd', state: 'ringing' });
+
+    const busy = await repo.insertRinging(db(), row('rring-2', 'ra', 'rd'), ['ra', 'rd']);
+    expect(busy.call).toBeNull();
+    expect(busy.claimed).toBe(0);
+    expect([...busy.lines.entries()]).toEqual([['rd', { id: 'rring-1', callerId: 'rc', calleeId: 'rd', conversationId: 'rconv', state: 'ringing' }]]);
+    expect(await repo.get(db(), 'rring-2')).toBeNull(); // nothing written
+    expect((await repo.lines(db(), ['ra'])).size).toBe(0);
+
+    const taken = await repo.insertRinging(db(), row('rring-1', 'ra', 'rb'), ['ra', 'rb']); // the id exists: nothing written
+    expect(taken).toMatchObject({ call: null, claimed: 0 });
+    expect((await repo.lines(db(), ['ra', 'rb'])).size).toBe(0);
+
+    const live = first.call!;
+    const notEnding = await repo.update(db(), live.id, live.version, { media: 'video' });
+    expect((await repo.lines(db(), ['rc', 'rd'])).size).toBe(2);
+    expect(await repo.update(db(), live.id, live.version, { state: 'ended', endReason: 'cancelled', endedAt: now })).toBeNull(); // stale: lines kept
+    expect((await repo.lines(db(), ['rc', 'rd'])).size).toBe(2);
+    const ended = await repo.update(db(), live.id, notEnding!.version, { state: 'ended', endReason: 'cancelled', endedAt: now, endedBy: 'rc', dueAt: null });
+    expect(ended).toMatchObject({ state: 'ended', endReason: 'cancelled', endedBy: 'rc', dueAt: null, endedAt: now, media: 'video' });
+    expect((await repo.lines(db(), ['rc', 'rd'])).size).toBe(0);
+    expect(await repo.orphanLines(db())).toBe(0);
+  });
+});
