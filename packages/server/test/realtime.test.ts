@@ -172,6 +172,29 @@ describe.each(dbKinds)('real-time stream on %s', (kind) => {
     expect(p!.lastSeenAt).not.toBeNull();
     await watcher.close();
   });
+
+  it('presence: someone who blocked you shows neither online nor last seen, and sends you no presence events', async () => {
+    const blocked = connectSocket(s.wsUrl, await s.token('pb-blocked'));
+    await blocked.ready();
+    const blockerToken = await s.token('pb-blocker');
+    await blocked.trpc.chat.openDirect.mutate({ userId: 'pb-blocker' });
+    const first = connectSocket(s.wsUrl, blockerToken);
+    await blocked.waitFor((e) => e.type === 'presence.updated' && e.data.userId === 'pb-blocker' && e.data.online);
+    await first.trpc.users.block.mutate({ userId: 'pb-blocked' });
+    await first.close();
+    // Seen again while blocking: the blocked user learns nothing, by event or by asking.
+    const again = connectSocket(s.wsUrl, blockerToken);
+    await again.trpc.users.me.query();
+    const count = () => blocked.events.filter((e) => e.type === 'presence.updated' && e.data.userId === 'pb-blocker').length;
+    const before = count();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(count()).toBe(before);
+    expect(await blocked.trpc.users.presence.query({ userIds: ['pb-blocker'] })).toEqual([{ userId: 'pb-blocker', online: false, lastSeenAt: null }]);
+    // The blocker still sees the blocked user's presence (blocking is one-way).
+    expect((await again.trpc.users.presence.query({ userIds: ['pb-blocked'] }))[0]!.online).toBe(true);
+    await again.close();
+    await blocked.close();
+  });
 });
 
 describe('WebSocket authentication and protocol', () => {

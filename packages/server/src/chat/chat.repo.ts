@@ -446,14 +446,15 @@ export const chatRepo = {
     return r.map(messageFromRaw);
   },
 
-  /** Users who share a direct conversation with `userId` (who see their presence). */
+  /** Users who share a direct conversation with `userId` and are not blocked by them (who see their presence). */
   async contacts(ex: Executor, userId: string): Promise<string[]> {
     const r = await rows<{ user_id: string }>(
       ex,
       sql`select distinct o.user_id from members me
           join conversations c on c.id = me.conversation_id and c.kind = 'direct'
           join members o on o.conversation_id = me.conversation_id and o.user_id <> me.user_id
-          where me.user_id = ${userId}`,
+          where me.user_id = ${userId}
+            and not exists (select 1 from blocks b where b.blocker_id = me.user_id and b.blocked_id = o.user_id)`,
     );
     return r.map((x) => x.user_id);
   },

@@ -252,10 +252,12 @@ export class ConversationsService {
     for (const [u, [dto]] of views) if (dto) emit([u], 'chat.conversation.updated', { conversation: dto });
   }
 
-  async presence(userIds: string[]): Promise<PresenceDTO[]> {
-    const online = await this.d.presence.online(userIds);
+  /** Online and last seen of these users, as the actor may see them: someone who blocked the actor shows neither. */
+  async presence(actorId: string, userIds: string[]): Promise<PresenceDTO[]> {
+    const hidden = new Set(await repo.blockersAmong(this.d.database.db, actorId, userIds));
+    const online = await this.d.presence.online(userIds.filter((u) => !hidden.has(u)));
     const users = await repo.usersByIds(this.d.database.db, userIds);
-    return users.map((u) => ({ userId: u.id, online: online.has(u.id), lastSeenAt: u.lastSeenAt?.toISOString() ?? null }));
+    return users.map((u) => (hidden.has(u.id) ? { userId: u.id, online: false, lastSeenAt: null } : { userId: u.id, online: online.has(u.id), lastSeenAt: u.lastSeenAt?.toISOString() ?? null }));
   }
 
   async users(ids: string[]) {
