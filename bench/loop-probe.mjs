@@ -7,7 +7,7 @@
  * /proc/self/task/<pid>/schedstat, so a stall caused by other processes on a shared box shows
  * as wait, not as our work), every synchronous PGlite protocol call (the WASM part that blocks
  * the loop) with its SQL, every periodic job's run (wall time, and PGlite time inside it), and
- * GC pauses. Prints each gap with what ran in it, and per-statement and per-job totals.
+ * GC pauses. `--uploads` then runs bench/media.mjs's 20 concurrent 10 MB uploads and their finalize. Prints each gap with what ran in it, and per-statement and per-job totals.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,6 +20,7 @@ import { parseConfig } from '../packages/server/src/config/config.ts';
 const arg = (k, d) => Number(process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1] ?? d);
 const SECONDS = arg('seconds', 70);
 const THRESHOLD = arg('threshold', 20);
+const UPLOADS = process.argv.includes('--uploads');
 const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 // ---- synchronous PGlite work, attributed to the statement text (Parse 'P' / Query 'Q' messages)
@@ -110,11 +111,44 @@ const t = setInterval(() => {
   last = now;
   lastSched = sc;
 }, 5);
+// --profile=<file>: a CPU profile of the measured window only (startup excluded).
+const PROFILE = process.argv.find((a) => a.startsWith('--profile='))?.split('=')[1];
+let session = null;
+if (PROFILE) {
+  const { Session } = await import('node:inspector/promises');
+  session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+}
 const tStart = performance.now();
 const sc0 = sched();
 console.log(`idle for ${SECONDS} s, load average ${os.loadavg().map((x) => round(x, 2)).join(' ')}`);
 await new Promise((r) => setTimeout(r, SECONDS * 1000));
+if (UPLOADS) {
+  // Then the benchmark's 20 concurrent 10 MB uploads (signed PUT from a worker thread) and their finalize.
+  const { Worker } = await import('node:worker_threads');
+  await s.conversations.upsertUser({ id: 'bench-a', name: 'A', avatarUrl: null, roles: [] });
+  await s.conversations.upsertUser({ id: 'bench-b', name: 'B', avatarUrl: null, roles: [] });
+  const conv = await s.conversations.openDirect('bench-a', { userId: 'bench-b' });
+  const SIZE = 10 * 1024 * 1024;
+  const tickets = [];
+  for (let i = 0; i < 20; i++) tickets.push(await s.media.requestUpload('bench-a', { conversationId: conv.id, kind: 'file', name: `doc-${i}.pdf`, mime: 'application/pdf', size: SIZE }));
+  const base = `http://127.0.0.1:${app.http.server.address().port}`;
+  console.log(`uploads start at +${round((performance.now() - tStart) / 1000, 2)} s`);
+  const worker = new Worker(new URL('./media-upload-worker.mjs', import.meta.url), { workerData: { base, tickets, size: SIZE } });
+  await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+  console.log(`uploads done at +${round((performance.now() - tStart) / 1000, 2)} s`);
+  await Promise.all(tickets.map((tk) => s.media.finalize('bench-a', tk.attachmentId)));
+  console.log(`finalized at +${round((performance.now() - tStart) / 1000, 2)} s`);
+  await worker.terminate();
+}
 clearInterval(t);
+if (session) {
+  const { profile } = await session.post('Profiler.stop');
+  (await import('node:fs')).writeFileSync(PROFILE, JSON.stringify(profile));
+}
 const sc1 = sched();
 const tEnd = performance.now();
 
