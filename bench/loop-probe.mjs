@@ -50,6 +50,25 @@ PGlite.prototype.execProtocolRawSync = function (msg) {
   }
 };
 
+// ---- synchronous file calls on this thread (PGlite's WASM file system writes with fs.*Sync)
+const syncIo = [];
+{
+  const { createRequire } = await import('node:module');
+  const fsMod = createRequire(import.meta.url)('node:fs');
+  for (const name of ['writeSync', 'readSync', 'openSync', 'closeSync', 'ftruncateSync', 'fstatSync', 'lstatSync']) {
+    const f = fsMod[name];
+    fsMod[name] = function (...a) {
+      const t0 = performance.now();
+      try {
+        return f.apply(this, a);
+      } finally {
+        const dur = performance.now() - t0;
+        if (dur > 1) syncIo.push({ t0, dur, name });
+      }
+    };
+  }
+}
+
 // ---- GC pauses
 const gcs = [];
 new PerformanceObserver((l) => {
@@ -67,6 +86,25 @@ const config = parseConfig({ NODE_ENV: 'test', LOG_LEVEL: 'warn', DATA_DIR: data
 const app = await buildApp(config);
 await app.http.listen({ host: '127.0.0.1', port: 0 });
 const s = app.services;
+
+// --simulate-guards: measures a change proposed for support/ and calls/ (not applied there): each
+// 1 s sweep first asks one cheap question, "is there anything it could act on?", and stops when not.
+if (process.argv.includes('--simulate-guards')) {
+  const { sql } = await import('drizzle-orm');
+  const db = s.database.db;
+  const one = async (q) => Boolean(Object.values((await db.execute(q)).rows[0])[0]);
+  const supportSweep = s.support.sweep.bind(s.support);
+  s.support.sweep = async () => {
+    const busy = await one(sql`select exists(select 1 from support_chats where state <> 'resolved')
+      or exists(select 1 from support_operators where (disconnected_at is null and seen_at is not null) or (disconnected_at is not null and active_chats > 0))`);
+    if (busy) await supportSweep();
+  };
+  const callsSweep = s.calls.sweep.bind(s.calls);
+  s.calls.sweep = async () => {
+    const busy = await one(sql`select exists(select 1 from calls where state <> 'ended') or exists(select 1 from call_recordings where status = 'recording')`);
+    return busy ? callsSweep() : 0;
+  };
+}
 
 // ---- periodic jobs: wrap each so its runs are timed (wall, and PGlite sync time inside)
 const jobs = new Map();
@@ -157,6 +195,8 @@ for (const g of gaps) {
   const pg = qs.reduce((a, c) => a + c.dur, 0);
   const big = qs.filter((c) => c.dur > 2).map((c) => `${round(c.dur)}ms ${c.kind} ${c.sql.replace(/\s+/g, ' ').slice(0, 110)}`);
   const gc = gcs.filter((c) => c.t0 + c.dur > g.t0 && c.t0 < g.t1).reduce((a, c) => a + c.dur, 0);
+  const io = syncIo.filter((c) => c.t0 + c.dur > g.t0 && c.t0 < g.t1);
+  if (io.length) big.push(`sync file calls > 1 ms: ${io.map((c) => `${c.name} ${round(c.dur)}ms`).join(', ')}`);
   const jobsIn = [...new Set(qs.map((c) => c.job))];
   console.log(`gap ${round(g.gap)} ms at +${round((g.t0 - tStart) / 1000, 2)} s: main thread on CPU ${round(g.runMs)} ms, waiting for a CPU ${round(g.waitMs)} ms; PGlite ${round(pg)} ms in ${qs.length} calls, GC ${round(gc)} ms`);
   for (const b of big) console.log(`    ${b}`);
@@ -178,6 +218,8 @@ for (const c of calls.filter((c) => c.t0 >= tStart)) {
 }
 console.log('\nstatements by PGlite time in the window (protocol calls, total ms, max ms):');
 for (const [k, e] of [...byStmt].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) console.log(`  ${e.n} calls ${round(e.ms)} ms max ${round(e.max)}  ${k}`);
+const ioIn = syncIo.filter((c) => c.t0 >= tStart);
+console.log(`\nsynchronous file calls > 1 ms on this thread: ${ioIn.length}, total ${round(ioIn.reduce((a, c) => a + c.dur, 0))} ms, max ${round(Math.max(0, ...ioIn.map((c) => c.dur)))} ms`);
 const gcIn = gcs.filter((c) => c.t0 >= tStart);
 console.log(`\nGC in the window: ${gcIn.length} pauses, total ${round(gcIn.reduce((a, c) => a + c.dur, 0))} ms, max ${round(Math.max(0, ...gcIn.map((c) => c.dur)))} ms; over 10 ms: ${gcIn.filter((c) => c.dur > 10).map((c) => `${round(c.dur)} ms (kind ${c.kind}) at +${round((c.t0 - tStart) / 1000, 2)} s`).join(', ')}`);
 const mu = process.memoryUsage();
