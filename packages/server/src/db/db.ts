@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { sql, type SQL } from 'drizzle-orm';
 import * as schema from './schema.ts';
+import { takeTurns } from './pglite-turns.ts';
 
 export type Schema = typeof schema;
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
@@ -32,6 +33,7 @@ export async function createDatabase(cfg: DbConfig, opts: { migrate?: boolean } 
     if (cfg.dir) mkdirSync(cfg.dir, { recursive: true });
     const client = cfg.dir ? new PGlite(cfg.dir) : new PGlite();
     await client.waitReady;
+    takeTurns(client);
     const db = drizzle(client, { schema }) as unknown as Db;
     if (migrate) {
       const { migrate: run } = await import('drizzle-orm/pglite/migrator');

@@ -99,19 +99,39 @@ export class ConnectionRegistry {
 
   /** Presence heartbeats and event-log pruning: periodic, idempotent sweeps. */
   startMaintenance(): void {
-    const beat = setInterval(() => void this.heartbeat(), PRESENCE_TTL_MS / 3);
-    const prune = setInterval(() => void this.prune(), 3600_000);
+    const warn = (what: string) => (err: Error) => this.s.log.warn({ err: err.message }, `${what} failed`);
+    this.every(PRESENCE_TTL_MS / 3, () => this.heartbeat());
+    this.every(3600_000, () => this.prune().catch(warn('event-log pruning')));
     // Durable support timers (offers, operator grace) are due times in the database; any instance may fire them.
-    const support = setInterval(() => void this.s.support.sweep().catch((err) => this.s.log.warn({ err: (err as Error).message }, 'support sweep failed')), this.s.config.support.sweepMs);
+    this.every(this.s.config.support.sweepMs, () => this.s.support.sweep().catch(warn('support sweep')));
     // Durable call timers (ring, connect, max duration, reconnect grace), likewise.
-    const calls = setInterval(() => void this.s.calls.sweep().catch((err) => this.s.log.warn({ err: (err as Error).message }, 'calls sweep failed')), this.s.config.calls.sweepMs);
+    this.every(this.s.config.calls.sweepMs, () => this.s.calls.sweep().catch(warn('calls sweep')));
     const ping = setInterval(() => pingAll(this.sockets()), PING_INTERVAL_MS);
     ping.unref();
-    beat.unref();
-    prune.unref();
-    support.unref();
-    calls.unref();
-    this.timers.push(beat, prune, support, calls, ping);
+    this.timers.push(ping);
+  }
+
+  private readonly running = new Set<Promise<unknown>>();
+
+  /**
+   * Runs a job every `ms`, skipping a tick while its previous run is still going (a slow pass
+   * is not joined by a second one that would only queue behind it on the database), and keeps
+   * the run in flight so drain() can wait for it before the database closes.
+   */
+  private every(ms: number, job: () => Promise<unknown>): void {
+    let run: Promise<unknown> | null = null;
+    const timer = setInterval(() => {
+      if (run) return;
+      run = job()
+        .catch(() => {})
+        .finally(() => {
+          this.running.delete(run!);
+          run = null;
+        });
+      this.running.add(run);
+    }, ms);
+    timer.unref();
+    this.timers.push(timer);
   }
 
   private *sockets(): Generator<WebSocket> {
@@ -149,5 +169,13 @@ export class ConnectionRegistry {
     const deadline = Date.now() + graceMs;
     while (this.conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const c of this.conns.values()) c.socket.terminate();
+    // A sweep still running would otherwise meet a closed database; within the grace only (a
+    // command to a stopped Redis waits in its offline queue and must not hold the shutdown).
+    if (this.running.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const left = new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))));
+      await Promise.race([Promise.allSettled([...this.running]), left]);
+      clearTimeout(timer);
+    }
   }
 }
