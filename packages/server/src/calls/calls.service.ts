@@ -221,13 +221,12 @@ export class CallsService {
     const dto = callDTO(call);
     const entry = historyEntry(dto);
     const now = call.endedAt ?? this.now();
-    const seq = await chatRepo.nextSeq(tx, call.conversationId, now);
-    const row: MessageRow = {
-      conversationId: call.conversationId, seq, id: newId('m'), clientId: `call-${call.id}`.slice(0, 64), senderId: null, kind: 'system',
+    const fields: Omit<MessageRow, 'seq'> = {
+      conversationId: call.conversationId, id: newId('m'), clientId: `call-${call.id}`.slice(0, 64), senderId: null, kind: 'system',
       text: entry.text, payload: { type: 'notice', code: entry.code, params: { ...entry.params, callId: call.id, callerId: call.callerId } },
       replyToSeq: null, forwarded: false, createdAt: now, editedAt: null, deletedAt: null,
     };
-    await chatRepo.insertMessages(tx, [row]);
+    const row: MessageRow = { ...fields, seq: await chatRepo.appendMessage(tx, fields) };
     emit([call.callerId, call.calleeId], 'chat.message.created', { message: messageDTO(row) });
   }
 

@@ -264,6 +264,24 @@ export const chatRepo = {
     return Number(r[0].last_seq);
   },
 
+  /**
+   * Takes the conversation's next seq under its row lock (G1) and inserts the message at it, in one
+   * statement; returns the seq. A missing conversation is chat.not_found.
+   */
+  async appendMessage(ex: Executor, m: Omit<MessageRow, 'seq'>): Promise<number> {
+    const r = await rows<{ seq: number }>(
+      ex,
+      sql`with s as (update conversations set last_seq = last_seq + 1, last_message_at = ${m.createdAt.toISOString()} where id = ${m.conversationId} returning last_seq)
+          insert into messages (conversation_id, seq, id, client_id, sender_id, kind, text, payload, reply_to_seq, forwarded, created_at)
+          select ${m.conversationId}, s.last_seq, ${m.id}, ${m.clientId}, ${m.senderId}, ${m.kind}, ${m.text}, ${m.payload === null ? null : JSON.stringify(m.payload)}::jsonb,
+                 ${m.replyToSeq}::bigint, ${m.forwarded}, ${m.createdAt.toISOString()}::timestamptz
+          from s
+          returning seq`,
+    );
+    if (!r[0]) throw new AppError('chat.not_found', 'no such conversation');
+    return Number(r[0].seq);
+  },
+
   /** Inserts messages in one statement from one JSON document (cheap to bind for large batches). */
   async insertMessages(ex: Executor, list: MessageRow[]): Promise<void> {
     if (list.length === 0) return;

@@ -234,15 +234,14 @@ export class MessagesService {
    */
   async systemIn(tx: Tx, emit: Emit, conversationId: string, input: SystemNotice): Promise<MessageDTO> {
     const now = this.d.clock.now();
-    // Takes the seq under the conversation's row lock; a missing conversation is chat.not_found.
-    const seq = await repo.nextSeq(tx, conversationId, now);
-    const members = await repo.members(tx, conversationId);
-    const row: MessageRow = {
-      conversationId, seq, id: newId('m'), clientId: input.clientId, senderId: null, kind: 'system',
+    const fields: Omit<MessageRow, 'seq'> = {
+      conversationId, id: newId('m'), clientId: input.clientId, senderId: null, kind: 'system',
       text: normalizeText(input.text, true), payload: input.code ? { type: 'notice', code: input.code, params: input.params } : null,
       replyToSeq: null, forwarded: false, createdAt: now, editedAt: null, deletedAt: null,
     };
-    await repo.insertMessages(tx, [row]);
+    // Seq and row in one statement, under the conversation's row lock; a missing conversation is chat.not_found.
+    const row: MessageRow = { ...fields, seq: await repo.appendMessage(tx, fields) };
+    const members = await repo.members(tx, conversationId);
     const dto = messageDTO(row);
     emit(members.map((m) => m.userId), 'chat.message.created', { message: dto });
     await this.d.webhooks?.enqueue(tx, 'message.created', { message: dto });

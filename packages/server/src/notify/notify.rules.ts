@@ -104,9 +104,11 @@ async function callRows(tx: Tx, userId: string, call: CallDTO, devs: DeviceRow[]
   const out: NewOutboxRow[] = [];
   const base = { userId, conversationId: call.conversationId, collapseKey: null, dueAt: now };
   if (call.state === 'ringing') {
+    const ring = pushDevices(devs, true);
+    if (ring.length === 0) return out; // nothing to ring: no query for the caller's name
     const names = await repo.names(tx, [call.callerId]);
     const payload: NotifyPayload = { type: 'call_incoming', callId: call.id, conversationId: call.conversationId, callerId: call.callerId, callerName: names.get(call.callerId) ?? call.callerId, media: call.media };
-    for (const dev of pushDevices(devs, true))
+    for (const dev of ring)
       out.push({ ...base, ...target(dev), kind: 'call_incoming', priority: 'high', payload, idempotencyKey: `call:${call.id}:ring:${dev.id}` });
     return out;
   }
