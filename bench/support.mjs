@@ -165,6 +165,7 @@ async function main() {
   };
   result.timeToAssignMs.p95 = round(pct(assignMs, 0.95), 1);
   result.timeToAcceptMs.p95 = round(pct(acceptMs, 0.95), 1);
+  result.startResponseMs.p95 = round(pct(startMs, 0.95), 1);
   mkdirSync(opt.out, { recursive: true });
   const stamp = result.at.replace(/[:.]/g, '-').slice(0, 19);
   writeFileSync(path.join(opt.out, `support-${stamp}Z.json`), JSON.stringify(result, null, 2));
