@@ -9,6 +9,7 @@
  * the loop) with its SQL, every periodic job's run (wall time, and PGlite time inside it), and
  * GC pauses. `--uploads` then runs bench/media.mjs's 20 concurrent 10 MB uploads and their finalize. Prints each gap with what ran in it, and per-statement and per-job totals.
  */
+import { periodicJobs } from './lib/periodic-jobs.mjs';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -127,16 +128,7 @@ function wrap(name, obj, method) {
     }
   };
 }
-wrap('notify.pass', s.notifyWorker, 'pass');
-wrap('support.sweep', s.support, 'sweep');
-wrap('support.heartbeat', s.support, 'heartbeat');
-wrap('calls.sweep', s.calls, 'sweep');
-wrap('media.sweep', s.media, 'sweep');
-wrap('media.reconcile', s.media, 'reconcile');
-wrap('retention.runIfDue', s.retention, 'runIfDue');
-wrap('presence.heartbeat', app.connections, 'heartbeat');
-wrap('events.prune', app.connections, 'prune');
-if (s.webhooks) wrap('webhooks.deliverDue', s.webhooks, 'deliverDue');
+for (const j of periodicJobs(app)) wrap(j.name, j.obj, j.method);
 
 const gaps = [];
 let last = performance.now();

@@ -7,6 +7,7 @@
  *     driven from a worker thread so the server's event loop is measured alone (max delay).
  * Writes bench/results/media-<date>.json and prints a summary.
  */
+import { periodicJobs } from './lib/periodic-jobs.mjs';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -92,16 +93,9 @@ const countRuns = (name, obj, method) => {
   const fn = obj[method].bind(obj);
   obj[method] = (...a) => (jobRuns.set(name, (jobRuns.get(name) ?? 0) + 1), fn(...a));
 };
-countRuns('notify.pass (every 0.5 s)', s.notifyWorker, 'pass');
-countRuns('support.sweep (1 s)', s.support, 'sweep');
-countRuns('calls.sweep (1 s)', s.calls, 'sweep');
-countRuns('presence.heartbeat (20 s)', app.connections, 'heartbeat');
-countRuns('media.sweep (60 s)', s.media, 'sweep');
-countRuns('retention.runIfDue (60 s)', s.retention, 'runIfDue');
-countRuns('media.reconcile (1 h)', s.media, 'reconcile');
-countRuns('events.prune (1 h)', app.connections, 'prune');
+for (const j of periodicJobs(app)) if (j.period) countRuns(`${j.name} (${j.period === '0.5 s' ? 'every 0.5 s' : j.period})`, j.obj, j.method);
 // Not counted: the suspension re-check (15 s) queries only for connected users (none here); the
-// webhook outbox runs only with WEBHOOK_URL set.
+// webhook outbox runs only with WEBHOOK_URL set; the support heartbeat only for connected operators.
 function loopProbe() {
   const hist = monitorEventLoopDelay({ resolution: 5 });
   let maxGap = 0;
