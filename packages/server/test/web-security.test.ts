@@ -23,7 +23,7 @@ describe('CORS and security headers', () => {
   let srv: TestServer;
   beforeAll(async () => {
     srv = await startTestServer({ env: { FRONTEND_URL: 'https://app.example.com', WEB_DIST_DIR: webDist(), LIVEKIT_URL: 'wss://lk.example.com', LIVEKIT_API_KEY: 'lk-key', LIVEKIT_API_SECRET: 'lk-secret-0123456789abcdef0123456789' } });
-  }, 60_000);
+  }, 180_000); // PGlite boots in WASM: 3–5 s of CPU when idle, much longer while the whole suite starts on two cores
   afterAll(() => srv.close());
 
   const preflight = (origin: string) =>
