@@ -44,7 +44,7 @@ const server = await spawnServer({
   databaseUrl: db.url,
   nodeArgs: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=500'] : [],
   // Each bench user starts a call every pairs/rate seconds, far above a person's call.start limit.
-  env: { RATE_LIMITS: 'message=10000000/1m,message.identical=off,connect=off,connect.ip=off,conversation.new=off,conversation.new.young_account=off,call.start=off' },
+  env: { RATE_LIMITS: `${BENCH_RATE_LIMITS},call.start=off` },
 });
 let reqId = 10;
 const pending = new Map();

@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { register } from 'tsx/esm/api';
-import { freshDatabase, machineCpu, ROOT } from './lib/env.mjs';
+import { BENCH_RATE_LIMITS, freshDatabase, machineCpu, ROOT } from './lib/env.mjs';
 import { pgCpuOf } from './lib/pg-cpu.mjs';
 import { summarize, round } from './lib/stats.mjs';
 import { BASELINE_SCHEMA, INSERT_MESSAGE, seedPairs } from './baselines/schema.mjs';
@@ -141,6 +141,7 @@ async function sohbetCases(results) {
   const config = parseConfig({
     NODE_ENV: 'production', LOG_LEVEL: 'warn', DATA_DIR: started.dataDir, DATABASE_URL: db.url, DATABASE_POOL_SIZE: String(opt.pool),
     AUTH_JWT_SECRET: randomBytes(32).toString('hex'), SOHBET_API_KEY: randomBytes(24).toString('hex'),
+    RATE_LIMITS: BENCH_RATE_LIMITS,
   });
   const app = await buildApp(config, { log: createLogger('warn') });
   started.app = app;

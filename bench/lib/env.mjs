@@ -75,6 +75,13 @@ export async function freePort() {
   });
 }
 
+/**
+ * Limits for a load generator, which is not a person: per-user limits sized for people would refuse
+ * it. The message limiter still runs (its cost is measured), with a ceiling no generator reaches;
+ * the identical-text rule is off because every generated message has the same text.
+ */
+export const BENCH_RATE_LIMITS = 'message=10000000/1m,message.identical=off,connect=off,connect.ip=off,conversation.new=off,conversation.new.young_account=off';
+
 /** Spawns `sohbet start` (the real server) like packages/server/test/process.ts does. */
 export async function spawnServer({ databaseUrl, redisUrl, nodeArgs = [], logLevel = 'warn', poolSize, port: fixedPort, secret: fixedSecret, apiKey: fixedApiKey, env: extraEnv = {} }) {
   // A restarted server (W5) keeps its port, secret and API key so clients reconnect with their tokens.
@@ -96,10 +103,7 @@ export async function spawnServer({ databaseUrl, redisUrl, nodeArgs = [], logLev
     SHUTDOWN_GRACE_MS: '3000',
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     ...(poolSize ? { DATABASE_POOL_SIZE: String(poolSize) } : {}),
-    // A load generator is not a person: per-user limits sized for people would refuse it. The
-    // message limiter still runs (its cost is measured), with a ceiling no generator reaches;
-    // the identical-text rule is off because every generated message has the same text.
-    RATE_LIMITS: 'message=10000000/1m,message.identical=off,connect=off,connect.ip=off,conversation.new=off,conversation.new.young_account=off',
+    RATE_LIMITS: BENCH_RATE_LIMITS,
     ...extraEnv,
   };
   // The inspector (127.0.0.1, random port, idle unless we attach) lets W1 force a full GC before reading RSS.
