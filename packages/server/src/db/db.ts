@@ -82,6 +82,11 @@ export async function createDatabase(cfg: DbConfig, opts: { migrate?: boolean } 
 const MAX_PREPARED_PER_CONNECTION = 1000;
 const MAX_PREPARED_TEXT = 8192;
 const statementNames = new Map<string, string>();
+/**
+ * `select *` / `returning *` (or `t.*`) statements stay unnamed: a prepared one fails with "cached
+ * plan must not change result type" once another instance's migration adds a column (rolling deploy).
+ */
+const STAR_RESULT = /\b(?:select|returning)\s+(?:distinct\s+)?(?:[a-z_][a-z0-9_]*\.)?\*|,\s*(?:[a-z_][a-z0-9_]*\.)?\*/i;
 
 /**
  * Runs every parameterized query as a named prepared statement on its connection: the first run
@@ -97,7 +102,7 @@ function namePreparedStatements(client: import('pg').PoolClient, statements: { o
     if (statements.on && config && typeof config === 'object' && !(config as { name?: string }).name && (config as { text?: unknown }).text !== undefined && Array.isArray(rest[0]) && rest[0].length > 0) {
       const text = String((config as { text: string }).text);
       let name = statementNames.get(text);
-      if (name === undefined && text.length <= MAX_PREPARED_TEXT && prepared < MAX_PREPARED_PER_CONNECTION) {
+      if (name === undefined && text.length <= MAX_PREPARED_TEXT && prepared < MAX_PREPARED_PER_CONNECTION && !STAR_RESULT.test(text)) {
         name = `s${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
         if (statementNames.size >= 20_000) statementNames.clear();
         statementNames.set(text, name);
