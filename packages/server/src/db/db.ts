@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { sql, type SQL } from 'drizzle-orm';
 import * as schema from './schema.ts';
-import { takeTurns } from './pglite-turns.ts';
+import { PGliteWorkerClient } from './pglite-client.ts';
 
 export type Schema = typeof schema;
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
@@ -28,13 +28,12 @@ const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)),
 export async function createDatabase(cfg: DbConfig, opts: { migrate?: boolean } = {}): Promise<Database> {
   const migrate = opts.migrate ?? true;
   if (cfg.kind === 'pglite') {
-    const { PGlite } = await import('@electric-sql/pglite');
     const { drizzle } = await import('drizzle-orm/pglite');
     if (cfg.dir) mkdirSync(cfg.dir, { recursive: true });
-    const client = cfg.dir ? new PGlite(cfg.dir) : new PGlite();
+    // PGlite runs in its own thread: its statements and file writes never hold the event loop.
+    const client = new PGliteWorkerClient(cfg.dir);
     await client.waitReady;
-    takeTurns(client);
-    const db = drizzle(client, { schema }) as unknown as Db;
+    const db = drizzle(client as never, { schema }) as unknown as Db;
     if (migrate) {
       const { migrate: run } = await import('drizzle-orm/pglite/migrator');
       await run(db as never, { migrationsFolder });
