@@ -5,16 +5,15 @@
  * Builds the app as bench/media.mjs does, then for the whole window records: every gap of a 5 ms
  * timer above the threshold, each gap's main-thread on-CPU vs run-queue wait (from
  * /proc/self/task/<pid>/schedstat, so a stall caused by other processes on a shared box shows
- * as wait, not as our work), every synchronous PGlite protocol call (the WASM part that blocks
- * the loop) with its SQL, every periodic job's run (wall time, and PGlite time inside it), and
- * GC pauses. `--uploads` then runs bench/media.mjs's 20 concurrent 10 MB uploads and their finalize. Prints each gap with what ran in it, and per-statement and per-job totals.
+ * as wait, not as our work), synchronous file calls on the main thread, every periodic job's run
+ * (wall time), and GC pauses. PGlite runs in its own worker thread (db/pglite-client.ts), so its
+ * statements no longer appear here. `--uploads` then runs bench/media.mjs's 20 concurrent 10 MB uploads and their finalize. Prints each gap with what ran in it, and per-statement and per-job totals.
  */
 import { periodicJobs } from './lib/periodic-jobs.mjs';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
-import { PGlite } from '@electric-sql/pglite';
 import { buildApp } from '../packages/server/src/app.ts';
 import { parseConfig } from '../packages/server/src/config/config.ts';
 
@@ -24,34 +23,7 @@ const THRESHOLD = arg('threshold', 20);
 const UPLOADS = process.argv.includes('--uploads');
 const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
-// ---- synchronous PGlite work, attributed to the statement text (Parse 'P' / Query 'Q' messages)
-const calls = [];
-let currentSql = '?';
-let currentJob = null;
-const jobPg = new Map();
-const td = new TextDecoder();
-const orig = PGlite.prototype.execProtocolRawSync;
-PGlite.prototype.execProtocolRawSync = function (msg) {
-  if (msg[0] === 80) {
-    // Parse: int32 length, statement name\0, query\0
-    let i = 5;
-    while (msg[i] !== 0) i++;
-    const start = i + 1;
-    let j = start;
-    while (msg[j] !== 0) j++;
-    currentSql = td.decode(msg.subarray(start, j));
-  } else if (msg[0] === 81) currentSql = td.decode(msg.subarray(5, msg.length - 1));
-  const t0 = performance.now();
-  try {
-    return orig.call(this, msg);
-  } finally {
-    const dur = performance.now() - t0;
-    calls.push({ t0, dur, sql: currentSql, kind: String.fromCharCode(msg[0]) });
-    if (currentJob) jobPg.set(currentJob, (jobPg.get(currentJob) ?? 0) + dur);
-  }
-};
-
-// ---- synchronous file calls on this thread (PGlite's WASM file system writes with fs.*Sync)
+// ---- synchronous file calls on this thread (none expected on the server's path)
 const syncIo = [];
 {
   const { createRequire } = await import('node:module');
@@ -107,28 +79,45 @@ if (process.argv.includes('--simulate-guards')) {
   };
 }
 
-// ---- periodic jobs: wrap each so its runs are timed (wall, and PGlite sync time inside)
+// ---- periodic jobs: wrap each so its runs are timed (wall)
 const jobs = new Map();
+const jobRuns = [];
 function wrap(name, obj, method) {
   const fn = obj[method].bind(obj);
   obj[method] = async (...a) => {
     const t0 = performance.now();
-    const prev = currentJob;
-    currentJob = name;
-    const pg0 = jobPg.get(name) ?? 0;
     try {
       return await fn(...a);
     } finally {
-      currentJob = prev;
-      const j = jobs.get(name) ?? { runs: 0, wallMs: [], pgMs: 0 };
+      const j = jobs.get(name) ?? { runs: 0, wallMs: [] };
       j.runs++;
       j.wallMs.push(performance.now() - t0);
-      j.pgMs += (jobPg.get(name) ?? 0) - pg0;
       jobs.set(name, j);
+      jobRuns.push({ t0, t1: performance.now(), name });
     }
   };
 }
 for (const j of periodicJobs(app)) wrap(j.name, j.obj, j.method);
+
+// ---- what the main thread is blocked in: a worker samples /proc/self/task/<pid>/{stat,syscall,wchan} every ms
+const blocked = [];
+{
+  const { Worker } = await import('node:worker_threads');
+  const sampler = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads'); const fs = require('node:fs');
+    const dir = '/proc/self/task/' + workerData.pid + '/'; const out = [];
+    setInterval(() => {
+      try {
+        const st = fs.readFileSync(dir + 'stat', 'utf8'); const state = st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+        if (state !== 'R') out.push({ t: performance.timeOrigin + performance.now() - workerData.origin, state, sys: fs.readFileSync(dir + 'syscall', 'utf8').split(' ')[0], wchan: fs.readFileSync(dir + 'wchan', 'utf8') });
+      } catch {}
+      if (out.length > 200) parentPort.postMessage(out.splice(0));
+    }, 1);`,
+    { eval: true, workerData: { pid: process.pid, origin: performance.timeOrigin } },
+  );
+  sampler.on('message', (xs) => blocked.push(...xs));
+  sampler.unref();
+}
 
 const gaps = [];
 let last = performance.now();
@@ -157,8 +146,8 @@ const sc0 = sched();
 console.log(`idle for ${SECONDS} s, load average ${os.loadavg().map((x) => round(x, 2)).join(' ')}`);
 await new Promise((r) => setTimeout(r, SECONDS * 1000));
 if (UPLOADS) {
-  // Then the benchmark's 20 concurrent 10 MB uploads (signed PUT from a worker thread) and their finalize.
-  const { Worker } = await import('node:worker_threads');
+  // Then the benchmark's 20 concurrent 10 MB uploads (signed PUTs from a client process) and their finalize.
+  const { uploadFromClients } = await import('./media-upload-worker.mjs');
   await s.conversations.upsertUser({ id: 'bench-a', name: 'A', avatarUrl: null, roles: [] });
   await s.conversations.upsertUser({ id: 'bench-b', name: 'B', avatarUrl: null, roles: [] });
   const conv = await s.conversations.openDirect('bench-a', { userId: 'bench-b' });
@@ -167,12 +156,10 @@ if (UPLOADS) {
   for (let i = 0; i < 20; i++) tickets.push(await s.media.requestUpload('bench-a', { conversationId: conv.id, kind: 'file', name: `doc-${i}.pdf`, mime: 'application/pdf', size: SIZE }));
   const base = `http://127.0.0.1:${app.http.server.address().port}`;
   console.log(`uploads start at +${round((performance.now() - tStart) / 1000, 2)} s`);
-  const worker = new Worker(new URL('./media-upload-worker.mjs', import.meta.url), { workerData: { base, tickets, size: SIZE } });
-  await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+  await uploadFromClients({ base, tickets, size: SIZE });
   console.log(`uploads done at +${round((performance.now() - tStart) / 1000, 2)} s`);
   await Promise.all(tickets.map((tk) => s.media.finalize('bench-a', tk.attachmentId)));
   console.log(`finalized at +${round((performance.now() - tStart) / 1000, 2)} s`);
-  await worker.terminate();
 }
 clearInterval(t);
 if (session) {
@@ -183,33 +170,24 @@ const sc1 = sched();
 const tEnd = performance.now();
 
 for (const g of gaps) {
-  const qs = calls.filter((c) => c.t0 + c.dur > g.t0 && c.t0 < g.t1);
-  const pg = qs.reduce((a, c) => a + c.dur, 0);
-  const big = qs.filter((c) => c.dur > 2).map((c) => `${round(c.dur)}ms ${c.kind} ${c.sql.replace(/\s+/g, ' ').slice(0, 110)}`);
   const gc = gcs.filter((c) => c.t0 + c.dur > g.t0 && c.t0 < g.t1).reduce((a, c) => a + c.dur, 0);
   const io = syncIo.filter((c) => c.t0 + c.dur > g.t0 && c.t0 < g.t1);
-  if (io.length) big.push(`sync file calls > 1 ms: ${io.map((c) => `${c.name} ${round(c.dur)}ms`).join(', ')}`);
-  const jobsIn = [...new Set(qs.map((c) => c.job))];
-  console.log(`gap ${round(g.gap)} ms at +${round((g.t0 - tStart) / 1000, 2)} s: main thread on CPU ${round(g.runMs)} ms, waiting for a CPU ${round(g.waitMs)} ms; PGlite ${round(pg)} ms in ${qs.length} calls, GC ${round(gc)} ms`);
-  for (const b of big) console.log(`    ${b}`);
+  const jobsIn = [...new Set(jobRuns.filter((r) => r.t1 > g.t0 && r.t0 < g.t1).map((r) => r.name))];
+  console.log(`gap ${round(g.gap)} ms at +${round((g.t0 - tStart) / 1000, 2)} s: main thread on CPU ${round(g.runMs)} ms, waiting for a CPU ${round(g.waitMs)} ms; GC ${round(gc)} ms; jobs running: ${jobsIn.join(', ') || 'none'}`);
+  const bl = blocked.filter((b) => b.t > g.t0 && b.t < g.t1);
+  if (bl.length) {
+    const c = new Map();
+    for (const b of bl) c.set(`${b.state} syscall ${b.sys} in ${b.wchan}`, (c.get(`${b.state} syscall ${b.sys} in ${b.wchan}`) ?? 0) + 1);
+    console.log(`    main thread not running (1 ms samples): ${[...c].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n}× ${k}`).join(', ')}`);
+  }
+  if (io.length) console.log(`    sync file calls > 1 ms: ${io.map((c) => `${c.name} ${round(c.dur)}ms`).join(', ')}`);
 }
 console.log(`\n${gaps.length} gaps > ${THRESHOLD} ms in ${round((tEnd - tStart) / 1000)} s; main thread on CPU ${round(sc1.run - sc0.run)} ms, waiting ${round(sc1.wait - sc0.wait)} ms; load ${os.loadavg().map((x) => round(x, 2)).join(' ')}`);
-console.log('\njobs (runs, wall median/max ms, PGlite ms total):');
+console.log('\njobs (runs, wall median/max ms):');
 for (const [k, j] of jobs) {
   const w = [...j.wallMs].sort((a, b) => a - b);
-  console.log(`  ${k}: ${j.runs} runs, wall median ${round(w[Math.floor(w.length / 2)])} max ${round(w[w.length - 1])}, PGlite ${round(j.pgMs)} ms (${round(j.pgMs / j.runs)} per run)`);
+  console.log(`  ${k}: ${j.runs} runs, wall median ${round(w[Math.floor(w.length / 2)])} max ${round(w[w.length - 1])}`);
 }
-const byStmt = new Map();
-for (const c of calls.filter((c) => c.t0 >= tStart)) {
-  const k = c.sql.replace(/\s+/g, ' ').slice(0, 140);
-  const e = byStmt.get(k) ?? { n: 0, ms: 0, max: 0 };
-  e.n++;
-  e.ms += c.dur;
-  e.max = Math.max(e.max, c.dur);
-  byStmt.set(k, e);
-}
-console.log('\nstatements by PGlite time in the window (protocol calls, total ms, max ms):');
-for (const [k, e] of [...byStmt].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) console.log(`  ${e.n} calls ${round(e.ms)} ms max ${round(e.max)}  ${k}`);
 const ioIn = syncIo.filter((c) => c.t0 >= tStart);
 console.log(`\nsynchronous file calls > 1 ms on this thread: ${ioIn.length}, total ${round(ioIn.reduce((a, c) => a + c.dur, 0))} ms, max ${round(Math.max(0, ...ioIn.map((c) => c.dur)))} ms`);
 const gcIn = gcs.filter((c) => c.t0 >= tStart);

@@ -4,7 +4,7 @@
  *  1. thumbnail + ThumbHash placeholder of a 12-megapixel JPEG (4000x3000), the production code
  *     path (previewOf), and the whole finalize processing (metadata removal too), wall and CPU time;
  *  2. 20 concurrent 10 MB uploads through the local default (signed PUT + finalize), the uploads
- *     driven from a worker thread so the server's event loop is measured alone (max delay).
+ *     driven from a separate client process (as phones would be), so the server's event loop is measured alone (max delay).
  * Writes bench/results/media-<date>.json and prints a summary.
  */
 import { periodicJobs } from './lib/periodic-jobs.mjs';
@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
+import { uploadFromClients } from './media-upload-worker.mjs';
 import sharp from 'sharp';
 import { buildApp } from '../packages/server/src/app.ts';
 import { parseConfig } from '../packages/server/src/config/config.ts';
@@ -138,15 +138,13 @@ await new Promise((r) => setTimeout(r, IDLE_MS / 2));
 const idle = stop();
 stop = loopProbe();
 const t0 = performance.now();
-const worker = new Worker(new URL('./media-upload-worker.mjs', import.meta.url), { workerData: { base, tickets, size: SIZE } });
-const putMs = await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+const putMs = await uploadFromClients({ base, tickets, size: SIZE });
 const t1 = performance.now();
 const putLoop = stop();
 stop = loopProbe();
 const finalized = await Promise.all(tickets.map((t) => s.media.finalize('bench-a', t.attachmentId)));
 const t2 = performance.now();
 const finalizeLoop = stop();
-await worker.terminate();
 const result = {
   date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg().map((x) => round(x, 2)) },
