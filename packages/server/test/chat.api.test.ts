@@ -158,14 +158,19 @@ describe.each(dbKinds)('chat API on %s', (kind) => {
     const a = await as('blk-a');
     const b = await as('blk-b');
     const conv = await a.chat.openDirect({ userId: 'blk-b' });
+    const before = await a.chat.send({ conversationId: conv.id, clientId: cid(), text: 'hello' });
     await b.users.block({ userId: 'blk-a' });
     expect(await codeOf(a.chat.send({ conversationId: conv.id, clientId: cid(), text: 'buy now' }))).toBe('chat.blocked');
+    // Nor turn an old message into a new one: an edit reaches the peer like a message does.
+    expect(await codeOf(a.chat.edit({ conversationId: conv.id, seq: before.seq, text: 'buy now' }))).toBe('chat.blocked');
+    // Taking back what you wrote stays possible.
+    await a.chat.delete({ conversationId: conv.id, seq: before.seq, scope: 'everyone' });
     await b.chat.send({ conversationId: conv.id, clientId: cid(), text: 'I can still write' });
     expect((await b.chat.get({ conversationId: conv.id })).blocked).toBe(true);
     expect(await b.users.blocked()).toEqual(['blk-a']);
     await b.users.unblock({ userId: 'blk-a' });
     await a.chat.send({ conversationId: conv.id, clientId: cid(), text: 'thanks' });
-    expect((await b.chat.history({ conversationId: conv.id })).messages.map((m) => m.text)).toEqual(['I can still write', 'thanks']);
+    expect((await b.chat.history({ conversationId: conv.id })).messages.map((m) => m.text)).toEqual([null, 'I can still write', 'thanks']);
   });
 
   it('reports a user with the conversation attached as evidence that survives a later delete', async () => {

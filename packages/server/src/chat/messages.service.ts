@@ -288,6 +288,8 @@ export class MessagesService {
     const verdict = this.screen ? await this.screen.screen(actorId, { conversationId: input.conversationId, clientId: null, type: 'edit', text: input.text, seq: input.seq }) : null;
     return this.d.events.write(async (tx, emit) => {
       const members = await this.membersOrForbid(tx, input.conversationId, actorId);
+      // An edit reaches the peer like a message does: not someone who blocked you.
+      await this.refuseIfBlockedByPeer(tx, input.conversationId, actorId, members);
       const msg = await this.visibleMessage(tx, input.conversationId, input.seq, members.find((m) => m.userId === actorId)!.joinedSeq);
       assertCanEdit(msg, actorId, this.d.clock.now(), this.d.editWindowMs);
       const text = normalizeText(verdict ? verdict.text : input.text, true);
