@@ -186,13 +186,60 @@ export const chatRepo = {
     return r ? { lastReadSeq: r.lastReadSeq, lastDeliveredSeq: r.lastDeliveredSeq } : null;
   },
 
-  /** Locks member rows in (conversation, user) order, so concurrent batches never deadlock. */
-  async lockMembers(ex: Executor, pairs: Array<{ conversationId: string; userId: string }>): Promise<void> {
-    if (pairs.length === 0) return;
-    await ex.execute(
-      sql`select 1 from members m join unnest(${pgTextArray(pairs.map((p) => p.conversationId))}::text[], ${pgTextArray(pairs.map((p) => p.userId))}::text[]) k(cid, uid)
-          on m.conversation_id = k.cid and m.user_id = k.uid order by m.conversation_id, m.user_id for update of m`,
+  /**
+   * Raises many members' read/delivered marks in one statement that first locks their rows in
+   * (conversation, user) order, so concurrent batches never deadlock; returns the rows that changed.
+   */
+  async raiseMarksLocked(
+    ex: Executor,
+    marks: Array<{ conversationId: string; userId: string; read: number; delivered: number }>,
+  ): Promise<Array<{ conversationId: string; userId: string; lastReadSeq: number; lastDeliveredSeq: number }>> {
+    if (marks.length === 0) return [];
+    const r = await rows<{ conversation_id: string; user_id: string; last_read_seq: number; last_delivered_seq: number }>(ex, sql`${raiseMarksLockedSql(marks)} select * from raised`);
+    return r.map((x) => ({ conversationId: x.conversation_id, userId: x.user_id, lastReadSeq: Number(x.last_read_seq), lastDeliveredSeq: Number(x.last_delivered_seq) }));
+  },
+
+  /**
+   * Everything a batch of sends must know before it writes, in one statement: it locks the
+   * conversations in id order (seqs are taken under these locks, G1) and reads their members, which
+   * (conversation, clientId) pairs are already stored (G2), who among the senders is blocked by
+   * the peer of a direct conversation, and the messages replied to.
+   */
+  async sendContext(
+    ex: Executor,
+    q: { conversationIds: string[]; sends: Array<{ conversationId: string; clientId: string; actorId: string }>; replies: Array<{ conversationId: string; seq: number }> },
+  ): Promise<SendContext> {
+    const [r] = await rows<{ members: Array<{ conversation_id: string; user_id: string; joined_seq: number }>; priors: Array<{ conversation_id: string; client_id: string }>; blocked: Array<{ conversation_id: string; user_id: string }>; replies: Array<{ conversation_id: string; seq: number; sender_id: string | null; text: string | null; deleted: boolean }> }>(
+      ex,
+      sql`with convs as materialized (select id, kind from conversations where id = any(${pgTextArray(q.conversationIds)}::text[]) order by id for update),
+          sends as (select * from unnest(${pgTextArray(q.sends.map((x) => x.conversationId))}::text[], ${pgTextArray(q.sends.map((x) => x.clientId))}::text[], ${pgTextArray(q.sends.map((x) => x.actorId))}::text[]) k(cid, clid, actor))
+          select
+            (select coalesce(json_agg(json_build_object('conversation_id', m.conversation_id, 'user_id', m.user_id, 'joined_seq', m.joined_seq)), '[]')
+               from members m where m.conversation_id in (select id from convs)) as members,
+            (select coalesce(json_agg(json_build_object('conversation_id', m.conversation_id, 'client_id', m.client_id)), '[]')
+               from messages m join sends k on m.conversation_id = k.cid and m.client_id = k.clid) as priors,
+            (select coalesce(json_agg(json_build_object('conversation_id', k.cid, 'user_id', k.actor)), '[]')
+               from sends k join convs c on c.id = k.cid and c.kind = 'direct'
+               join members o on o.conversation_id = k.cid and o.user_id <> k.actor
+               join blocks b on b.blocker_id = o.user_id and b.blocked_id = k.actor) as blocked,
+            (select coalesce(json_agg(json_build_object('conversation_id', m.conversation_id, 'seq', m.seq, 'sender_id', m.sender_id, 'text', m.text, 'deleted', m.deleted_at is not null)), '[]')
+               from messages m join unnest(${pgTextArray(q.replies.map((x) => x.conversationId))}::text[], ${pgIntArray(q.replies.map((x) => x.seq))}::bigint[]) k(cid, s)
+               on m.conversation_id = k.cid and m.seq = k.s) as replies`,
     );
+    const parse = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
+    return {
+      members: parse<typeof r.members>(r!.members).map((m) => ({ conversationId: m.conversation_id, userId: m.user_id, joinedSeq: Number(m.joined_seq) })),
+      priors: parse<typeof r.priors>(r!.priors).map((x) => ({ conversationId: x.conversation_id, clientId: x.client_id })),
+      blocked: parse<typeof r.blocked>(r!.blocked).map((x) => ({ conversationId: x.conversation_id, userId: x.user_id })),
+      replies: parse<typeof r.replies>(r!.replies).map((x) => ({ conversationId: x.conversation_id, seq: Number(x.seq), senderId: x.sender_id, text: x.text, deleted: x.deleted })),
+    };
+  },
+
+  /** Stores a batch of messages and raises their senders' marks (raiseMarksLocked) in one statement. */
+  async storeSent(ex: Executor, list: MessageRow[], marks: Array<{ conversationId: string; userId: string; read: number; delivered: number }>): Promise<void> {
+    if (list.length === 0) return;
+    await ex.execute(sql`${raiseMarksLockedSql(marks)}, stored as (${insertMessagesSql(list)} returning 1)
+                         select (select count(*) from stored) as stored, (select count(*) from raised) as raised`);
   },
 
   /** Raises many members' read/delivered marks at once; returns the rows that changed. */
@@ -285,18 +332,7 @@ export const chatRepo = {
   /** Inserts messages in one statement from one JSON document (cheap to bind for large batches). */
   async insertMessages(ex: Executor, list: MessageRow[]): Promise<void> {
     if (list.length === 0) return;
-    const doc = JSON.stringify(
-      list.map((m) => ({
-        conversation_id: m.conversationId, seq: m.seq, id: m.id, client_id: m.clientId, sender_id: m.senderId, kind: m.kind, text: m.text,
-        payload: m.payload, reply_to_seq: m.replyToSeq, forwarded: m.forwarded, created_at: m.createdAt.toISOString(),
-      })),
-    );
-    await ex.execute(
-      sql`insert into messages (conversation_id, seq, id, client_id, sender_id, kind, text, payload, reply_to_seq, forwarded, created_at)
-          select conversation_id, seq, id, client_id, sender_id, kind, text, payload, reply_to_seq, forwarded, created_at
-          from jsonb_to_recordset(${doc}::jsonb) as x(conversation_id text, seq bigint, id text, client_id text, sender_id text, kind text, text text,
-                                                     payload jsonb, reply_to_seq bigint, forwarded boolean, created_at timestamptz)`,
-    );
+    await ex.execute(insertMessagesSql(list));
   },
 
   async messageByClientId(ex: Executor, conversationId: string, clientId: string): Promise<MessageRow | null> {
@@ -502,4 +538,41 @@ function messageFromRaw(x: Record<string, unknown>): MessageRow {
     deletedAt: toDate(x.deleted_at),
     redacted: Boolean(x.redacted),
   };
+}
+
+/** What SendBatcher reads before it writes (chatRepo.sendContext). */
+export interface SendContext {
+  members: Array<{ conversationId: string; userId: string; joinedSeq: number }>;
+  priors: Array<{ conversationId: string; clientId: string }>;
+  /** Senders whose direct conversation's peer blocked them. */
+  blocked: Array<{ conversationId: string; userId: string }>;
+  replies: Array<{ conversationId: string; seq: number; senderId: string | null; text: string | null; deleted: boolean }>;
+}
+
+function insertMessagesSql(list: MessageRow[]) {
+  const doc = JSON.stringify(
+    list.map((m) => ({
+      conversation_id: m.conversationId, seq: m.seq, id: m.id, client_id: m.clientId, sender_id: m.senderId, kind: m.kind, text: m.text,
+      payload: m.payload, reply_to_seq: m.replyToSeq, forwarded: m.forwarded, created_at: m.createdAt.toISOString(),
+    })),
+  );
+  return sql`insert into messages (conversation_id, seq, id, client_id, sender_id, kind, text, payload, reply_to_seq, forwarded, created_at)
+    select conversation_id, seq, id, client_id, sender_id, kind, text, payload, reply_to_seq, forwarded, created_at
+    from jsonb_to_recordset(${doc}::jsonb) as x(conversation_id text, seq bigint, id text, client_id text, sender_id text, kind text, text text,
+                                               payload jsonb, reply_to_seq bigint, forwarded boolean, created_at timestamptz)`;
+}
+
+/** `with locked as (…), raised as (update … returning …)`: the member rows locked in order, then raised. */
+function raiseMarksLockedSql(marks: Array<{ conversationId: string; userId: string; read: number; delivered: number }>) {
+  return sql`with n as (select * from unnest(${pgTextArray(marks.map((x) => x.conversationId))}::text[], ${pgTextArray(marks.map((x) => x.userId))}::text[],
+                                      ${pgIntArray(marks.map((x) => x.read))}::bigint[], ${pgIntArray(marks.map((x) => x.delivered))}::bigint[]) n(cid, uid, rd, dl)),
+    locked as materialized (select m.conversation_id, m.user_id from members m join n on m.conversation_id = n.cid and m.user_id = n.uid
+                            order by m.conversation_id, m.user_id for update of m),
+    raised as (update members m set
+        last_read_seq = greatest(m.last_read_seq, least(n.rd, c.last_seq)),
+        last_delivered_seq = greatest(m.last_delivered_seq, least(greatest(n.dl, n.rd), c.last_seq))
+      from n, conversations c, locked l
+      where l.conversation_id = n.cid and l.user_id = n.uid and c.id = n.cid and m.conversation_id = n.cid and m.user_id = n.uid
+        and (m.last_read_seq < least(n.rd, c.last_seq) or m.last_delivered_seq < least(greatest(n.dl, n.rd), c.last_seq))
+      returning m.conversation_id, m.user_id, m.last_read_seq, m.last_delivered_seq)`;
 }

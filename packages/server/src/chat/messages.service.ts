@@ -396,8 +396,7 @@ export class MessagesService {
         const ok = marks.filter((m) => isMember.has(`${m.conversationId}\n${m.actorId}`));
         const pairs = ok.map((m) => ({ conversationId: m.conversationId, userId: m.actorId, read: m.read, delivered: m.delivered }));
         pairs.sort((a, b) => (a.conversationId + '\n' + a.userId < b.conversationId + '\n' + b.userId ? -1 : 1));
-        await repo.lockMembers(tx, pairs);
-        for (const r of await repo.raiseMarksMany(tx, pairs)) {
+        for (const r of await repo.raiseMarksLocked(tx, pairs)) {
           const to = members.filter((m) => m.conversationId === r.conversationId).map((m) => m.userId);
           emit(to, 'chat.receipt', r);
         }

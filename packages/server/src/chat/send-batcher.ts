@@ -5,7 +5,7 @@ import { pgIntArray, pgTextArray, rows, sql, type Tx } from '../db/db.ts';
 import { normalizeText } from './chat.domain.ts';
 import { GroupCommit, type Submitted } from '../core/group-commit.ts';
 import { messageDTO } from './chat.dto.ts';
-import { chatRepo as repo, type MessageRow } from './chat.repo.ts';
+import { chatRepo as repo, type MessageRow, type SendContext } from './chat.repo.ts';
 import type { ChatDeps } from './conversations.service.ts';
 
 /** What the batch decided for one message: stored, refused, or "take the single path" (a retry of a stored clientId). */
@@ -71,48 +71,20 @@ export class SendBatcher {
     const refuse = (p: Pending, error: unknown) => out.set(p, { error });
     await this.d.events.write(async (tx, emit) => {
       const convIds = [...new Set(batch.map((p) => p.input.conversationId))].sort();
-      // One connection runs one query at a time: sequential statements in the transaction.
-      const allMembers = await repo.membersOfMany(tx, convIds);
-      const convs = await rows<{ id: string; kind: string }>(tx, sql`select id, kind from conversations where id = any(${pgTextArray(convIds)}::text[]) order by id for update`);
-      const priors = await rows<{ conversation_id: string; client_id: string }>(
-        tx,
-        sql`select m.conversation_id, m.client_id from messages m join unnest(${pgTextArray(batch.map((p) => p.input.conversationId))}::text[], ${pgTextArray(batch.map((p) => p.input.clientId))}::text[]) k(cid, clid)
-            on m.conversation_id = k.cid and m.client_id = k.clid`,
-      );
-      const kind = new Map(convs.map((c) => [c.id, c.kind]));
-      const byConversation = new Map<string, typeof allMembers>();
-      for (const m of allMembers) byConversation.set(m.conversationId, [...(byConversation.get(m.conversationId) ?? []), m]);
-      const membersOf = (cid: string) => byConversation.get(cid) ?? [];
-      const stored = new Set(priors.map((r) => JSON.stringify([r.conversation_id, r.client_id])));
-      // Block checks for direct conversations, in one query.
-      const pairs = batch.flatMap((p) => {
-        if (kind.get(p.input.conversationId) !== 'direct') return [];
-        const peer = membersOf(p.input.conversationId).find((m) => m.userId !== p.actorId);
-        return peer ? [[peer.userId, p.actorId] as const] : [];
+      const replying = batch.filter((p) => p.input.replyToSeq !== undefined);
+      const ctx = await repo.sendContext(tx, {
+        conversationIds: convIds,
+        sends: batch.map((p) => ({ conversationId: p.input.conversationId, clientId: p.input.clientId, actorId: p.actorId })),
+        replies: replying.map((p) => ({ conversationId: p.input.conversationId, seq: p.input.replyToSeq! })),
       });
-      const blocked = pairs.length
-        ? new Set(
-            (
-              await rows<{ blocker_id: string; blocked_id: string }>(
-                tx,
-                sql`select b.blocker_id, b.blocked_id from blocks b join unnest(${pgTextArray(pairs.map((x) => x[0]))}::text[], ${pgTextArray(pairs.map((x) => x[1]))}::text[]) k(a, b2)
-                    on b.blocker_id = k.a and b.blocked_id = k.b2`,
-              )
-            ).map((r) => `${r.blocker_id}\n${r.blocked_id}`),
-          )
-        : new Set<string>();
-      const replySeqs = batch.filter((p) => p.input.replyToSeq !== undefined);
-      const replies = replySeqs.length
-        ? await rows<Record<string, unknown>>(
-            tx,
-            sql`select m.conversation_id, m.seq, m.sender_id, m.text, m.deleted_at from messages m
-                join unnest(${pgTextArray(replySeqs.map((p) => p.input.conversationId))}::text[], ${pgIntArray(replySeqs.map((p) => p.input.replyToSeq!))}::bigint[]) k(cid, s)
-                on m.conversation_id = k.cid and m.seq = k.s`,
-          )
-        : [];
-      const replyOf = (cid: string, seq: number) => replies.find((r) => r.conversation_id === cid && Number(r.seq) === seq);
+      const byConversation = new Map<string, typeof ctx.members>();
+      for (const m of ctx.members) byConversation.set(m.conversationId, [...(byConversation.get(m.conversationId) ?? []), m]);
+      const membersOf = (cid: string) => byConversation.get(cid) ?? [];
+      const stored = new Set(ctx.priors.map((r) => JSON.stringify([r.conversationId, r.clientId])));
+      const blocked = new Set(ctx.blocked.map((r) => `${r.conversationId}\n${r.userId}`));
+      const replyOf = (cid: string, seq: number) => ctx.replies.find((r) => r.conversationId === cid && r.seq === seq);
 
-      const accepted: Array<{ p: Pending; text: string | null; members: string[]; reply: Record<string, unknown> | undefined }> = [];
+      const accepted: Array<{ p: Pending; text: string | null; members: string[]; reply: SendContext['replies'][number] | undefined }> = [];
       for (const p of batch) {
         const { conversationId, clientId } = p.input;
         const members = membersOf(conversationId);
@@ -125,12 +97,11 @@ export class SendBatcher {
           refuse(p, new AppError('chat.not_member', 'you are not a member of this conversation'));
           continue;
         }
-        const peer = kind.get(conversationId) === 'direct' ? members.find((m) => m.userId !== p.actorId) : undefined;
-        if (peer && blocked.has(`${peer.userId}\n${p.actorId}`)) {
+        if (blocked.has(`${conversationId}\n${p.actorId}`)) {
           refuse(p, new AppError('chat.blocked', 'this user does not accept your messages'));
           continue;
         }
-        let reply: Record<string, unknown> | undefined;
+        let reply: SendContext['replies'][number] | undefined;
         if (p.input.replyToSeq !== undefined) {
           reply = replyOf(conversationId, p.input.replyToSeq);
           if (!reply || p.input.replyToSeq <= me.joinedSeq) {
@@ -153,7 +124,7 @@ export class SendBatcher {
   private async insert(
     tx: Tx,
     emit: Parameters<Parameters<ChatDeps['events']['write']>[0]>[1],
-    accepted: Array<{ p: Pending; text: string | null; members: string[]; reply: Record<string, unknown> | undefined }>,
+    accepted: Array<{ p: Pending; text: string | null; members: string[]; reply: SendContext['replies'][number] | undefined }>,
     out: Map<Pending, Outcome>,
   ): Promise<void> {
     const now = this.d.clock.now();
@@ -180,19 +151,14 @@ export class SendBatcher {
       };
       msgRows.push(row);
       marks.set(`${cid}\n${a.p.actorId}`, { cid, uid: a.p.actorId, seq });
-      const reply = a.reply
-        ? ({ seq: Number(a.reply.seq), senderId: a.reply.sender_id, text: a.reply.text, deletedAt: a.reply.deleted_at } as unknown as MessageRow)
-        : null;
+      const reply = a.reply ? ({ seq: a.reply.seq, senderId: a.reply.senderId, text: a.reply.text, deletedAt: a.reply.deleted ? now : null } as MessageRow) : null;
       const dto = messageDTO(row, [], reply);
       emit(a.members, 'chat.message.created', { message: dto });
       await this.d.webhooks?.enqueue(tx, 'message.created', { message: dto });
       out.set(a.p, { dto });
     }
-    await repo.insertMessages(tx, msgRows);
     // Sending marks everything up to your own message as read by you (G4).
-    const m = [...marks.values()].map((x) => ({ conversationId: x.cid, userId: x.uid, read: x.seq, delivered: x.seq }));
-    await repo.lockMembers(tx, m);
-    await repo.raiseMarksMany(tx, m);
+    await repo.storeSent(tx, msgRows, [...marks.values()].map((x) => ({ conversationId: x.cid, userId: x.uid, read: x.seq, delivered: x.seq })));
   }
 }
 
