@@ -62,7 +62,8 @@ const rows: Record<string, Row> = {
   'chat.setArchived': { input: async (r) => ({ conversationId: await r.conv(), archived: true }), expect: members(NM), hides: true },
   'chat.send': { input: async (r) => ({ conversationId: await r.conv(), clientId: cid(), text: 'hi' }), expect: members(NM, { blocked: 'chat.blocked' }), hides: true },
   'chat.history': { input: async (r) => ({ conversationId: await r.conv() }), expect: members(NM), hides: true },
-  'chat.edit': { input: async (r) => ({ conversationId: await r.conv(), seq: await r.seq(), text: 'edited' }), expect: members(NM), hides: true },
+  // An edit reaches the person who blocked you as a new text would; deleting your own message does not.
+  'chat.edit': { input: async (r) => ({ conversationId: await r.conv(), seq: await r.seq(), text: 'edited' }), expect: members(NM, { blocked: 'chat.blocked' }), hides: true },
   'chat.delete': { input: async (r) => ({ conversationId: await r.conv(), seq: await r.seq(), scope: 'everyone' }), expect: members(NM), hides: true },
   // A reaction or a typing signal reaches the person who blocked you as much as a message does.
   'chat.react': { input: async (r) => ({ conversationId: await r.conv(), seq: await r.seq(), emoji: '👍', on: true }), expect: members(NM, { blocked: 'chat.blocked' }), hides: true },
