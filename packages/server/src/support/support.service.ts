@@ -17,6 +17,7 @@ import { secondsBetween, type SupportMetrics } from './support.metrics.ts';
 import { SupportNotices } from './support.notices.ts';
 import { supportRepo as repo, type ChatPatch, type OperatorRow, type SupportChatRow } from './support.repo.ts';
 import { SupportTimers } from './support.timers.ts';
+import { routingRepo as routing } from './support-routing.repo.ts';
 import { chatViews, loadOf, peopleMap } from './support.views.ts';
 
 export interface SupportDeps extends Pick<ChatDeps, 'database' | 'events' | 'clock' | 'limits'> {
@@ -74,28 +75,46 @@ export class SupportService {
   /** Internal to the support feature (timers, desk): the one atomic state change. */
   async move(tx: Tx, emit: Emit, chat: SupportChatRow, kind: TransitionKind, patch: ChatPatch, m: Move, decision?: RoutingDecision): Promise<SupportChatRow> {
     const t = TRANSITIONS[kind]!;
-    const updated = await repo.updateChat(tx, chat.id, t.from, chat.version, { ...patch, state: patch.state ?? t.to });
-    if (!updated) throw new AppError(m.stale, 'the support chat changed; reload it');
     const ops = [m.claim, m.release].filter((x): x is string => !!x);
+    if (m.claim && m.claim === m.release) return this.moveSteps(tx, emit, chat, kind, patch, m, decision);
     // Two operator rows (transfer): lock them in id order first so opposite transfers never deadlock;
     // one row is locked by its own conditional update.
-    if (new Set(ops).size > 1) await repo.lockOperators(tx, ops);
-    const after = new Map<string, OperatorRow>();
-    if (m.claim) {
-      const claimed = await repo.claimSlot(tx, m.claim, this.now());
-      if (!claimed) throw new AppError(m.full ?? 'support.capacity', 'the operator is not available or has no free capacity');
-      after.set(claimed.userId, claimed);
-    }
-    if (m.release) {
-      const released = await repo.releaseSlot(tx, m.release, this.now());
-      if (released) after.set(released.userId, released);
-    }
-    if (decision) await repo.insertDecision(tx, chat.id, kind, decision, this.now());
-    const people = await this.people(tx, [updated.customerId, updated.operatorId, ...ops]);
+    if (ops.length > 1) await repo.lockOperators(tx, ops);
+    const r = await routing.move(tx, { id: chat.id, from: t.from, version: chat.version, set: { ...patch, state: patch.state ?? t.to }, claim: m.claim, release: m.release, decision: decision && { kind, decision }, now: this.now(), people: ops });
+    if (!r.chat) throw new AppError(m.stale, 'the support chat changed; reload it');
+    // The claim lost (no room, not available): throwing rolls back the chat update and the decision with the transaction.
+    if (m.claim && !r.claimed) throw new AppError(m.full ?? 'support.capacity', 'the operator is not available or has no free capacity');
+    return this.announce(emit, chat, r.chat, [r.claimed, r.released], r.people);
+  }
+
+  /** A change's events: the chat to everyone it concerns (before and after), each operator row it changed to that operator. */
+  private announce(emit: Emit, before: SupportChatRow, updated: SupportChatRow, operators: Array<OperatorRow | null>, people: Map<string, { id: string; name: string; avatarUrl: string | null }>): SupportChatRow {
     this.peopleOf.set(updated, people);
-    supportEvents.chatUpdated(emit, [updated.customerId, updated.operatorId, updated.offeredTo, chat.operatorId, chat.offeredTo], supportChatDTO(updated, people));
-    for (const row of after.values()) supportEvents.operatorUpdated(emit, operatorDTO(row, people));
+    supportEvents.chatUpdated(emit, [updated.customerId, updated.operatorId, updated.offeredTo, before.operatorId, before.offeredTo], supportChatDTO(updated, people));
+    const seen = new Set<string>();
+    for (const row of operators) {
+      if (!row || seen.has(row.userId)) continue;
+      seen.add(row.userId);
+      supportEvents.operatorUpdated(emit, operatorDTO(row, people));
+    }
     return updated;
+  }
+
+  /**
+   * The same change as separate statements, for the one case the single statement cannot express:
+   * claiming and releasing the same operator (a pick of a chat offered to the picker) — two updates
+   * of one row in one statement would apply only one of them.
+   */
+  private async moveSteps(tx: Tx, emit: Emit, chat: SupportChatRow, kind: TransitionKind, patch: ChatPatch, m: Move, decision?: RoutingDecision): Promise<SupportChatRow> {
+    const t = TRANSITIONS[kind]!;
+    const updated = await repo.updateChat(tx, chat.id, t.from, chat.version, { ...patch, state: patch.state ?? t.to });
+    if (!updated) throw new AppError(m.stale, 'the support chat changed; reload it');
+    const claimed = await repo.claimSlot(tx, m.claim!, this.now());
+    if (!claimed) throw new AppError(m.full ?? 'support.capacity', 'the operator is not available or has no free capacity');
+    const released = await repo.releaseSlot(tx, m.release!, this.now());
+    if (decision) await repo.insertDecision(tx, chat.id, kind, decision, this.now());
+    const people = await this.people(tx, [updated.customerId, updated.operatorId, m.claim]);
+    return this.announce(emit, chat, updated, [released ?? claimed], people);
   }
 
   /** Runs a state change; deadlocks and serialization failures between instances are retried. */
@@ -124,7 +143,7 @@ export class SupportService {
 
   /** Starts a support chat, or returns the open one for this customer and topic (a retry returns the same chat). */
   async start(customerId: string, input: { topic: string; text: string; clientId: string; context?: ConversationContext }): Promise<SupportChatDTO> {
-    let chat = await repo.openChat(this.db, customerId, input.topic);
+    let chat = await routing.openChat(this.db, customerId, input.topic);
     if (!chat) {
       await this.d.limits.take('support.start', customerId);
       const id = `s_${newId('c').slice(2)}`;
@@ -136,13 +155,12 @@ export class SupportService {
         const now = this.now();
         const inserted = await chatRepo.insertConversation(tx, { id: conversationId, kind: 'group', directKey: null, title: `Support · ${input.topic}`, context: input.context ?? null, createdBy: customerId });
         if (!inserted) return null;
-        const row = await repo.insertChat(tx, { id, conversationId, customerId, topic: input.topic, context: input.context ?? null, firstMessage: input.text, queuedAt: now, createdAt: now });
+        const { chat: row, people } = await routing.insertChat(tx, { id, conversationId, customerId, topic: input.topic, context: input.context ?? null, firstMessage: input.text, queuedAt: now, createdAt: now });
         if (!row) throw new AppError('support.already_assigned', 'retry'); // a concurrent start won: roll back our conversation
         await chatRepo.addMembers(tx, conversationId, [{ userId: customerId, role: 'member', joinedSeq: 0 }]);
         // The customer's question is the chat's first message, stored with it.
         await this.d.messages.storeIn(tx, emit, customerId, first, verdict?.text);
         await this.d.conversations.emitConversation(tx, emit, conversationId, [customerId]);
-        const people = await this.people(tx, [customerId]);
         supportEvents.chatUpdated(emit, [customerId], supportChatDTO(row, people));
         return row;
       }).catch((err) => {
@@ -150,7 +168,7 @@ export class SupportService {
         if ((err as { cause?: { code?: string } }).cause?.code === '23505' || (err as { code?: string }).code === '23505') return null;
         throw err;
       });
-      chat = created ?? (await repo.openChat(this.db, customerId, input.topic));
+      chat = created ?? (await routing.openChat(this.db, customerId, input.topic));
       if (!chat) throw new AppError('support.not_found', 'the support chat could not be opened');
     }
     await this.drain();
@@ -167,9 +185,11 @@ export class SupportService {
 
   /** One chat: its customer and any operator may read it; anyone else gets support.not_found. */
   async view(actorId: string, chatId: string, isOperator = false): Promise<SupportChatDTO> {
-    const chat = await repo.chat(this.db, chatId);
-    if (!chat || (chat.customerId !== actorId && !isOperator)) throw new AppError('support.not_found', 'no such support chat');
-    return (await this.dtos([chat]))[0]!;
+    const found = await routing.chatWithPeople(this.db, chatId);
+    if (!found || (found.chat.customerId !== actorId && !isOperator)) throw new AppError('support.not_found', 'no such support chat');
+    // Only a queued chat has a place and a wait estimate to compute; any other is the row and its names.
+    if (found.chat.state !== 'queued') return supportChatDTO(found.chat, found.people);
+    return (await this.dtos([found.chat]))[0]!;
   }
 
   /** Called after every stored message: customer messages reopen a recently resolved chat; the owner's first reply is timed. */
@@ -449,9 +469,10 @@ export class SupportService {
       const now = this.now();
       // Nobody with a free slot: nothing can be offered, so the queue is not read at all (a full
       // desk under load would otherwise re-read every waiting chat on every event).
-      let loads = (await repo.operators(this.db)).map(loadOf);
-      if (!loads.some(hasRoom)) break;
-      const queue = orderQueue(await repo.queued(this.db), now, this.d.config.agingMs);
+      const view = await routing.routingView(this.db);
+      let loads = view.loads;
+      if (!view.queue || !loads.some(hasRoom)) break;
+      const queue = orderQueue(view.queue, now, this.d.config.agingMs);
       const plans: Array<{ chat: SupportChatRow; decision: RoutingDecision }> = [];
       for (const chat of queue) {
         if (!loads.some(hasRoom)) break;
@@ -486,7 +507,7 @@ export class SupportService {
   // ---- reading ----
 
   async chatOr404(chatId: string): Promise<SupportChatRow> {
-    const chat = await repo.chat(this.db, chatId);
+    const chat = await routing.chat(this.db, chatId);
     if (!chat) throw new AppError('support.not_found', 'no such support chat');
     return chat;
   }
@@ -546,7 +567,7 @@ export class SupportService {
   }
 
   private async signalQueue(topics: string[]): Promise<void> {
-    const [ops, waiting] = await Promise.all([repo.operators(this.db), repo.waitingKeys(this.db)]);
+    const { operators: ops, waiting } = await routing.signalTargets(this.db);
     for (const topic of topics) {
       const all = topic === '*';
       const to = [...ops.filter((o) => all || serves(o, topic)).map((o) => o.userId), ...waiting.filter((c) => all || c.topic === topic).map((c) => c.customerId)];
