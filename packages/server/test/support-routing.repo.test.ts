@@ -115,11 +115,30 @@ describe.each(dbKinds)('support routing repo on %s', (kind) => {
     const away = await repo.move(db(), { id: 's-full', from: ['offered'], version: 10, set: { state: 'offered' }, claim: 'op2', now: at(33), people: [] });
     expect(away.claimed).toBeNull();
 
+    // claimFirst (an offer inside the start's transaction): a lost claim writes nothing at all.
+    // (Without claimFirst the chat update above did apply: the caller is the one that rolls it back.)
+    expect((await drizzleChat('s-full')).version).toBe(11);
+    const lost = await repo.move(db(), { id: 's-full', from: ['offered'], version: 11, set: { offeredTo: 'op1' }, claim: 'op1', claimFirst: true, now: at(33), people: [] });
+    expect(lost).toMatchObject({ chat: null, claimed: null });
+    expect((await drizzleChat('s-full')).version).toBe(11);
+    // Without a version, `offeredTo` pins the chat (accept): another operator's accept matches nothing.
+    const other = await repo.move(db(), { id: 's-new', from: ['offered'], version: null, offeredTo: 'op2', set: { state: 'assigned', operatorId: 'op2' }, now: at(34), people: [] });
+    expect(other.chat).toBeNull();
+    expect((await drizzleChat('s-new')).state).toBe('offered');
+
     // Resolve releases the holder's slot; dates and nulls in the patch as Drizzle's set writes them.
     const resolved = await repo.move(db(), { id: 's-new', from: ['offered'], version: moved.chat!.version, set: { state: 'resolved', resolvedAt: at(34), offeredTo: null, offerExpiresAt: null }, release: 'op1', now: at(35), people: ['op1'] });
     expect(resolved.chat).toEqual(await drizzleChat('s-new'));
     expect(resolved.chat).toMatchObject({ state: 'resolved', resolvedAt: at(34), offeredTo: null, offerExpiresAt: null });
     expect(resolved.released).toEqual(await drizzleOp('op1'));
     expect(resolved.released).toMatchObject({ activeChats: 0, updatedAt: at(35) });
+
+    // claimFirst with room: claim and chat change together.
+    const fresh = await drizzleChat('s-full');
+    const won = await repo.move(db(), { id: 's-full', from: ['offered'], version: fresh.version, set: { offeredTo: 'op1' }, claim: 'op1', claimFirst: true, decision: { kind: 'offer', decision }, now: at(36), people: [] });
+    expect(won.chat).toEqual(await drizzleChat('s-full'));
+    expect(won.claimed).toEqual(await drizzleOp('op1'));
+    expect(won.claimed?.activeChats).toBe(1);
+    expect(await db().select().from(supportDecisions).where(eq(supportDecisions.chatId, 's-full'))).toHaveLength(1);
   });
 });

@@ -96,12 +96,16 @@ const peopleOf = (v: unknown): Map<string, Person> => new Map(json<Array<[string
 export interface MoveSpec {
   id: string;
   from: readonly SupportState[];
-  version: number;
+  /** The version the caller read; null: no version check, `offeredTo` pins the chat instead (an accept, which reads nothing first). */
+  version: number | null;
+  offeredTo?: string;
   set: ChatPatch;
   /** Operator whose slot is taken, only if available, connected and under the limit. */
   claim?: string | null;
   /** Operator whose slot is given back. Must differ from `claim`. */
   release?: string | null;
+  /** Claim first; the chat is changed only if the claim won (a lost claim writes nothing). */
+  claimFirst?: boolean;
   decision?: { kind: string; decision: RoutingDecision };
   now: Date;
   /** Users whose names the answer needs besides the chat's customer and operator. */
@@ -173,11 +177,12 @@ export const routingRepo = {
   async move(ex: Executor, m: MoveSpec): Promise<MoveResult> {
     const set = sql.join([...setList(m.set), sql`version = version + 1`], sql`, `);
     const now = param(m.now);
-    const claim = m.claim
-      ? sql`, cl as (update support_operators set active_chats = active_chats + 1, last_assigned_at = ${now}::timestamptz, updated_at = ${now}::timestamptz
-                    where user_id = ${m.claim} and status = 'available' and disconnected_at is null and active_chats < max_chats and exists (select 1 from c)
-                    returning row_to_json(support_operators) as j)`
-      : sql``;
+    const claimSql = (gate: SQL) =>
+      sql`cl as (update support_operators set active_chats = active_chats + 1, last_assigned_at = ${now}::timestamptz, updated_at = ${now}::timestamptz
+                 where user_id = ${m.claim} and status = 'available' and disconnected_at is null and active_chats < max_chats${gate}
+                 returning row_to_json(support_operators) as j)`;
+    const first = m.claim && m.claimFirst;
+    const claim = m.claim && !first ? sql`, ${claimSql(sql` and exists (select 1 from c)`)}` : sql``;
     const release = m.release
       ? sql`, rl as (update support_operators set active_chats = greatest(active_chats - 1, 0), updated_at = ${now}::timestamptz
                     where user_id = ${m.release} and exists (select 1 from c)
@@ -189,7 +194,8 @@ export const routingRepo = {
       : sql``;
     const r = await rows<{ j: Raw | null; cl: Raw | null; rl: Raw | null; p: unknown }>(
       ex,
-      sql`with c as (update support_chats set ${set} where id = ${m.id} and state = any(${pgTextArray(m.from)}::text[]) and version = ${m.version}
+      sql`with ${first ? sql`${claimSql(sql``)}, ` : sql``}c as (update support_chats set ${set}
+                     where id = ${m.id} and state = any(${pgTextArray(m.from)}::text[])${m.version === null ? sql`` : sql` and version = ${m.version}`}${m.offeredTo === undefined ? sql`` : sql` and offered_to = ${m.offeredTo}`}${first ? sql` and exists (select 1 from cl)` : sql``}
                      returning row_to_json(support_chats) as j, customer_id, operator_id)${claim}${release}${decision}
           select (select j from c) as j,
                  ${m.claim ? sql`(select j from cl)` : sql`null::json`} as cl,

@@ -9,7 +9,7 @@ import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Executor, Tx } from '../db/db.ts';
 import type { Emit } from '../realtime/event-log.ts';
-import { chooseOperator, orderQueue, reopensAt, serves, TRANSITIONS, OWNED_STATES, type OperatorLoad, type RoutingDecision, type TransitionKind } from './support.domain.ts';
+import { planOffers, reopensAt, serves, TRANSITIONS, OWNED_STATES, type OperatorLoad, type RoutingDecision, type TransitionKind } from './support.domain.ts';
 import { operatorDTO, supportChatDTO } from './support.dto.ts';
 import { supportEvents } from './support.events.ts';
 import type { ErrorCode } from '@sohbet/protocol';
@@ -44,6 +44,8 @@ interface Move {
   stale: ErrorCode;
   /** Error when the claimed operator has no capacity or is not available. */
   full?: ErrorCode;
+  /** Claim first and change the chat only if the claim won (nothing is written when it lost; see offerOnStart). */
+  claimFirst?: boolean;
 }
 
 /**
@@ -80,10 +82,12 @@ export class SupportService {
     // Two operator rows (transfer): lock them in id order first so opposite transfers never deadlock;
     // one row is locked by its own conditional update.
     if (ops.length > 1) await repo.lockOperators(tx, ops);
-    const r = await routing.move(tx, { id: chat.id, from: t.from, version: chat.version, set: { ...patch, state: patch.state ?? t.to }, claim: m.claim, release: m.release, decision: decision && { kind, decision }, now: this.now(), people: ops });
+    const r = await routing.move(tx, { id: chat.id, from: t.from, version: chat.version, set: { ...patch, state: patch.state ?? t.to }, claim: m.claim, release: m.release, claimFirst: m.claimFirst, decision: decision && { kind, decision }, now: this.now(), people: ops });
+    const full = () => new AppError(m.full ?? 'support.capacity', 'the operator is not available or has no free capacity');
+    if (m.claimFirst && !r.claimed) throw full(); // nothing was written
     if (!r.chat) throw new AppError(m.stale, 'the support chat changed; reload it');
     // The claim lost (no room, not available): throwing rolls back the chat update and the decision with the transaction.
-    if (m.claim && !r.claimed) throw new AppError(m.full ?? 'support.capacity', 'the operator is not available or has no free capacity');
+    if (m.claim && !r.claimed) throw full();
     return this.announce(emit, chat, r.chat, [r.claimed, r.released], r.people);
   }
 
@@ -162,13 +166,18 @@ export class SupportService {
         await this.d.messages.storeIn(tx, emit, customerId, first, verdict?.text);
         await this.d.conversations.emitConversation(tx, emit, conversationId, [customerId]);
         supportEvents.chatUpdated(emit, [customerId], supportChatDTO(row, people));
-        return row;
+        return { row, ...(await this.offerOnStart(tx, emit, row)) };
       }).catch((err) => {
         if (err instanceof AppError && err.message === 'retry') return null;
         if ((err as { cause?: { code?: string } }).cause?.code === '23505' || (err as { code?: string }).code === '23505') return null;
         throw err;
       });
-      chat = created ?? (await routing.openChat(this.db, customerId, input.topic));
+      if (created && !created.drain) {
+        // Offered in its own transaction and nothing else was routable: no pass to run, no row to re-read.
+        this.notifyQueue(created.row.topic);
+        return this.viewOf(created.offered!);
+      }
+      chat = created?.row ?? (await routing.openChat(this.db, customerId, input.topic));
       if (!chat) throw new AppError('support.not_found', 'the support chat could not be opened');
     }
     await this.drain();
@@ -289,19 +298,29 @@ export class SupportService {
     return (await repo.decisions(this.db, chatId)).map((x) => ({ at: x.createdAt.toISOString(), kind: x.kind, ...x.decision }));
   }
 
-  /** Accepts an offer made to this operator (its capacity was reserved by the offer). */
+  /**
+   * Accepts an offer made to this operator (its capacity was reserved by the offer). Nothing is read
+   * first: the conditional update itself checks that the chat is offered to this operator (G5); only
+   * when it matches nothing is the chat read, to answer why (or to pick a chat that went back to the queue).
+   */
   async accept(operatorId: string, chatId: string): Promise<SupportChatDTO> {
-    const chat = await this.chatOr404(chatId);
-    if (chat.state === 'queued') return this.pick(operatorId, chatId);
-    if (chat.state !== 'offered' || chat.offeredTo !== operatorId) throw new AppError(chat.state === 'resolved' ? 'support.invalid_state' : 'support.already_assigned', 'this chat is not offered to you');
     const moved = await this.write(async (tx, emit) => {
-      const moved = await this.move(tx, emit, chat, 'accept', { operatorId, offeredTo: null, offerExpiresAt: null, assignedAt: this.now(), lastActivityAt: this.now() }, { stale: 'support.already_assigned' });
+      const now = this.now();
+      const r = await routing.move(tx, { id: chatId, from: TRANSITIONS.accept!.from, version: null, offeredTo: operatorId, set: { state: TRANSITIONS.accept!.to, operatorId, offeredTo: null, offerExpiresAt: null, assignedAt: now, lastActivityAt: now }, now, people: [operatorId] });
+      if (!r.chat) return null;
+      // An offered chat has no owner yet (every path back to the queue clears it), so "before" is the offer itself.
+      const moved = this.announce(emit, { ...r.chat, operatorId: null, offeredTo: operatorId }, r.chat, [], r.people);
       await this.setMembership(tx, emit, moved, operatorId, null);
       await this.joined(tx, emit, moved, operatorId);
       return moved;
     });
-    this.observeAssigned(chat);
-    this.notifyQueue(chat.topic);
+    if (!moved) {
+      const chat = await this.chatOr404(chatId);
+      if (chat.state === 'queued') return this.pick(operatorId, chatId);
+      throw new AppError(chat.state === 'resolved' ? 'support.invalid_state' : 'support.already_assigned', 'this chat is not offered to you');
+    }
+    this.observeAssigned(moved);
+    this.notifyQueue(moved.topic);
     return this.viewOf(moved);
   }
 
@@ -470,17 +489,8 @@ export class SupportService {
       // Nobody with a free slot: nothing can be offered, so the queue is not read at all (a full
       // desk under load would otherwise re-read every waiting chat on every event).
       const view = await routing.routingView(this.db);
-      let loads = view.loads;
-      if (!view.queue || !loads.some(hasRoom)) break;
-      const queue = orderQueue(view.queue, now, this.d.config.agingMs);
-      const plans: Array<{ chat: SupportChatRow; decision: RoutingDecision }> = [];
-      for (const chat of queue) {
-        if (!loads.some(hasRoom)) break;
-        const decision = chooseOperator(chat, loads);
-        if (!decision.winner) continue;
-        plans.push({ chat, decision });
-        loads = loads.map((o) => (o.userId === decision.winner ? { ...o, activeChats: o.activeChats + 1, lastAssignedAt: now } : o));
-      }
+      if (!view.queue || !view.loads.some(hasRoom)) break;
+      const plans = planOffers(view.queue, view.loads, now, this.d.config.agingMs);
       if (plans.length === 0) break;
       let lost = false;
       let next = 0;
@@ -488,9 +498,7 @@ export class SupportService {
         while (next < plans.length) {
           const { chat, decision } = plans[next++]!;
           try {
-            await this.write((tx, emit) =>
-              this.move(tx, emit, chat, 'offer', { offeredTo: decision.winner, offerExpiresAt: new Date(now.getTime() + this.d.config.offerTimeoutMs) }, { claim: decision.winner, stale: 'support.invalid_state' }, decision),
-            );
+            await this.write((tx, emit) => this.offer(tx, emit, chat, decision, now));
             topics.add(chat.topic);
           } catch (err) {
             if (err instanceof AppError) lost = true; // lost a race: the next round re-reads who has room
@@ -502,6 +510,33 @@ export class SupportService {
       if (!lost) break;
     }
     for (const t of topics) this.notifyQueue(t);
+  }
+
+  private offer(tx: Tx, emit: Emit, chat: SupportChatRow, decision: RoutingDecision, now: Date, claimFirst = false): Promise<SupportChatRow> {
+    const patch = { offeredTo: decision.winner, offerExpiresAt: new Date(now.getTime() + this.d.config.offerTimeoutMs) };
+    return this.move(tx, emit, chat, 'offer', patch, { claim: decision.winner, stale: 'support.invalid_state', claimFirst }, decision);
+  }
+
+  /**
+   * The routing pass a start makes inside its own transaction (it sees its uncommitted chat): when
+   * the plan gives the new chat an operator, the offer is written right there — the capacity claim
+   * first, the chat update only if it won, so a lost claim leaves the chat queued instead of failing
+   * the start (G5 as in every move). `drain`: whether a pass after commit is still needed — always,
+   * unless the new chat was offered and nothing else in the queue could be (another instance's
+   * change committed meanwhile is seen by that instance's own pass after its commit).
+   */
+  private async offerOnStart(tx: Tx, emit: Emit, chat: SupportChatRow): Promise<{ offered: SupportChatRow | null; drain: boolean }> {
+    const now = this.now();
+    const view = await routing.routingView(tx);
+    if (!view.queue || !view.loads.some(hasRoom)) return { offered: null, drain: true };
+    const plans = planOffers(view.queue, view.loads, now, this.d.config.agingMs);
+    const mine = plans.find((p) => p.chat.id === chat.id);
+    if (!mine) return { offered: null, drain: true };
+    const offered = await this.offer(tx, emit, chat, mine.decision, now, true).catch((err: unknown) => {
+      if (err instanceof AppError && err.code === 'support.capacity') return null; // the claim lost a race: the chat stays queued
+      throw err;
+    });
+    return { offered, drain: !offered || plans.length > 1 };
   }
 
   // ---- reading ----
