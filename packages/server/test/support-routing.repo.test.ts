@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import type { Database } from '../src/db/db.ts';
-import { conversations, supportChats, supportDecisions, supportOperators, users } from '../src/db/schema.ts';
+import { conversations, members, supportChats, supportDecisions, supportOperators, users } from '../src/db/schema.ts';
 import { routingRepo as repo } from '../src/support/support-routing.repo.ts';
 import { loadOf } from '../src/support/support.views.ts';
 import { dbKinds, openTestDatabase } from './harness.ts';
@@ -140,5 +140,42 @@ describe.each(dbKinds)('support routing repo on %s', (kind) => {
     expect(won.claimed).toEqual(await drizzleOp('op1'));
     expect(won.claimed?.activeChats).toBe(1);
     expect(await db().select().from(supportDecisions).where(eq(supportDecisions.chatId, 's-full'))).toHaveLength(1);
+  });
+
+  it('G5: resolve reads, checks and resolves in one statement: a waiting chat by anyone (its offer slot freed), an owned one only by its owner', async () => {
+    const decision = { candidates: [], excluded: [], winner: null, by: 'op2' };
+    const offered = await drizzleChat('s-full'); // offered to op1, who holds a slot for it
+    expect(offered).toMatchObject({ state: 'offered', offeredTo: 'op1' });
+    expect(await repo.resolve(db(), { id: 'nope', by: 'op2', now: at(40), decision })).toMatchObject({ before: null, chat: null });
+    const r = await repo.resolve(db(), { id: 's-full', by: 'op2', now: at(40), decision });
+    expect(r.before).toEqual(offered);
+    expect(r.chat).toEqual(await drizzleChat('s-full'));
+    expect(r.chat).toMatchObject({ state: 'resolved', resolvedAt: at(40), offeredTo: null, offerExpiresAt: null, version: offered.version + 1 });
+    expect(r.released).toEqual(await drizzleOp('op1'));
+    expect(r.released?.activeChats).toBe(0);
+    expect(r.people.get('op1')?.name).toBe('Operator One');
+    const again = await repo.resolve(db(), { id: 's-full', by: 'op2', now: at(41), decision });
+    expect(again.chat).toBeNull(); // already resolved: nothing changes
+    expect(again.before?.version).toBe(offered.version + 1);
+
+    await db().update(supportChats).set({ state: 'assigned', operatorId: 'op1', resolvedAt: null }).where(eq(supportChats.id, 's-full'));
+    await db().update(supportOperators).set({ activeChats: 1 }).where(eq(supportOperators.userId, 'op1'));
+    const notOwner = await repo.resolve(db(), { id: 's-full', by: 'op2', now: at(42), decision });
+    expect(notOwner.chat).toBeNull();
+    expect(notOwner.before).toMatchObject({ state: 'assigned', operatorId: 'op1' });
+    expect((await drizzleOp('op1')).activeChats).toBe(1);
+    const owner = await repo.resolve(db(), { id: 's-full', by: 'op1', now: at(43), decision });
+    expect(owner.chat).toMatchObject({ state: 'resolved', operatorId: 'op1', resolvedAt: at(43) });
+    expect(owner.released?.activeChats).toBe(0);
+    const kinds = (await db().select().from(supportDecisions).where(eq(supportDecisions.chatId, 's-full'))).map((d) => d.kind);
+    expect(kinds).toEqual(['offer', 'resolve', 'resolve']); // only the two that applied
+  });
+
+  it('addMemberListing adds a member once and lists every member after it', async () => {
+    expect(await repo.addMemberListing(db(), 'sconv-new', 'cust')).toEqual(['cust']);
+    expect((await repo.addMemberListing(db(), 'sconv-new', 'op1')).sort()).toEqual(['cust', 'op1']);
+    expect((await repo.addMemberListing(db(), 'sconv-new', 'op1')).sort()).toEqual(['cust', 'op1']);
+    const [m] = await db().select().from(members).where(and(eq(members.conversationId, 'sconv-new'), eq(members.userId, 'op1')));
+    expect(m).toMatchObject({ role: 'member', joinedSeq: 0, lastReadSeq: 0, lastDeliveredSeq: 0, muted: false, archived: false });
   });
 });

@@ -268,6 +268,26 @@ export const chatRepo = {
    * Takes the conversation's next seq under its row lock (G1) and inserts the message at it, in one
    * statement; returns the seq. A missing conversation is chat.not_found.
    */
+  /**
+   * appendMessage plus the ids of the conversation's members (the message's recipients), in one
+   * statement: a system notice needs nothing else from the database.
+   */
+  async appendMessageToMembers(ex: Executor, m: Omit<MessageRow, 'seq'>): Promise<{ seq: number; memberIds: string[] }> {
+    const r = await rows<{ seq: number | null; member_ids: unknown }>(
+      ex,
+      sql`with s as (update conversations set last_seq = last_seq + 1, last_message_at = ${m.createdAt.toISOString()} where id = ${m.conversationId} returning last_seq),
+               ins as (insert into messages (conversation_id, seq, id, client_id, sender_id, kind, text, payload, reply_to_seq, forwarded, created_at)
+                       select ${m.conversationId}, s.last_seq, ${m.id}, ${m.clientId}, ${m.senderId}, ${m.kind}, ${m.text}, ${m.payload === null ? null : JSON.stringify(m.payload)}::jsonb,
+                              ${m.replyToSeq}::bigint, ${m.forwarded}, ${m.createdAt.toISOString()}::timestamptz
+                       from s
+                       returning seq)
+          select (select seq from ins) as seq, (select coalesce(json_agg(user_id), '[]'::json) from members where conversation_id = ${m.conversationId}) as member_ids`,
+    );
+    if (r[0]?.seq === null || r[0]?.seq === undefined) throw new AppError('chat.not_found', 'no such conversation');
+    const ids = r[0].member_ids;
+    return { seq: Number(r[0].seq), memberIds: (typeof ids === 'string' ? JSON.parse(ids) : ids) as string[] };
+  },
+
   async appendMessage(ex: Executor, m: Omit<MessageRow, 'seq'>): Promise<number> {
     const r = await rows<{ seq: number }>(
       ex,

@@ -209,6 +209,52 @@ export const routingRepo = {
   },
 
   /**
+   * Resolve without reading first: the chat is locked and read in the statement, resolved only if it
+   * is open and either waiting or owned by `by` (at the version just read), and the holder's slot —
+   * the operator it is offered to, or its owner — released; the decision recorded. `before` is the
+   * chat as it was (null: no such chat); `chat` null with a `before`: it was not `by`'s to resolve,
+   * or already resolved.
+   */
+  async resolve(ex: Executor, q: { id: string; by: string; now: Date; decision: RoutingDecision }): Promise<{ before: SupportChatRow | null; chat: SupportChatRow | null; released: OperatorRow | null; people: Map<string, Person> }> {
+    const now = param(q.now);
+    const r = await rows<{ o: Raw | null; j: Raw | null; rl: Raw | null; p: unknown }>(
+      ex,
+      sql`with o as (select row_to_json(s) as j, s.id, s.version, s.state,
+                            case when s.state = 'offered' then s.offered_to when s.state in ('assigned', 'pending', 'snoozed') then s.operator_id end as holder
+                     from support_chats s where s.id = ${q.id} for update),
+               c as (update support_chats s set state = 'resolved', resolved_at = ${now}::timestamptz, offered_to = null, offer_expires_at = null, version = s.version + 1
+                     from o where s.id = o.id and s.version = o.version and s.state <> 'resolved'
+                       and (s.state in ('queued', 'offered') or s.operator_id = ${q.by})
+                     returning row_to_json(s) as j, s.customer_id, s.operator_id),
+               rl as (update support_operators set active_chats = greatest(active_chats - 1, 0), updated_at = ${now}::timestamptz
+                      where user_id = (select holder from o) and exists (select 1 from c)
+                      returning row_to_json(support_operators) as j),
+               d as (insert into support_decisions (chat_id, kind, decision, created_at)
+                     select ${q.id}, 'resolve', ${JSON.stringify(q.decision)}::jsonb, ${now}::timestamptz where exists (select 1 from c))
+          select (select j from o) as o, (select j from c) as j, (select j from rl) as rl,
+                 (select coalesce(json_agg(json_build_array(u.id, u.name, u.avatar_url)), '[]'::json) from users u
+                   where u.id in (select customer_id from c union all select operator_id from c union all select holder from o)) as p`,
+    );
+    const out = r[0]!;
+    return { before: out.o ? chatRow(out.o) : null, chat: out.j ? chatRow(out.j) : null, released: out.rl ? operatorRow(out.rl) : null, people: peopleOf(out.p) };
+  },
+
+  /**
+   * Adds a member (if not one already) and returns every member id after it, in one statement
+   * (the recipients of the conversation's update).
+   */
+  async addMemberListing(ex: Executor, conversationId: string, userId: string): Promise<string[]> {
+    const r = await rows<{ ids: unknown }>(
+      ex,
+      sql`with ins as (insert into members (conversation_id, user_id, role, joined_seq, last_read_seq, last_delivered_seq)
+                       values (${conversationId}, ${userId}, 'member', 0, 0, 0) on conflict do nothing returning user_id)
+          select coalesce(json_agg(t.user_id), '[]'::json) as ids
+          from (select m.user_id from members m where m.conversation_id = ${conversationId} union select user_id from ins) t`,
+    );
+    return json<string[]>(r[0]!.ids);
+  },
+
+  /**
    * What a drain pass routes with, in one read: every operator's load (narrow), and — only when
    * someone has a free slot — the queued chats, oldest first.
    */

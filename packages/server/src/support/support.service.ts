@@ -138,8 +138,7 @@ export class SupportService {
     if (remove && remove !== add) {
       if (await chatRepo.removeMember(tx, chat.conversationId, remove)) emit([remove], 'chat.conversation.removed', { conversationId: chat.conversationId });
     }
-    if (add) await chatRepo.addMembers(tx, chat.conversationId, [{ userId: add, role: 'member', joinedSeq: 0 }]);
-    const all = (await chatRepo.members(tx, chat.conversationId)).map((x) => x.userId);
+    const all = add ? await routing.addMemberListing(tx, chat.conversationId, add) : (await chatRepo.members(tx, chat.conversationId)).map((x) => x.userId);
     await this.d.conversations.emitConversation(tx, emit, chat.conversationId, all);
   }
 
@@ -400,10 +399,30 @@ export class SupportService {
 
   /** Resolves a chat (its owner, or any operator for a waiting one); the freed slot drains the queue. */
   async resolve(operatorId: string, chatId: string): Promise<SupportChatDTO> {
-    const chat = await this.chatOr404(chatId);
-    if (OWNED_STATES.includes(chat.state) && chat.operatorId !== operatorId) throw new AppError('support.already_assigned', 'another operator owns this chat');
-    const holder = chat.state === 'offered' ? chat.offeredTo : OWNED_STATES.includes(chat.state) ? chat.operatorId : null;
-    return this.viewOf(await this.close(chat, holder, { by: operatorId }));
+    // One statement reads, checks and resolves (no read first); the same events, notice and drain as close().
+    const now = this.now();
+    const decision = { candidates: [], excluded: [], winner: null, by: operatorId, reason: null };
+    const done = await this.write(async (tx, emit) => {
+      const r = await routing.resolve(tx, { id: chatId, by: operatorId, now, decision });
+      if (!r.before) throw new AppError('support.not_found', 'no such support chat');
+      if (!r.chat) {
+        if (OWNED_STATES.includes(r.before.state) && r.before.operatorId !== operatorId) throw new AppError('support.already_assigned', 'another operator owns this chat');
+        throw new AppError('support.invalid_state', 'the support chat changed; reload it');
+      }
+      const moved = this.announce(emit, r.before, r.chat, [r.released], r.people);
+      await this.notices.notice(tx, emit, moved, 'support.resolved', 'Resolved', {});
+      return { before: r.before, moved };
+    });
+    await this.closed(done.before, now);
+    return this.viewOf(done.moved);
+  }
+
+  /** After a resolve commits: the handle time, a drain for the freed slot, the queue signal. */
+  private async closed(chat: SupportChatRow, now: Date): Promise<void> {
+    const handle = secondsBetween(chat.assignedAt, now);
+    if (handle !== null && OWNED_STATES.includes(chat.state)) this.d.metrics.handleTime.observe({ topic: chat.topic, priority: chat.priority }, handle);
+    await this.drain();
+    this.notifyQueue(chat.topic);
   }
 
   /** Resolves (an operator, or the inactivity timer): the holder's slot freed, a "resolved" notice, the queue drained. */
@@ -415,10 +434,7 @@ export class SupportService {
       await this.notices.notice(tx, emit, moved, 'support.resolved', why.reason === 'inactivity' ? 'Resolved after inactivity' : 'Resolved', why.reason ? { reason: why.reason } : {});
       return moved;
     });
-    const handle = secondsBetween(chat.assignedAt, now);
-    if (handle !== null && OWNED_STATES.includes(chat.state)) this.d.metrics.handleTime.observe({ topic: chat.topic, priority: chat.priority }, handle);
-    await this.drain();
-    this.notifyQueue(chat.topic);
+    await this.closed(chat, now);
     return moved;
   }
 
