@@ -111,6 +111,38 @@ export const chatRepo = {
     return (r[0] as ConversationRow | undefined) ?? null;
   },
 
+  /**
+   * One conversation with its members, their users and its support topic, in one statement: what a
+   * conversation's update to its members is built from (the same rows as conversation,
+   * membersOfMany, usersByIds and topicsByConversation; chat.repo.test.ts checks they match).
+   */
+  async conversationParts(ex: Executor, id: string): Promise<{ conversation: ConversationRow; members: Array<MemberRow & { conversationId: string }>; users: UserRow[]; supportTopic: string | null } | null> {
+    const r = await rows<{ conv: unknown; ms: unknown; us: unknown; topic: string | null }>(
+      ex,
+      sql`select row_to_json(c) as conv,
+                 (select coalesce(json_agg(json_build_array(m.user_id, m.role, m.last_read_seq, m.last_delivered_seq, m.muted, m.archived, m.joined_seq)), '[]'::json)
+                  from members m where m.conversation_id = c.id) as ms,
+                 (select coalesce(json_agg(json_build_array(u.id, u.name, u.avatar_url, u.roles, u.last_seen_at)), '[]'::json)
+                  from users u where u.id in (select m.user_id from members m where m.conversation_id = c.id)) as us,
+                 (select s.topic from support_chats s where s.conversation_id = c.id) as topic
+          from conversations c where c.id = ${id}`,
+    );
+    if (!r[0]) return null;
+    const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
+    const date = (v: unknown): Date | null => (v === null || v === undefined ? null : v instanceof Date ? v : new Date(v as string));
+    const c = json<Record<string, unknown>>(r[0].conv);
+    const conversation = {
+      id: c.id as string, kind: c.kind as ConversationRow['kind'], directKey: (c.direct_key ?? null) as string | null, title: (c.title ?? null) as string | null,
+      context: (typeof c.context === 'string' ? JSON.parse(c.context) : (c.context ?? null)) as ConversationContext | null,
+      lastSeq: Number(c.last_seq), lastMessageAt: date(c.last_message_at), createdBy: (c.created_by ?? null) as string | null, createdAt: date(c.created_at)!,
+    } as ConversationRow;
+    const ms = json<Array<[string, MemberRole, number, number, boolean, boolean, number]>>(r[0].ms).map(([userId, role, lastReadSeq, lastDeliveredSeq, muted, archived, joinedSeq]) => ({
+      conversationId: conversation.id, userId, role, lastReadSeq: Number(lastReadSeq), lastDeliveredSeq: Number(lastDeliveredSeq), muted, archived, joinedSeq: Number(joinedSeq),
+    }));
+    const us = json<Array<[string, string, string | null, string[], string | null]>>(r[0].us).map(([uid, name, avatarUrl, roles, lastSeenAt]) => ({ id: uid, name, avatarUrl, roles, lastSeenAt: date(lastSeenAt) }));
+    return { conversation, members: ms, users: us, supportTopic: r[0].topic ?? null };
+  },
+
   async conversationByDirectKey(ex: Executor, key: string): Promise<ConversationRow | null> {
     const r = await ex.select().from(conversations).where(eq(conversations.directKey, key));
     return (r[0] as ConversationRow | undefined) ?? null;
@@ -309,6 +341,26 @@ export const chatRepo = {
     );
     if (!r[0]) throw new AppError('chat.not_found', 'no such conversation');
     return Number(r[0].last_seq);
+  },
+
+  /**
+   * appendMessage plus the ids of the conversation's members (the message's recipients), in one
+   * statement: a system notice needs nothing else from the database.
+   */
+  async appendMessageToMembers(ex: Executor, m: Omit<MessageRow, 'seq'>): Promise<{ seq: number; memberIds: string[] }> {
+    const r = await rows<{ seq: number | null; member_ids: unknown }>(
+      ex,
+      sql`with s as (update conversations set last_seq = last_seq + 1, last_message_at = ${m.createdAt.toISOString()} where id = ${m.conversationId} returning last_seq),
+               ins as (insert into messages (conversation_id, seq, id, client_id, sender_id, kind, text, payload, reply_to_seq, forwarded, created_at)
+                       select ${m.conversationId}, s.last_seq, ${m.id}, ${m.clientId}, ${m.senderId}, ${m.kind}, ${m.text}, ${m.payload === null ? null : JSON.stringify(m.payload)}::jsonb,
+                              ${m.replyToSeq}::bigint, ${m.forwarded}, ${m.createdAt.toISOString()}::timestamptz
+                       from s
+                       returning seq)
+          select (select seq from ins) as seq, (select coalesce(json_agg(user_id), '[]'::json) from members where conversation_id = ${m.conversationId}) as member_ids`,
+    );
+    if (r[0]?.seq === null || r[0]?.seq === undefined) throw new AppError('chat.not_found', 'no such conversation');
+    const ids = r[0].member_ids;
+    return { seq: Number(r[0].seq), memberIds: (typeof ids === 'string' ? JSON.parse(ids) : ids) as string[] };
   },
 
   /**

@@ -239,11 +239,11 @@ export class MessagesService {
       text: normalizeText(input.text, true), payload: input.code ? { type: 'notice', code: input.code, params: input.params } : null,
       replyToSeq: null, forwarded: false, createdAt: now, editedAt: null, deletedAt: null,
     };
-    // Seq and row in one statement, under the conversation's row lock; a missing conversation is chat.not_found.
-    const row: MessageRow = { ...fields, seq: await repo.appendMessage(tx, fields) };
-    const members = await repo.members(tx, conversationId);
+    // Seq, row and the members to tell in one statement, under the conversation's row lock; a missing conversation is chat.not_found.
+    const { seq, memberIds } = await repo.appendMessageToMembers(tx, fields);
+    const row: MessageRow = { ...fields, seq };
     const dto = messageDTO(row);
-    emit(members.map((m) => m.userId), 'chat.message.created', { message: dto });
+    emit(memberIds, 'chat.message.created', { message: dto });
     await this.d.webhooks?.enqueue(tx, 'message.created', { message: dto });
     return dto;
   }

@@ -126,6 +126,26 @@ export function chooseOperator(chat: Pick<QueuedChat, 'topic' | 'declinedBy' | '
   return { candidates: pool.map((o) => o.userId), excluded, winner: pool[0]?.userId ?? null };
 }
 
+/**
+ * One routing pass over the whole queue, in memory: in queue order, each chat that someone can take
+ * gets the operator `chooseOperator` picks, and that operator's slot is counted as taken for the
+ * chats after it. The caller writes each plan as a conditional offer (G5: a claim that lost a race
+ * rolls back only that offer).
+ */
+export function planOffers<C extends QueuedChat>(queue: readonly C[], loads: readonly OperatorLoad[], now: Date, agingMs: number): Array<{ chat: C; decision: RoutingDecision }> {
+  const room = (o: OperatorLoad) => o.status === 'available' && o.connected && o.activeChats < o.maxChats;
+  let view = [...loads];
+  const plans: Array<{ chat: C; decision: RoutingDecision }> = [];
+  for (const chat of orderQueue(queue, now, agingMs)) {
+    if (!view.some(room)) break;
+    const decision = chooseOperator(chat, view);
+    if (!decision.winner) continue;
+    plans.push({ chat, decision });
+    view = view.map((o) => (o.userId === decision.winner ? { ...o, activeChats: o.activeChats + 1, lastAssignedAt: now } : o));
+  }
+  return plans;
+}
+
 /** True when a customer message at `at` reopens a chat resolved at `resolvedAt`. */
 export function reopensAt(resolvedAt: Date | null, at: Date, windowMs: number): boolean {
   return resolvedAt !== null && at.getTime() >= resolvedAt.getTime() && at.getTime() - resolvedAt.getTime() <= windowMs;

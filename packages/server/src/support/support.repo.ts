@@ -3,6 +3,7 @@ import type { SupportPriority, SupportState } from '@sohbet/protocol';
 import type { Executor } from '../db/db.ts';
 import { supportChats, supportDecisions, supportOperators, users } from '../db/schema.ts';
 import type { RoutingDecision } from './support.domain.ts';
+import { routingRepo } from './support-routing.repo.ts';
 
 export type SupportChatRow = typeof supportChats.$inferSelect;
 export type OperatorRow = typeof supportOperators.$inferSelect;
@@ -70,21 +71,15 @@ export const supportRepo = {
   },
 
   async chat(ex: Executor, id: string): Promise<SupportChatRow | null> {
-    const r = await ex.select().from(supportChats).where(eq(supportChats.id, id));
-    return r[0] ?? null;
+    return routingRepo.chat(ex, id);
   },
 
   async chatByConversation(ex: Executor, conversationId: string): Promise<SupportChatRow | null> {
-    const r = await ex.select().from(supportChats).where(eq(supportChats.conversationId, conversationId));
-    return r[0] ?? null;
+    return routingRepo.chatByConversation(ex, conversationId);
   },
 
   async openChat(ex: Executor, customerId: string, topic: string): Promise<SupportChatRow | null> {
-    const r = await ex
-      .select()
-      .from(supportChats)
-      .where(and(eq(supportChats.customerId, customerId), eq(supportChats.topic, topic), ne(supportChats.state, 'resolved')));
-    return r[0] ?? null;
+    return routingRepo.openChat(ex, customerId, topic);
   },
 
   /** The customer's chats: open ones and the most recently resolved. */

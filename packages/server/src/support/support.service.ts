@@ -9,7 +9,7 @@ import { newId } from '../core/ids.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Executor, Tx } from '../db/db.ts';
 import type { Emit } from '../realtime/event-log.ts';
-import { chooseOperator, orderQueue, reopensAt, serves, TRANSITIONS, OWNED_STATES, type OperatorLoad, type RoutingDecision, type TransitionKind } from './support.domain.ts';
+import { planOffers, reopensAt, serves, TRANSITIONS, OWNED_STATES, type OperatorLoad, type RoutingDecision, type TransitionKind } from './support.domain.ts';
 import { operatorDTO, supportChatDTO } from './support.dto.ts';
 import { supportEvents } from './support.events.ts';
 import type { ErrorCode } from '@sohbet/protocol';
@@ -17,6 +17,7 @@ import { secondsBetween, type SupportMetrics } from './support.metrics.ts';
 import { SupportNotices } from './support.notices.ts';
 import { supportRepo as repo, type ChatPatch, type OperatorRow, type SupportChatRow } from './support.repo.ts';
 import { SupportTimers } from './support.timers.ts';
+import { routingRepo as routing } from './support-routing.repo.ts';
 import { chatViews, loadOf, peopleMap } from './support.views.ts';
 
 export interface SupportDeps extends Pick<ChatDeps, 'database' | 'events' | 'clock' | 'limits'> {
@@ -43,6 +44,8 @@ interface Move {
   stale: ErrorCode;
   /** Error when the claimed operator has no capacity or is not available. */
   full?: ErrorCode;
+  /** Claim first and change the chat only if the claim won (nothing is written when it lost; see offerOnStart). */
+  claimFirst?: boolean;
 }
 
 /**
@@ -74,28 +77,48 @@ export class SupportService {
   /** Internal to the support feature (timers, desk): the one atomic state change. */
   async move(tx: Tx, emit: Emit, chat: SupportChatRow, kind: TransitionKind, patch: ChatPatch, m: Move, decision?: RoutingDecision): Promise<SupportChatRow> {
     const t = TRANSITIONS[kind]!;
-    const updated = await repo.updateChat(tx, chat.id, t.from, chat.version, { ...patch, state: patch.state ?? t.to });
-    if (!updated) throw new AppError(m.stale, 'the support chat changed; reload it');
     const ops = [m.claim, m.release].filter((x): x is string => !!x);
+    if (m.claim && m.claim === m.release) return this.moveSteps(tx, emit, chat, kind, patch, m, decision);
     // Two operator rows (transfer): lock them in id order first so opposite transfers never deadlock;
     // one row is locked by its own conditional update.
-    if (new Set(ops).size > 1) await repo.lockOperators(tx, ops);
-    const after = new Map<string, OperatorRow>();
-    if (m.claim) {
-      const claimed = await repo.claimSlot(tx, m.claim, this.now());
-      if (!claimed) throw new AppError(m.full ?? 'support.capacity', 'the operator is not available or has no free capacity');
-      after.set(claimed.userId, claimed);
-    }
-    if (m.release) {
-      const released = await repo.releaseSlot(tx, m.release, this.now());
-      if (released) after.set(released.userId, released);
-    }
-    if (decision) await repo.insertDecision(tx, chat.id, kind, decision, this.now());
-    const people = await this.people(tx, [updated.customerId, updated.operatorId, ...ops]);
+    if (ops.length > 1) await repo.lockOperators(tx, ops);
+    const r = await routing.move(tx, { id: chat.id, from: t.from, version: chat.version, set: { ...patch, state: patch.state ?? t.to }, claim: m.claim, release: m.release, claimFirst: m.claimFirst, decision: decision && { kind, decision }, now: this.now(), people: ops });
+    const full = () => new AppError(m.full ?? 'support.capacity', 'the operator is not available or has no free capacity');
+    if (m.claimFirst && !r.claimed) throw full(); // nothing was written
+    if (!r.chat) throw new AppError(m.stale, 'the support chat changed; reload it');
+    // The claim lost (no room, not available): throwing rolls back the chat update and the decision with the transaction.
+    if (m.claim && !r.claimed) throw full();
+    return this.announce(emit, chat, r.chat, [r.claimed, r.released], r.people);
+  }
+
+  /** A change's events: the chat to everyone it concerns (before and after), each operator row it changed to that operator. */
+  private announce(emit: Emit, before: SupportChatRow, updated: SupportChatRow, operators: Array<OperatorRow | null>, people: Map<string, { id: string; name: string; avatarUrl: string | null }>): SupportChatRow {
     this.peopleOf.set(updated, people);
-    supportEvents.chatUpdated(emit, [updated.customerId, updated.operatorId, updated.offeredTo, chat.operatorId, chat.offeredTo], supportChatDTO(updated, people));
-    for (const row of after.values()) supportEvents.operatorUpdated(emit, operatorDTO(row, people));
+    supportEvents.chatUpdated(emit, [updated.customerId, updated.operatorId, updated.offeredTo, before.operatorId, before.offeredTo], supportChatDTO(updated, people));
+    const seen = new Set<string>();
+    for (const row of operators) {
+      if (!row || seen.has(row.userId)) continue;
+      seen.add(row.userId);
+      supportEvents.operatorUpdated(emit, operatorDTO(row, people));
+    }
     return updated;
+  }
+
+  /**
+   * The same change as separate statements, for the one case the single statement cannot express:
+   * claiming and releasing the same operator (a pick of a chat offered to the picker) — two updates
+   * of one row in one statement would apply only one of them.
+   */
+  private async moveSteps(tx: Tx, emit: Emit, chat: SupportChatRow, kind: TransitionKind, patch: ChatPatch, m: Move, decision?: RoutingDecision): Promise<SupportChatRow> {
+    const t = TRANSITIONS[kind]!;
+    const updated = await repo.updateChat(tx, chat.id, t.from, chat.version, { ...patch, state: patch.state ?? t.to });
+    if (!updated) throw new AppError(m.stale, 'the support chat changed; reload it');
+    const claimed = await repo.claimSlot(tx, m.claim!, this.now());
+    if (!claimed) throw new AppError(m.full ?? 'support.capacity', 'the operator is not available or has no free capacity');
+    const released = await repo.releaseSlot(tx, m.release!, this.now());
+    if (decision) await repo.insertDecision(tx, chat.id, kind, decision, this.now());
+    const people = await this.people(tx, [updated.customerId, updated.operatorId, m.claim]);
+    return this.announce(emit, chat, updated, [released ?? claimed], people);
   }
 
   /** Runs a state change; deadlocks and serialization failures between instances are retried. */
@@ -115,8 +138,7 @@ export class SupportService {
     if (remove && remove !== add) {
       if (await chatRepo.removeMember(tx, chat.conversationId, remove)) emit([remove], 'chat.conversation.removed', { conversationId: chat.conversationId });
     }
-    if (add) await chatRepo.addMembers(tx, chat.conversationId, [{ userId: add, role: 'member', joinedSeq: 0 }]);
-    const all = (await chatRepo.members(tx, chat.conversationId)).map((x) => x.userId);
+    const all = add ? await routing.addMemberListing(tx, chat.conversationId, add) : (await chatRepo.members(tx, chat.conversationId)).map((x) => x.userId);
     await this.d.conversations.emitConversation(tx, emit, chat.conversationId, all);
   }
 
@@ -124,7 +146,7 @@ export class SupportService {
 
   /** Starts a support chat, or returns the open one for this customer and topic (a retry returns the same chat). */
   async start(customerId: string, input: { topic: string; text: string; clientId: string; context?: ConversationContext }): Promise<SupportChatDTO> {
-    let chat = await repo.openChat(this.db, customerId, input.topic);
+    let chat = await routing.openChat(this.db, customerId, input.topic);
     if (!chat) {
       await this.d.limits.take('support.start', customerId);
       const id = `s_${newId('c').slice(2)}`;
@@ -136,21 +158,25 @@ export class SupportService {
         const now = this.now();
         const inserted = await chatRepo.insertConversation(tx, { id: conversationId, kind: 'group', directKey: null, title: `Support · ${input.topic}`, context: input.context ?? null, createdBy: customerId });
         if (!inserted) return null;
-        const row = await repo.insertChat(tx, { id, conversationId, customerId, topic: input.topic, context: input.context ?? null, firstMessage: input.text, queuedAt: now, createdAt: now });
+        const { chat: row, people } = await routing.insertChat(tx, { id, conversationId, customerId, topic: input.topic, context: input.context ?? null, firstMessage: input.text, queuedAt: now, createdAt: now });
         if (!row) throw new AppError('support.already_assigned', 'retry'); // a concurrent start won: roll back our conversation
         await chatRepo.addMembers(tx, conversationId, [{ userId: customerId, role: 'member', joinedSeq: 0 }]);
         // The customer's question is the chat's first message, stored with it.
         await this.d.messages.storeIn(tx, emit, customerId, first, verdict?.text);
         await this.d.conversations.emitConversation(tx, emit, conversationId, [customerId]);
-        const people = await this.people(tx, [customerId]);
         supportEvents.chatUpdated(emit, [customerId], supportChatDTO(row, people));
-        return row;
+        return { row, ...(await this.offerOnStart(tx, emit, row)) };
       }).catch((err) => {
         if (err instanceof AppError && err.message === 'retry') return null;
         if ((err as { cause?: { code?: string } }).cause?.code === '23505' || (err as { code?: string }).code === '23505') return null;
         throw err;
       });
-      chat = created ?? (await repo.openChat(this.db, customerId, input.topic));
+      if (created && !created.drain) {
+        // Offered in its own transaction and nothing else was routable: no pass to run, no row to re-read.
+        this.notifyQueue(created.row.topic);
+        return this.viewOf(created.offered!);
+      }
+      chat = created?.row ?? (await routing.openChat(this.db, customerId, input.topic));
       if (!chat) throw new AppError('support.not_found', 'the support chat could not be opened');
     }
     await this.drain();
@@ -167,9 +193,11 @@ export class SupportService {
 
   /** One chat: its customer and any operator may read it; anyone else gets support.not_found. */
   async view(actorId: string, chatId: string, isOperator = false): Promise<SupportChatDTO> {
-    const chat = await repo.chat(this.db, chatId);
-    if (!chat || (chat.customerId !== actorId && !isOperator)) throw new AppError('support.not_found', 'no such support chat');
-    return (await this.dtos([chat]))[0]!;
+    const found = await routing.chatWithPeople(this.db, chatId);
+    if (!found || (found.chat.customerId !== actorId && !isOperator)) throw new AppError('support.not_found', 'no such support chat');
+    // Only a queued chat has a place and a wait estimate to compute; any other is the row and its names.
+    if (found.chat.state !== 'queued') return supportChatDTO(found.chat, found.people);
+    return (await this.dtos([found.chat]))[0]!;
   }
 
   /** Called after every stored message: customer messages reopen a recently resolved chat; the owner's first reply is timed. */
@@ -269,19 +297,29 @@ export class SupportService {
     return (await repo.decisions(this.db, chatId)).map((x) => ({ at: x.createdAt.toISOString(), kind: x.kind, ...x.decision }));
   }
 
-  /** Accepts an offer made to this operator (its capacity was reserved by the offer). */
+  /**
+   * Accepts an offer made to this operator (its capacity was reserved by the offer). Nothing is read
+   * first: the conditional update itself checks that the chat is offered to this operator (G5); only
+   * when it matches nothing is the chat read, to answer why (or to pick a chat that went back to the queue).
+   */
   async accept(operatorId: string, chatId: string): Promise<SupportChatDTO> {
-    const chat = await this.chatOr404(chatId);
-    if (chat.state === 'queued') return this.pick(operatorId, chatId);
-    if (chat.state !== 'offered' || chat.offeredTo !== operatorId) throw new AppError(chat.state === 'resolved' ? 'support.invalid_state' : 'support.already_assigned', 'this chat is not offered to you');
     const moved = await this.write(async (tx, emit) => {
-      const moved = await this.move(tx, emit, chat, 'accept', { operatorId, offeredTo: null, offerExpiresAt: null, assignedAt: this.now(), lastActivityAt: this.now() }, { stale: 'support.already_assigned' });
+      const now = this.now();
+      const r = await routing.move(tx, { id: chatId, from: TRANSITIONS.accept!.from, version: null, offeredTo: operatorId, set: { state: TRANSITIONS.accept!.to, operatorId, offeredTo: null, offerExpiresAt: null, assignedAt: now, lastActivityAt: now }, now, people: [operatorId] });
+      if (!r.chat) return null;
+      // An offered chat has no owner yet (every path back to the queue clears it), so "before" is the offer itself.
+      const moved = this.announce(emit, { ...r.chat, operatorId: null, offeredTo: operatorId }, r.chat, [], r.people);
       await this.setMembership(tx, emit, moved, operatorId, null);
       await this.joined(tx, emit, moved, operatorId);
       return moved;
     });
-    this.observeAssigned(chat);
-    this.notifyQueue(chat.topic);
+    if (!moved) {
+      const chat = await this.chatOr404(chatId);
+      if (chat.state === 'queued') return this.pick(operatorId, chatId);
+      throw new AppError(chat.state === 'resolved' ? 'support.invalid_state' : 'support.already_assigned', 'this chat is not offered to you');
+    }
+    this.observeAssigned(moved);
+    this.notifyQueue(moved.topic);
     return this.viewOf(moved);
   }
 
@@ -361,10 +399,30 @@ export class SupportService {
 
   /** Resolves a chat (its owner, or any operator for a waiting one); the freed slot drains the queue. */
   async resolve(operatorId: string, chatId: string): Promise<SupportChatDTO> {
-    const chat = await this.chatOr404(chatId);
-    if (OWNED_STATES.includes(chat.state) && chat.operatorId !== operatorId) throw new AppError('support.already_assigned', 'another operator owns this chat');
-    const holder = chat.state === 'offered' ? chat.offeredTo : OWNED_STATES.includes(chat.state) ? chat.operatorId : null;
-    return this.viewOf(await this.close(chat, holder, { by: operatorId }));
+    // One statement reads, checks and resolves (no read first); the same events, notice and drain as close().
+    const now = this.now();
+    const decision = { candidates: [], excluded: [], winner: null, by: operatorId, reason: null };
+    const done = await this.write(async (tx, emit) => {
+      const r = await routing.resolve(tx, { id: chatId, by: operatorId, now, decision });
+      if (!r.before) throw new AppError('support.not_found', 'no such support chat');
+      if (!r.chat) {
+        if (OWNED_STATES.includes(r.before.state) && r.before.operatorId !== operatorId) throw new AppError('support.already_assigned', 'another operator owns this chat');
+        throw new AppError('support.invalid_state', 'the support chat changed; reload it');
+      }
+      const moved = this.announce(emit, r.before, r.chat, [r.released], r.people);
+      await this.notices.notice(tx, emit, moved, 'support.resolved', 'Resolved', {});
+      return { before: r.before, moved };
+    });
+    await this.closed(done.before, now);
+    return this.viewOf(done.moved);
+  }
+
+  /** After a resolve commits: the handle time, a drain for the freed slot, the queue signal. */
+  private async closed(chat: SupportChatRow, now: Date): Promise<void> {
+    const handle = secondsBetween(chat.assignedAt, now);
+    if (handle !== null && OWNED_STATES.includes(chat.state)) this.d.metrics.handleTime.observe({ topic: chat.topic, priority: chat.priority }, handle);
+    await this.drain();
+    this.notifyQueue(chat.topic);
   }
 
   /** Resolves (an operator, or the inactivity timer): the holder's slot freed, a "resolved" notice, the queue drained. */
@@ -376,10 +434,7 @@ export class SupportService {
       await this.notices.notice(tx, emit, moved, 'support.resolved', why.reason === 'inactivity' ? 'Resolved after inactivity' : 'Resolved', why.reason ? { reason: why.reason } : {});
       return moved;
     });
-    const handle = secondsBetween(chat.assignedAt, now);
-    if (handle !== null && OWNED_STATES.includes(chat.state)) this.d.metrics.handleTime.observe({ topic: chat.topic, priority: chat.priority }, handle);
-    await this.drain();
-    this.notifyQueue(chat.topic);
+    await this.closed(chat, now);
     return moved;
   }
 
@@ -449,17 +504,9 @@ export class SupportService {
       const now = this.now();
       // Nobody with a free slot: nothing can be offered, so the queue is not read at all (a full
       // desk under load would otherwise re-read every waiting chat on every event).
-      let loads = (await repo.operators(this.db)).map(loadOf);
-      if (!loads.some(hasRoom)) break;
-      const queue = orderQueue(await repo.queued(this.db), now, this.d.config.agingMs);
-      const plans: Array<{ chat: SupportChatRow; decision: RoutingDecision }> = [];
-      for (const chat of queue) {
-        if (!loads.some(hasRoom)) break;
-        const decision = chooseOperator(chat, loads);
-        if (!decision.winner) continue;
-        plans.push({ chat, decision });
-        loads = loads.map((o) => (o.userId === decision.winner ? { ...o, activeChats: o.activeChats + 1, lastAssignedAt: now } : o));
-      }
+      const view = await routing.routingView(this.db);
+      if (!view.queue || !view.loads.some(hasRoom)) break;
+      const plans = planOffers(view.queue, view.loads, now, this.d.config.agingMs);
       if (plans.length === 0) break;
       let lost = false;
       let next = 0;
@@ -467,9 +514,7 @@ export class SupportService {
         while (next < plans.length) {
           const { chat, decision } = plans[next++]!;
           try {
-            await this.write((tx, emit) =>
-              this.move(tx, emit, chat, 'offer', { offeredTo: decision.winner, offerExpiresAt: new Date(now.getTime() + this.d.config.offerTimeoutMs) }, { claim: decision.winner, stale: 'support.invalid_state' }, decision),
-            );
+            await this.write((tx, emit) => this.offer(tx, emit, chat, decision, now));
             topics.add(chat.topic);
           } catch (err) {
             if (err instanceof AppError) lost = true; // lost a race: the next round re-reads who has room
@@ -483,10 +528,37 @@ export class SupportService {
     for (const t of topics) this.notifyQueue(t);
   }
 
+  private offer(tx: Tx, emit: Emit, chat: SupportChatRow, decision: RoutingDecision, now: Date, claimFirst = false): Promise<SupportChatRow> {
+    const patch = { offeredTo: decision.winner, offerExpiresAt: new Date(now.getTime() + this.d.config.offerTimeoutMs) };
+    return this.move(tx, emit, chat, 'offer', patch, { claim: decision.winner, stale: 'support.invalid_state', claimFirst }, decision);
+  }
+
+  /**
+   * The routing pass a start makes inside its own transaction (it sees its uncommitted chat): when
+   * the plan gives the new chat an operator, the offer is written right there — the capacity claim
+   * first, the chat update only if it won, so a lost claim leaves the chat queued instead of failing
+   * the start (G5 as in every move). `drain`: whether a pass after commit is still needed — always,
+   * unless the new chat was offered and nothing else in the queue could be (another instance's
+   * change committed meanwhile is seen by that instance's own pass after its commit).
+   */
+  private async offerOnStart(tx: Tx, emit: Emit, chat: SupportChatRow): Promise<{ offered: SupportChatRow | null; drain: boolean }> {
+    const now = this.now();
+    const view = await routing.routingView(tx);
+    if (!view.queue || !view.loads.some(hasRoom)) return { offered: null, drain: true };
+    const plans = planOffers(view.queue, view.loads, now, this.d.config.agingMs);
+    const mine = plans.find((p) => p.chat.id === chat.id);
+    if (!mine) return { offered: null, drain: true };
+    const offered = await this.offer(tx, emit, chat, mine.decision, now, true).catch((err: unknown) => {
+      if (err instanceof AppError && err.code === 'support.capacity') return null; // the claim lost a race: the chat stays queued
+      throw err;
+    });
+    return { offered, drain: !offered || plans.length > 1 };
+  }
+
   // ---- reading ----
 
   async chatOr404(chatId: string): Promise<SupportChatRow> {
-    const chat = await repo.chat(this.db, chatId);
+    const chat = await routing.chat(this.db, chatId);
     if (!chat) throw new AppError('support.not_found', 'no such support chat');
     return chat;
   }
@@ -546,7 +618,7 @@ export class SupportService {
   }
 
   private async signalQueue(topics: string[]): Promise<void> {
-    const [ops, waiting] = await Promise.all([repo.operators(this.db), repo.waitingKeys(this.db)]);
+    const { operators: ops, waiting } = await routing.signalTargets(this.db);
     for (const topic of topics) {
       const all = topic === '*';
       const to = [...ops.filter((o) => all || serves(o, topic)).map((o) => o.userId), ...waiting.filter((c) => all || c.topic === topic).map((c) => c.customerId)];
