@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { freshDatabase, machineCpu, pgStats, postgresCpu, procSample, ROOT, serverApiBatch, sleep, spawnServer } from './lib/env.mjs';
+import { BENCH_RATE_LIMITS, freshDatabase, machineCpu, pgStats, postgresCpu, procSample, ROOT, serverApiBatch, sleep, spawnServer } from './lib/env.mjs';
 import { analyzeProfile } from './lib/profile.mjs';
 import { closeAll, openConn } from './lib/raw-client.mjs';
 import { round, summarize } from './lib/stats.mjs';
