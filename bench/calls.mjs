@@ -35,6 +35,17 @@ const opt = {
   profile: argv.profile === 'true',
   profilePhase: argv['profile-phase'] === 'true',
 };
+/** The server's syscalls (read/write families, from /proc/<pid>/io) and its user and system CPU seconds. */
+function kernelSample(pid) {
+  try {
+    const io = Object.fromEntries(readFileSync(`/proc/${pid}/io`, 'utf8').trim().split('\n').map((l) => l.split(/:\s*/)));
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { reads: Number(io.syscr), writes: Number(io.syscw), user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
+  } catch {
+    return { reads: 0, writes: 0, user: 0, sys: 0 };
+  }
+}
 const log = (...a) => console.log(`[calls-bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
 const db = await freshDatabase(opt.pg);
@@ -106,6 +117,7 @@ try {
   // The cost per setup of the measured phase (start, ringing on both devices, cancel): the server
   // process's CPU, and the database's transactions and row changes.
   const cpu0 = procSample(server.pid).cpu;
+  const k0 = kernelSample(server.pid);
   const gen0 = procSample(process.pid).cpu;
   const pgCpu0 = postgresCpu();
   const box0 = machineCpu();
@@ -135,6 +147,7 @@ try {
   await Promise.all(inflight);
   const sentIn = (performance.now() - t0) / 1000;
   const serverCpuS = procSample(server.pid).cpu - cpu0;
+  const k1 = kernelSample(server.pid);
   const generatorCpuS = procSample(process.pid).cpu - gen0;
   const postgresCpuS = postgresCpu() - pgCpu0;
   const box1 = machineCpu();
@@ -167,6 +180,12 @@ try {
     startAckMs: ms(summarize(startAcked)),
     perSetup: {
       serverCpuMs: round((serverCpuS * 1000) / total, 2),
+      // The split of the server's CPU, and its read/write syscalls (each socket write to PostgreSQL
+      // or a WebSocket is one; on loopback the kernel delivers it to the receiver inside that call).
+      serverUserCpuMs: round(((k1.user - k0.user) * 1000) / total, 2),
+      serverSysCpuMs: round(((k1.sys - k0.sys) * 1000) / total, 2),
+      serverReadSyscalls: round((k1.reads - k0.reads) / total, 1),
+      serverWriteSyscalls: round((k1.writes - k0.writes) / total, 1),
       generatorCpuMs: round((generatorCpuS * 1000) / total, 2),
       // Every postgres process on the box: includes other databases' work on a shared machine.
       postgresCpuMs: round((postgresCpuS * 1000) / total, 2),

@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, inArray, lt, lte, ne, or, sql, type SQL } from 'drizzle-orm';
 import { rows, type Executor } from '../db/db.ts';
 import { callLines, callRecordings, calls, callWebhookEvents } from '../db/schema.ts';
+import type { Change } from '../realtime/event-log.ts';
 import type { CallPatch, LiveCall } from './calls.domain.ts';
 
 export type CallRow = typeof calls.$inferSelect;
@@ -112,14 +113,21 @@ export const callsRepo = {
   /**
    * The ringing insert in one statement: if neither party holds a line, stores the call and claims
    * both lines (in user-id order, so concurrent starts between a pair never deadlock); otherwise
-   * writes nothing and returns the live calls holding the lines. `claimed` < 2 means a concurrent
-   * start took a line after the check: the caller rolls back and decides again.
+   * writes nothing and returns the live calls holding the lines. A concurrent start that took a
+   * line after the check makes the statement fail with a unique violation (nothing written, even
+   * in autocommit): the caller decides again on a fresh read.
    */
   async insertRinging(ex: Executor, row: NewCall & { dueAt: Date }, userIds: [string, string]): Promise<RingOutcome> {
+    const c = this.ringChange(row, userIds);
+    const r = await rows<Record<string, unknown>>(ex, sql`with ${c.ctes} select ${c.select}`);
+    return this.ringOutcome(r[0]!);
+  },
+
+  /** `insertRinging` as a change for `EventLog.write`'s `together` (the call's `call.updated` stored in the same statement); `ins` has the call if it was stored. */
+  ringChange(row: NewCall & { dueAt: Date }, userIds: [string, string]): Change {
     const [a, b] = [...userIds].sort() as [string, string];
-    const r = await rows<{ call: RawCall | null; lines: unknown; claimed: number }>(
-      ex,
-      sql`with l as (
+    return {
+      ctes: sql`l as (
             select cl.user_id, c.id, c.caller_id, c.callee_id, c.conversation_id, c.state
             from call_lines cl join calls c on c.id = cl.call_id where cl.user_id in (${a}, ${b})
           ), ins as (
@@ -132,17 +140,29 @@ export const callsRepo = {
           ), claim as (
             insert into call_lines (user_id, call_id)
             select v.u, ${row.id}::text from (values (${a}::text, 1), (${b}::text, 2)) as v(u, o) where exists (select 1 from ins) order by v.o
-            on conflict do nothing
             returning user_id
-          )
-          select (select row_to_json(ins) from ins) as call, (select coalesce(json_agg(l), '[]'::json) from l) as lines, (select count(*)::int from claim) as claimed`,
-    );
-    const out = r[0]!;
+          )`,
+      guard: 'ins',
+      select: sql`(select row_to_json(ins) from ins) as call, (select coalesce(json_agg(l), '[]'::json) from l) as lines, (select count(*)::int from claim) as claimed`,
+    };
+  },
+
+  /** What `ringChange`'s columns say. */
+  ringOutcome(out: Record<string, unknown>): RingOutcome {
     const held = (typeof out.lines === 'string' ? JSON.parse(out.lines) : out.lines) as Array<{ user_id: string } & Record<string, string>>;
     const lines = new Map<string, LiveCall>(
       held.map((x) => [x.user_id, { id: x.id!, callerId: x.caller_id!, calleeId: x.callee_id!, conversationId: x.conversation_id!, state: x.state as LiveCall['state'] }]),
     );
-    return { lines, call: out.call ? callRow(out.call) : null, claimed: Number(out.claimed) };
+    return { lines, call: out.call ? callRow(out.call as RawCall | string) : null, claimed: Number(out.claimed) };
+  },
+
+  /** The row `insertRinging` stores (the columns it leaves to their defaults included), known before it runs. */
+  ringingRow(row: NewCall & { dueAt: Date }): CallRow {
+    return {
+      id: row.id, conversationId: row.conversationId, callerId: row.callerId, calleeId: row.calleeId, media: row.media, provider: row.provider, state: row.state,
+      endReason: null, endedBy: null, answeredByDevice: null, callerDevice: row.callerDevice ?? null, recording: row.recording ?? false, recordingRef: null,
+      dueAt: row.dueAt, callerGoneAt: null, calleeGoneAt: null, quality: null, version: 0, createdAt: row.createdAt, acceptedAt: null, activeAt: null, endedAt: null,
+    };
   },
 
   /** Inserts a call unless its id exists; the stored row (null: the id was taken). */

@@ -75,31 +75,33 @@ export class CallsService {
     const media = input.video ? 'video' : 'audio';
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       try {
-        const outcome = await this.d.events.write(async (tx, emit) => {
-          const now = this.now();
-          const base = { id: input.callId, conversationId, callerId: actorId, calleeId, media, provider: this.d.provider.name, callerDevice: input.deviceId, recording: input.record, createdAt: now } as const;
-          // Optimistic: with both lines free (the usual case) one statement checks them, stores the
-          // ringing call and claims the lines; otherwise it writes nothing and the plan decides.
-          const ring = await repo.insertRinging(tx, { ...base, state: 'ringing', dueAt: new Date(now.getTime() + this.d.config.ringMs) }, [actorId, calleeId]);
-          const plan = planStart(actorId, calleeId, conversationId, { caller: ring.lines.get(actorId) ?? null, callee: ring.lines.get(calleeId) ?? null });
-          let stored: CallRow | null;
-          if (plan.kind === 'join') return { join: plan.callId };
-          if (plan.kind === 'ring') {
-            if (!ring.call) throw new Raced('id'); // lines were free, so the id was taken: a concurrent retry inserted it
-            if (ring.claimed !== 2) throw new Raced('line');
-            stored = ring.call;
-          } else {
-            stored = await repo.insertReturning(tx, { ...base, state: 'ended', endReason: 'busy', endedAt: now, dueAt: null });
-            if (!stored) throw new Raced('id');
-          }
+        const now = this.now();
+        const base = { id: input.callId, conversationId, callerId: actorId, calleeId, media, provider: this.d.provider.name, callerDevice: input.deviceId, recording: input.record, createdAt: now } as const;
+        // Optimistic: with both lines free (the usual case) one statement checks them, stores the
+        // ringing call, claims the lines and stores its `call.updated` (the row it stores is known
+        // beforehand) with its push rows — no transaction around it. With a line held it writes
+        // nothing and the plan decides.
+        const ringing = { ...base, state: 'ringing', dueAt: new Date(now.getTime() + this.d.config.ringMs) } as const;
+        const ran = await this.d.events.writeChange(repo.ringChange(ringing, [actorId, calleeId]), (e) => callEvents.updated(e, callDTO(repo.ringingRow(ringing))));
+        const ring = repo.ringOutcome(ran.row);
+        const plan = planStart(actorId, calleeId, conversationId, { caller: ring.lines.get(actorId) ?? null, callee: ring.lines.get(calleeId) ?? null });
+        if (plan.kind === 'join') return await this.act(actorId, plan.callId, { type: 'accept', by: actorId, device: input.deviceId });
+        if (plan.kind === 'ring') {
+          if (!ring.call) throw new Raced('id'); // lines were free, so the id was taken: a concurrent retry inserted it
+          if (ring.claimed !== 2) throw new AppError('internal', 'a ringing call was stored without its lines'); // the claim fails the statement instead
+          this.d.metrics.started.inc({ media });
+          return callDTO(ring.call);
+        }
+        const busy = await this.d.events.write(async (tx, emit) => {
+          const stored = await repo.insertReturning(tx, { ...base, state: 'ended', endReason: 'busy', endedAt: now, dueAt: null });
+          if (!stored) throw new Raced('id');
           callEvents.updated(emit, callDTO(stored));
-          if (stored.state === 'ended') await this.postEntry(tx, emit, stored);
-          return { call: stored };
+          await this.postEntry(tx, emit, stored);
+          return stored;
         });
-        if ('join' in outcome) return await this.act(actorId, outcome.join!, { type: 'accept', by: actorId, device: input.deviceId });
         this.d.metrics.started.inc({ media });
-        if (outcome.call.state === 'ended') this.d.metrics.ended.inc({ reason: 'busy' });
-        return callDTO(outcome.call);
+        this.d.metrics.ended.inc({ reason: 'busy' });
+        return callDTO(busy);
       } catch (err) {
         if (!(err instanceof Raced) && !isConflict(err)) throw err;
         const again = await repo.get(this.db, input.callId);

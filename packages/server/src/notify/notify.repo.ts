@@ -155,6 +155,29 @@ export const notifyRepo = {
     return { devices, support, rings };
   },
 
+  /**
+   * The incoming-call rings of ringing calls as one `insert … returning` (for the event log's
+   * one-statement writes): per callee device, what `enqueue` stores for `callRows`' ringing branch —
+   * a VoIP token rings instead of the same phone's APNs token, the caller's name in the payload,
+   * web push keys beside it; `applied` is the write's condition.
+   */
+  ringsSql(calls: Array<{ userId: string; call: { id: string; conversationId: string; callerId: string; media: string } }>, now: Date, applied: SQL): SQL {
+    const list = JSON.stringify(calls.map((c) => ({ user_id: c.userId, call_id: c.call.id, conversation_id: c.call.conversationId, caller_id: c.call.callerId, media: c.call.media })));
+    const at = now.toISOString();
+    return dsql`insert into notify_outbox (idempotency_key, user_id, kind, channel, device_id, target, conversation_id, collapse_key, priority, payload, next_attempt_at, created_at, updated_at)
+      select 'call:' || c.call_id || ':ring:' || d.id, d.user_id, 'call_incoming', d.kind, d.id, d.token, c.conversation_id, null, 'high',
+             jsonb_build_object('type', 'call_incoming', 'callId', c.call_id, 'conversationId', c.conversation_id, 'callerId', c.caller_id,
+                                'callerName', coalesce((select u.name from users u where u.id = c.caller_id), c.caller_id), 'media', c.media)
+               || case when d.keys is null or jsonb_typeof(d.keys) = 'null' then '{}'::jsonb else jsonb_build_object('keys', d.keys) end,
+             ${at}::timestamptz, ${at}::timestamptz, ${at}::timestamptz
+      from jsonb_to_recordset(${list}::jsonb) as c(user_id text, call_id text, conversation_id text, caller_id text, media text)
+      join notify_devices d on d.user_id = c.user_id
+      where ${applied}
+        and not (d.kind = 'apns' and exists (select 1 from notify_devices v where v.user_id = d.user_id and v.kind = 'apns_voip'))
+      on conflict (idempotency_key) do nothing
+      returning id`;
+  },
+
   async devicesSupportRings(ex: Executor, userIds: string[], conversationIds: string[], rang: Array<{ userId: string; callId: string }>) {
     const r = await rows<{ v: unknown }>(ex, dsql`select (${this.devicesSupportRingsSql(userIds, conversationIds, rang)}) as v`);
     return this.parseDevicesSupportRings(r[0]!.v);

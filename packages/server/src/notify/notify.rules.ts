@@ -50,6 +50,16 @@ export function notifyRules(d: { clock: Clock; messageDelayMs: number }) {
       return repo.devicesSupportRingsSql(c.userIds, c.convIds, c.rang);
     },
     run: (tx: Tx, deliveries: readonly Delivery[], read: unknown): Promise<number> => apply(d, tx, deliveries, read),
+    /**
+     * A ringing call's rules in SQL (the rings to the callee's devices: `callRows` for a ringing call),
+     * so the start is one statement; anything else is left to `run` in a transaction.
+     */
+    inline(deliveries: readonly Addressed[], applied: SQL): SQL | null | undefined {
+      const c = classify(deliveries);
+      if (!c.messages.length && !c.calls.length && !c.reads.length) return null;
+      if (c.messages.length || c.reads.length || c.calls.some((x) => x.call.state !== 'ringing')) return undefined;
+      return repo.ringsSql(c.calls.map((x) => ({ userId: x.userId, call: x.call })), d.clock.now(), applied);
+    },
   };
 }
 
@@ -128,6 +138,7 @@ async function callRows(tx: Tx, userId: string, call: CallDTO, devs: DeviceRow[]
   const out: NewOutboxRow[] = [];
   const base = { userId, conversationId: call.conversationId, collapseKey: null, dueAt: now };
   if (call.state === 'ringing') {
+    // Starts write these in SQL (notifyRepo.ringsSql, the same rows); this serves any other writer.
     const ring = pushDevices(devs, true);
     if (ring.length === 0) return out; // nothing to ring: no query for the caller's name
     const names = await repo.names(tx, [call.callerId]);

@@ -20,6 +20,8 @@ export function createNotify(d: { config: Config; log: Logger; clock: Clock; dat
   const rules = notifyRules({ clock: d.clock, messageDelayMs: cfg.messageDelayMs });
   d.events.observe({
     read: rules.read,
+    inline: rules.inline,
+    inlined: (n) => void (n && d.metrics.notifyEnqueued.inc(n)),
     run: async (tx, deliveries, read) => {
       const n = await rules.run(tx, deliveries, read);
       if (n) d.metrics.notifyEnqueued.inc(n);
