@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callsRepo as repo } from '../src/calls/calls.repo.ts';
 import type { Database } from '../src/db/db.ts';
-import { blocks, calls, conversations, members, userEvents, users } from '../src/db/schema.ts';
+import { blocks, calls, conversations, members, messages, userEvents, users } from '../src/db/schema.ts';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Delivery } from '../src/realtime/bus.ts';
 import { EventLog } from '../src/realtime/event-log.ts';
@@ -111,6 +111,22 @@ describe.each(dbKinds)('calls repo on %s', (kind) => {
     expect(ended).toMatchObject({ state: 'ended', endReason: 'cancelled', endedBy: 'rc', dueAt: null, endedAt: now, media: 'video' });
     expect((await repo.lines(db(), ['rc', 'rd'])).size).toBe(0);
     expect(await repo.orphanLines(db())).toBe(0);
+  });
+
+  it('updateWithEntry appends the ending call\'s entry like chatRepo.appendMessage, in the same statement, only if the update applied', async () => {
+    const now = new Date(Date.UTC(2026, 0, 3, 4, 5, 6, 789));
+    await db().insert(calls).values({ id: 'rentry', conversationId: 'rconv', callerId: 'ra', calleeId: 'rb', media: 'audio', provider: 'p2p', state: 'ringing', createdAt: now });
+    const [conv] = await db().select().from(conversations).where(eq(conversations.id, 'rconv'));
+    const entry = { conversationId: 'rconv', id: 'm-rentry', clientId: 'call-rentry', senderId: null, kind: 'system', text: 'Cancelled call', payload: { type: 'notice', code: 'call.cancelled', params: { callId: 'rentry' } }, replyToSeq: null, forwarded: false, createdAt: now, editedAt: null, deletedAt: null } as const;
+    const patch = { state: 'ended', endReason: 'cancelled', endedAt: now, endedBy: 'ra', dueAt: null } as const;
+    expect(await repo.updateWithEntry(db(), 'rentry', 5, patch, entry)).toBeNull(); // stale version: no update, no message
+    expect((await db().select().from(conversations).where(eq(conversations.id, 'rconv')))[0]!.lastSeq).toBe(conv!.lastSeq);
+    const u = await repo.updateWithEntry(db(), 'rentry', 0, patch, entry);
+    expect(u!.call).toEqual((await db().select().from(calls).where(eq(calls.id, 'rentry')))[0]);
+    expect(u!.entrySeq).toBe(conv!.lastSeq + 1);
+    const [stored] = await db().select().from(messages).where(and(eq(messages.conversationId, 'rconv'), eq(messages.seq, u!.entrySeq!)));
+    expect(stored).toMatchObject({ ...entry, seq: conv!.lastSeq + 1 });
+    expect((await db().select().from(conversations).where(eq(conversations.id, 'rconv')))[0]).toMatchObject({ lastSeq: conv!.lastSeq + 1, lastMessageAt: now });
   });
 
   it('stores a change and its events in one statement, the events only if the change applied, and publishes them after commit', async () => {

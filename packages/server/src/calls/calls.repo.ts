@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, inArray, lt, lte, ne, or, sql, type SQL } from 'drizzle-orm';
 import { rows, type Executor } from '../db/db.ts';
 import { callLines, callRecordings, calls, callWebhookEvents } from '../db/schema.ts';
+import type { MessageRow } from '../chat/chat.repo.ts';
 import type { Change } from '../realtime/event-log.ts';
 import type { CallPatch, LiveCall } from './calls.domain.ts';
 
@@ -191,11 +192,31 @@ export const callsRepo = {
    * A patch that ends the call frees its lines in the same statement (only if the update applied).
    */
   async update(ex: Executor, id: string, version: number, patch: CallPatch): Promise<CallRow | null> {
+    return (await this.updateWithEntry(ex, id, version, patch, null))?.call ?? null;
+  },
+
+  /**
+   * `update`, and if it applied, a system message (the call's entry in its conversation) appended
+   * in the same statement the way chatRepo.appendMessage does; its seq comes back with the call.
+   */
+  async updateWithEntry(ex: Executor, id: string, version: number, patch: CallPatch, entry: Omit<MessageRow, 'seq'> | null): Promise<{ call: CallRow; entrySeq: number | null } | null> {
     const set = sql.join([...setList(patch), sql`version = version + 1`], sql`, `);
     const upd = sql`update calls set ${set} where id = ${id} and version = ${version} returning *`;
     const free = patch.state === 'ended' ? sql`, d as (delete from call_lines where call_id = ${id} and exists (select 1 from u))` : sql``;
-    const r = await rows<{ call: RawCall }>(ex, sql`with u as (${upd})${free} select row_to_json(u) as call from u`);
-    return r[0] ? callRow(r[0].call) : null;
+    const m = entry;
+    const append = m
+      ? sql`, s as (update conversations set last_seq = last_seq + 1, last_message_at = ${m.createdAt.toISOString()} where id = ${m.conversationId} and exists (select 1 from u) returning last_seq),
+            msg as (insert into messages (conversation_id, seq, id, client_id, sender_id, kind, text, payload, reply_to_seq, forwarded, created_at)
+                    select ${m.conversationId}, s.last_seq, ${m.id}, ${m.clientId}, ${m.senderId}, ${m.kind}, ${m.text}, ${m.payload === null ? null : JSON.stringify(m.payload)}::jsonb,
+                           ${m.replyToSeq}::bigint, ${m.forwarded}, ${m.createdAt.toISOString()}::timestamptz
+                    from s returning seq)`
+      : sql``;
+    const r = await rows<{ call: RawCall; entry_seq: number | null }>(
+      ex,
+      sql`with u as (${upd})${free}${append} select row_to_json(u) as call, ${m ? sql`(select seq from msg)` : sql`null::bigint`} as entry_seq from u`,
+    );
+    if (!r[0]) return null;
+    return { call: callRow(r[0].call), entrySeq: r[0].entry_seq === null ? null : Number(r[0].entry_seq) };
   },
 
   async setRecordingRef(ex: Executor, id: string, ref: string): Promise<void> {
