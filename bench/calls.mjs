@@ -46,6 +46,29 @@ function kernelSample(pid) {
     return { reads: 0, writes: 0, user: 0, sys: 0 };
   }
 }
+/** CPU seconds of the PostgreSQL backends serving the bench database (not other databases on a shared box). */
+async function benchBackendsCpu(pids) {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      /* gone */
+    }
+  }
+  return total;
+}
+async function benchBackendPids(url, dbName) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [dbName])).rows.map((r) => r.pid);
+  } finally {
+    await c.end();
+  }
+}
 const log = (...a) => console.log(`[calls-bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
 const db = await freshDatabase(opt.pg);
@@ -120,6 +143,8 @@ try {
   const k0 = kernelSample(server.pid);
   const gen0 = procSample(process.pid).cpu;
   const pgCpu0 = postgresCpu();
+  const backends = await benchBackendPids(opt.pg, db.name);
+  const backendCpu0 = await benchBackendsCpu(backends);
   const box0 = machineCpu();
   const pg0 = await pgStats(opt.pg, db.name);
   const phaseProfile = opt.profilePhase ? await server.startCpuProfile() : null;
@@ -150,6 +175,8 @@ try {
   const k1 = kernelSample(server.pid);
   const generatorCpuS = procSample(process.pid).cpu - gen0;
   const postgresCpuS = postgresCpu() - pgCpu0;
+  const backendCpuS = (await benchBackendsCpu(backends)) - backendCpu0;
+  const backendsAfter = (await benchBackendPids(opt.pg, db.name)).filter((p) => !backends.includes(p));
   const box1 = machineCpu();
   const pg1 = await pgStats(opt.pg, db.name);
   if (phaseProfile) {
@@ -189,6 +216,10 @@ try {
       generatorCpuMs: round((generatorCpuS * 1000) / total, 2),
       // Every postgres process on the box: includes other databases' work on a shared machine.
       postgresCpuMs: round((postgresCpuS * 1000) / total, 2),
+      // Only the backends of the bench database (connected when the phase started): its own cost on a shared box.
+      postgresBackendCpuMs: round((backendCpuS * 1000) / total, 2),
+      postgresBackends: backends.length,
+      postgresBackendsOpenedDuringPhase: backendsAfter.length,
       commits: round((pg1.commits - pg0.commits) / total, 2),
       rowsInserted: round((pg1.inserted - pg0.inserted) / total, 2),
       rowsUpdated: round((pg1.updated - pg0.updated) / total, 2),
