@@ -175,8 +175,9 @@ try {
   const k1 = kernelSample(server.pid);
   const generatorCpuS = procSample(process.pid).cpu - gen0;
   const postgresCpuS = postgresCpu() - pgCpu0;
-  const backendCpuS = (await benchBackendsCpu(backends)) - backendCpu0;
+  // Backends the pool opened during the phase count whole (all their work is in it).
   const backendsAfter = (await benchBackendPids(opt.pg, db.name)).filter((p) => !backends.includes(p));
+  const backendCpuS = (await benchBackendsCpu([...backends, ...backendsAfter])) - backendCpu0;
   const box1 = machineCpu();
   const pg1 = await pgStats(opt.pg, db.name);
   if (phaseProfile) {
@@ -216,7 +217,7 @@ try {
       generatorCpuMs: round((generatorCpuS * 1000) / total, 2),
       // Every postgres process on the box: includes other databases' work on a shared machine.
       postgresCpuMs: round((postgresCpuS * 1000) / total, 2),
-      // Only the backends of the bench database (connected when the phase started): its own cost on a shared box.
+      // Only the backends of the bench database (those connected at the start or the end of the phase): its own cost on a shared box.
       postgresBackendCpuMs: round((backendCpuS * 1000) / total, 2),
       postgresBackends: backends.length,
       postgresBackendsOpenedDuringPhase: backendsAfter.length,
