@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { freshDatabase, machineCpu, pgStats, postgresCpu, procSample, ROOT, serverApiBatch, sleep, spawnServer } from './lib/env.mjs';
+import { BENCH_RATE_LIMITS, freshDatabase, machineCpu, pgStats, postgresCpu, procSample, ROOT, serverApiBatch, sleep, spawnServer } from './lib/env.mjs';
 import { analyzeProfile } from './lib/profile.mjs';
 import { closeAll, openConn } from './lib/raw-client.mjs';
 import { round, summarize } from './lib/stats.mjs';
@@ -35,6 +35,40 @@ const opt = {
   profile: argv.profile === 'true',
   profilePhase: argv['profile-phase'] === 'true',
 };
+/** The server's syscalls (read/write families, from /proc/<pid>/io) and its user and system CPU seconds. */
+function kernelSample(pid) {
+  try {
+    const io = Object.fromEntries(readFileSync(`/proc/${pid}/io`, 'utf8').trim().split('\n').map((l) => l.split(/:\s*/)));
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { reads: Number(io.syscr), writes: Number(io.syscw), user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
+  } catch {
+    return { reads: 0, writes: 0, user: 0, sys: 0 };
+  }
+}
+/** CPU seconds of the PostgreSQL backends serving the bench database (not other databases on a shared box). */
+async function benchBackendsCpu(pids) {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      /* gone */
+    }
+  }
+  return total;
+}
+async function benchBackendPids(url, dbName) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [dbName])).rows.map((r) => r.pid);
+  } finally {
+    await c.end();
+  }
+}
 const log = (...a) => console.log(`[calls-bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
 const db = await freshDatabase(opt.pg);
@@ -106,8 +140,11 @@ try {
   // The cost per setup of the measured phase (start, ringing on both devices, cancel): the server
   // process's CPU, and the database's transactions and row changes.
   const cpu0 = procSample(server.pid).cpu;
+  const k0 = kernelSample(server.pid);
   const gen0 = procSample(process.pid).cpu;
   const pgCpu0 = postgresCpu();
+  const backends = await benchBackendPids(opt.pg, db.name);
+  const backendCpu0 = await benchBackendsCpu(backends);
   const box0 = machineCpu();
   const pg0 = await pgStats(opt.pg, db.name);
   const phaseProfile = opt.profilePhase ? await server.startCpuProfile() : null;
@@ -135,8 +172,12 @@ try {
   await Promise.all(inflight);
   const sentIn = (performance.now() - t0) / 1000;
   const serverCpuS = procSample(server.pid).cpu - cpu0;
+  const k1 = kernelSample(server.pid);
   const generatorCpuS = procSample(process.pid).cpu - gen0;
   const postgresCpuS = postgresCpu() - pgCpu0;
+  // Backends the pool opened during the phase count whole (all their work is in it).
+  const backendsAfter = (await benchBackendPids(opt.pg, db.name)).filter((p) => !backends.includes(p));
+  const backendCpuS = (await benchBackendsCpu([...backends, ...backendsAfter])) - backendCpu0;
   const box1 = machineCpu();
   const pg1 = await pgStats(opt.pg, db.name);
   if (phaseProfile) {
@@ -167,9 +208,19 @@ try {
     startAckMs: ms(summarize(startAcked)),
     perSetup: {
       serverCpuMs: round((serverCpuS * 1000) / total, 2),
+      // The split of the server's CPU, and its read/write syscalls (each socket write to PostgreSQL
+      // or a WebSocket is one; on loopback the kernel delivers it to the receiver inside that call).
+      serverUserCpuMs: round(((k1.user - k0.user) * 1000) / total, 2),
+      serverSysCpuMs: round(((k1.sys - k0.sys) * 1000) / total, 2),
+      serverReadSyscalls: round((k1.reads - k0.reads) / total, 1),
+      serverWriteSyscalls: round((k1.writes - k0.writes) / total, 1),
       generatorCpuMs: round((generatorCpuS * 1000) / total, 2),
       // Every postgres process on the box: includes other databases' work on a shared machine.
       postgresCpuMs: round((postgresCpuS * 1000) / total, 2),
+      // Only the backends of the bench database (those connected at the start or the end of the phase): its own cost on a shared box.
+      postgresBackendCpuMs: round((backendCpuS * 1000) / total, 2),
+      postgresBackends: backends.length,
+      postgresBackendsOpenedDuringPhase: backendsAfter.length,
       commits: round((pg1.commits - pg0.commits) / total, 2),
       rowsInserted: round((pg1.inserted - pg0.inserted) / total, 2),
       rowsUpdated: round((pg1.updated - pg0.updated) / total, 2),

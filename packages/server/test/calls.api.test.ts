@@ -123,6 +123,23 @@ describe.each(dbKinds)('calls on %s', (kind) => {
     expect(texts).toEqual([expect.objectContaining({ type: 'notice', code: 'call.missed' })]);
   });
 
+  it('G5: eight people calling one person at the same moment — one call rings, the others are busy, one line held', async () => {
+    const [b, ...callers] = users('crowd-b', 'crowd-1', 'crowd-2', 'crowd-3', 'crowd-4', 'crowd-5', 'crowd-6', 'crowd-7', 'crowd-8');
+    await user(b!);
+    const clients = await Promise.all(callers.map((c) => user(c)));
+    for (const c of clients) await c.chat.openDirect({ userId: b! }); // so every start is the hot path
+    const started = await Promise.all(clients.map((c, i) => c.calls.start({ callId: callId(), deviceId: `d${i}`, userId: b!, video: false })));
+    const ringing = started.filter((c) => c.state === 'ringing');
+    expect(ringing).toHaveLength(1);
+    expect(started.filter((c) => c.state === 'ended').map((c) => c.endReason)).toEqual(Array(7).fill('busy'));
+    expect(await linesHeld(b!)).toBe(1);
+    for (const c of started) expect((await callEventsOf(b!, c.id)).map((x) => x.state)).toEqual([c.state]); // each call's one event, as stored
+    const winner = clients[started.indexOf(ringing[0]!)]!;
+    await winner.calls.hangup({ callId: ringing[0]!.id });
+    expect(await linesHeld(b!)).toBe(0);
+    expect(await Promise.all(callers.map(linesHeld))).toEqual(Array(8).fill(0));
+  });
+
   it('ring timeout: the sweeper ends an unanswered call as missed, the callee’s devices stop ringing, the conversation says "Missed video call"', async () => {
     const [a, b] = users('miss-a', 'miss-b');
     const ca = await user(a);

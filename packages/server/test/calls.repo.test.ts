@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callsRepo as repo } from '../src/calls/calls.repo.ts';
 import type { Database } from '../src/db/db.ts';
-import { blocks, calls, conversations, members, users } from '../src/db/schema.ts';
-import { eq } from 'drizzle-orm';
+import { blocks, calls, conversations, members, messages, userEvents, users } from '../src/db/schema.ts';
+import { and, eq, sql } from 'drizzle-orm';
+import type { Delivery } from '../src/realtime/bus.ts';
+import { EventLog } from '../src/realtime/event-log.ts';
 import { dbKinds, openTestDatabase } from './harness.ts';
 
 /**
@@ -81,6 +83,12 @@ describe.each(dbKinds)('calls repo on %s', (kind) => {
     expect(first.lines.size).toBe(0);
     expect(first.claimed).toBe(2);
     expect(first.call).toEqual((await db().select().from(calls).where(eq(calls.id, 'rring-1')))[0]);
+    // The start stores the ringing call's event in the same statement, built from the row it predicts.
+    expect(repo.ringingRow(row('rring-1', 'rc', 'rd'))).toEqual(first.call);
+    const recorded = { ...row('rring-rec', 'ra', 'rb'), media: 'video', provider: 'livekit', recording: true, callerDevice: null } as const;
+    const rec = await repo.insertRinging(db(), recorded, ['ra', 'rb']);
+    expect(repo.ringingRow(recorded)).toEqual(rec.call);
+    await repo.update(db(), 'rring-rec', 0, { state: 'ended', endReason: 'cancelled', endedAt: now, dueAt: null });
     expect((await repo.lines(db(), ['rc', 'rd'])).get('rd')).toMatchObject({ id: 'rring-1', callerId: 'rc', calleeId: 'rd', state: 'ringing' });
 
     const busy = await repo.insertRinging(db(), row('rring-2', 'ra', 'rd'), ['ra', 'rd']);
@@ -103,5 +111,48 @@ describe.each(dbKinds)('calls repo on %s', (kind) => {
     expect(ended).toMatchObject({ state: 'ended', endReason: 'cancelled', endedBy: 'rc', dueAt: null, endedAt: now, media: 'video' });
     expect((await repo.lines(db(), ['rc', 'rd'])).size).toBe(0);
     expect(await repo.orphanLines(db())).toBe(0);
+  });
+
+  it('updateWithEntry appends the ending call\'s entry like chatRepo.appendMessage, in the same statement, only if the update applied', async () => {
+    const now = new Date(Date.UTC(2026, 0, 3, 4, 5, 6, 789));
+    await db().insert(calls).values({ id: 'rentry', conversationId: 'rconv', callerId: 'ra', calleeId: 'rb', media: 'audio', provider: 'p2p', state: 'ringing', createdAt: now });
+    const [conv] = await db().select().from(conversations).where(eq(conversations.id, 'rconv'));
+    const entry = { conversationId: 'rconv', id: 'm-rentry', clientId: 'call-rentry', senderId: null, kind: 'system', text: 'Cancelled call', payload: { type: 'notice', code: 'call.cancelled', params: { callId: 'rentry' } }, replyToSeq: null, forwarded: false, createdAt: now, editedAt: null, deletedAt: null } as const;
+    const patch = { state: 'ended', endReason: 'cancelled', endedAt: now, endedBy: 'ra', dueAt: null } as const;
+    expect(await repo.updateWithEntry(db(), 'rentry', 5, patch, entry)).toBeNull(); // stale version: no update, no message
+    expect((await db().select().from(conversations).where(eq(conversations.id, 'rconv')))[0]!.lastSeq).toBe(conv!.lastSeq);
+    const u = await repo.updateWithEntry(db(), 'rentry', 0, patch, entry);
+    expect(u!.call).toEqual((await db().select().from(calls).where(eq(calls.id, 'rentry')))[0]);
+    expect(u!.entrySeq).toBe(conv!.lastSeq + 1);
+    const [stored] = await db().select().from(messages).where(and(eq(messages.conversationId, 'rconv'), eq(messages.seq, u!.entrySeq!)));
+    expect(stored).toMatchObject({ ...entry, seq: conv!.lastSeq + 1 });
+    expect((await db().select().from(conversations).where(eq(conversations.id, 'rconv')))[0]).toMatchObject({ lastSeq: conv!.lastSeq + 1, lastMessageAt: now });
+  });
+
+  it('stores a change and its events in one statement, the events only if the change applied, and publishes them after commit', async () => {
+    const published: Delivery[] = [];
+    const log = new EventLog(database, { publish: (d: Delivery[]) => void published.push(...d) } as never);
+    const now = new Date();
+    const ringing = (id: string) => ({ id, conversationId: 'rconv', callerId: 'ra', calleeId: 'rb', media: 'audio', provider: 'p2p', state: 'ringing', callerDevice: 'd1', recording: false, createdAt: now, dueAt: new Date(now.getTime() + 45_000) }) as const;
+    const start = (id: string) =>
+      log.write(async (_tx, emit, together) => {
+        const r = await together(repo.ringChange(ringing(id), ['ra', 'rb']), (e) => e(['ra', 'rb'], 'call.updated', { call: { id } as never }));
+        if (!r.stored) emit(['ra'], 'call.updated', { call: { id: `${id}-not-stored` } as never });
+        return { ...repo.ringOutcome(r.row), stored: r.stored };
+      });
+    const stored = (id: string) => db().select().from(userEvents).where(and(eq(userEvents.type, 'call.updated'), sql`${userEvents.data}->'call'->>'id' = ${id}`));
+    const first = await start('rtog-1');
+    expect(first).toMatchObject({ stored: true, claimed: 2 });
+    expect((await stored('rtog-1')).map((e) => e.userId).sort()).toEqual(['ra', 'rb']);
+    expect(published.map((d) => [d.userId, (d.event.data as { call: { id: string } }).call.id])).toEqual([['ra', 'rtog-1'], ['rb', 'rtog-1']]);
+    const seqs = published.map((d) => d.seq!);
+    published.length = 0;
+    const second = await start('rtog-2'); // both lines are held by rtog-1: nothing written by the change, so no event with it
+    expect(second).toMatchObject({ stored: false, call: null, claimed: 0 });
+    expect(await stored('rtog-2')).toEqual([]);
+    expect(await stored('rtog-2-not-stored')).toHaveLength(1);
+    expect(published.map((d) => [d.userId, (d.event.data as { call: { id: string } }).call.id])).toEqual([['ra', 'rtog-2-not-stored']]);
+    expect(published[0]!.seq).toBe(seqs[0]! + 1); // no seq was taken by the events that were not stored
+    await repo.update(db(), 'rtog-1', 0, { state: 'ended', endReason: 'cancelled', endedAt: now, dueAt: null });
   });
 });

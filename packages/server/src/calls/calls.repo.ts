@@ -1,6 +1,8 @@
 import { and, asc, desc, eq, inArray, lt, lte, ne, or, sql, type SQL } from 'drizzle-orm';
 import { rows, type Executor } from '../db/db.ts';
 import { callLines, callRecordings, calls, callWebhookEvents } from '../db/schema.ts';
+import type { MessageRow } from '../chat/chat.repo.ts';
+import type { Change } from '../realtime/event-log.ts';
 import type { CallPatch, LiveCall } from './calls.domain.ts';
 
 export type CallRow = typeof calls.$inferSelect;
@@ -112,14 +114,21 @@ export const callsRepo = {
   /**
    * The ringing insert in one statement: if neither party holds a line, stores the call and claims
    * both lines (in user-id order, so concurrent starts between a pair never deadlock); otherwise
-   * writes nothing and returns the live calls holding the lines. `claimed` < 2 means a concurrent
-   * start took a line after the check: the caller rolls back and decides again.
+   * writes nothing and returns the live calls holding the lines. A concurrent start that took a
+   * line after the check makes the statement fail with a unique violation (nothing written, even
+   * in autocommit): the caller decides again on a fresh read.
    */
   async insertRinging(ex: Executor, row: NewCall & { dueAt: Date }, userIds: [string, string]): Promise<RingOutcome> {
+    const c = this.ringChange(row, userIds);
+    const r = await rows<Record<string, unknown>>(ex, sql`with ${c.ctes} select ${c.select}`);
+    return this.ringOutcome(r[0]!);
+  },
+
+  /** `insertRinging` as a change for `EventLog.write`'s `together` (the call's `call.updated` stored in the same statement); `ins` has the call if it was stored. */
+  ringChange(row: NewCall & { dueAt: Date }, userIds: [string, string]): Change {
     const [a, b] = [...userIds].sort() as [string, string];
-    const r = await rows<{ call: RawCall | null; lines: unknown; claimed: number }>(
-      ex,
-      sql`with l as (
+    return {
+      ctes: sql`l as (
             select cl.user_id, c.id, c.caller_id, c.callee_id, c.conversation_id, c.state
             from call_lines cl join calls c on c.id = cl.call_id where cl.user_id in (${a}, ${b})
           ), ins as (
@@ -132,17 +141,29 @@ export const callsRepo = {
           ), claim as (
             insert into call_lines (user_id, call_id)
             select v.u, ${row.id}::text from (values (${a}::text, 1), (${b}::text, 2)) as v(u, o) where exists (select 1 from ins) order by v.o
-            on conflict do nothing
             returning user_id
-          )
-          select (select row_to_json(ins) from ins) as call, (select coalesce(json_agg(l), '[]'::json) from l) as lines, (select count(*)::int from claim) as claimed`,
-    );
-    const out = r[0]!;
+          )`,
+      guard: 'ins',
+      select: sql`(select row_to_json(ins) from ins) as call, (select coalesce(json_agg(l), '[]'::json) from l) as lines, (select count(*)::int from claim) as claimed`,
+    };
+  },
+
+  /** What `ringChange`'s columns say. */
+  ringOutcome(out: Record<string, unknown>): RingOutcome {
     const held = (typeof out.lines === 'string' ? JSON.parse(out.lines) : out.lines) as Array<{ user_id: string } & Record<string, string>>;
     const lines = new Map<string, LiveCall>(
       held.map((x) => [x.user_id, { id: x.id!, callerId: x.caller_id!, calleeId: x.callee_id!, conversationId: x.conversation_id!, state: x.state as LiveCall['state'] }]),
     );
-    return { lines, call: out.call ? callRow(out.call) : null, claimed: Number(out.claimed) };
+    return { lines, call: out.call ? callRow(out.call as RawCall | string) : null, claimed: Number(out.claimed) };
+  },
+
+  /** The row `insertRinging` stores (the columns it leaves to their defaults included), known before it runs. */
+  ringingRow(row: NewCall & { dueAt: Date }): CallRow {
+    return {
+      id: row.id, conversationId: row.conversationId, callerId: row.callerId, calleeId: row.calleeId, media: row.media, provider: row.provider, state: row.state,
+      endReason: null, endedBy: null, answeredByDevice: null, callerDevice: row.callerDevice ?? null, recording: row.recording ?? false, recordingRef: null,
+      dueAt: row.dueAt, callerGoneAt: null, calleeGoneAt: null, quality: null, version: 0, createdAt: row.createdAt, acceptedAt: null, activeAt: null, endedAt: null,
+    };
   },
 
   /** Inserts a call unless its id exists; the stored row (null: the id was taken). */
@@ -171,11 +192,31 @@ export const callsRepo = {
    * A patch that ends the call frees its lines in the same statement (only if the update applied).
    */
   async update(ex: Executor, id: string, version: number, patch: CallPatch): Promise<CallRow | null> {
+    return (await this.updateWithEntry(ex, id, version, patch, null))?.call ?? null;
+  },
+
+  /**
+   * `update`, and if it applied, a system message (the call's entry in its conversation) appended
+   * in the same statement the way chatRepo.appendMessage does; its seq comes back with the call.
+   */
+  async updateWithEntry(ex: Executor, id: string, version: number, patch: CallPatch, entry: Omit<MessageRow, 'seq'> | null): Promise<{ call: CallRow; entrySeq: number | null } | null> {
     const set = sql.join([...setList(patch), sql`version = version + 1`], sql`, `);
     const upd = sql`update calls set ${set} where id = ${id} and version = ${version} returning *`;
     const free = patch.state === 'ended' ? sql`, d as (delete from call_lines where call_id = ${id} and exists (select 1 from u))` : sql``;
-    const r = await rows<{ call: RawCall }>(ex, sql`with u as (${upd})${free} select row_to_json(u) as call from u`);
-    return r[0] ? callRow(r[0].call) : null;
+    const m = entry;
+    const append = m
+      ? sql`, s as (update conversations set last_seq = last_seq + 1, last_message_at = ${m.createdAt.toISOString()} where id = ${m.conversationId} and exists (select 1 from u) returning last_seq),
+            msg as (insert into messages (conversation_id, seq, id, client_id, sender_id, kind, text, payload, reply_to_seq, forwarded, created_at)
+                    select ${m.conversationId}, s.last_seq, ${m.id}, ${m.clientId}, ${m.senderId}, ${m.kind}, ${m.text}, ${m.payload === null ? null : JSON.stringify(m.payload)}::jsonb,
+                           ${m.replyToSeq}::bigint, ${m.forwarded}, ${m.createdAt.toISOString()}::timestamptz
+                    from s returning seq)`
+      : sql``;
+    const r = await rows<{ call: RawCall; entry_seq: number | null }>(
+      ex,
+      sql`with u as (${upd})${free}${append} select row_to_json(u) as call, ${m ? sql`(select seq from msg)` : sql`null::bigint`} as entry_seq from u`,
+    );
+    if (!r[0]) return null;
+    return { call: callRow(r[0].call), entrySeq: r[0].entry_seq === null ? null : Number(r[0].entry_seq) };
   },
 
   async setRecordingRef(ex: Executor, id: string, ref: string): Promise<void> {

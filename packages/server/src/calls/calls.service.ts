@@ -75,31 +75,33 @@ export class CallsService {
     const media = input.video ? 'video' : 'audio';
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       try {
-        const outcome = await this.d.events.write(async (tx, emit) => {
-          const now = this.now();
-          const base = { id: input.callId, conversationId, callerId: actorId, calleeId, media, provider: this.d.provider.name, callerDevice: input.deviceId, recording: input.record, createdAt: now } as const;
-          // Optimistic: with both lines free (the usual case) one statement checks them, stores the
-          // ringing call and claims the lines; otherwise it writes nothing and the plan decides.
-          const ring = await repo.insertRinging(tx, { ...base, state: 'ringing', dueAt: new Date(now.getTime() + this.d.config.ringMs) }, [actorId, calleeId]);
-          const plan = planStart(actorId, calleeId, conversationId, { caller: ring.lines.get(actorId) ?? null, callee: ring.lines.get(calleeId) ?? null });
-          let stored: CallRow | null;
-          if (plan.kind === 'join') return { join: plan.callId };
-          if (plan.kind === 'ring') {
-            if (!ring.call) throw new Raced('id'); // lines were free, so the id was taken: a concurrent retry inserted it
-            if (ring.claimed !== 2) throw new Raced('line');
-            stored = ring.call;
-          } else {
-            stored = await repo.insertReturning(tx, { ...base, state: 'ended', endReason: 'busy', endedAt: now, dueAt: null });
-            if (!stored) throw new Raced('id');
-          }
+        const now = this.now();
+        const base = { id: input.callId, conversationId, callerId: actorId, calleeId, media, provider: this.d.provider.name, callerDevice: input.deviceId, recording: input.record, createdAt: now } as const;
+        // Optimistic: with both lines free (the usual case) one statement checks them, stores the
+        // ringing call, claims the lines and stores its `call.updated` (the row it stores is known
+        // beforehand) with its push rows — no transaction around it. With a line held it writes
+        // nothing and the plan decides.
+        const ringing = { ...base, state: 'ringing', dueAt: new Date(now.getTime() + this.d.config.ringMs) } as const;
+        const ran = await this.d.events.writeChange(repo.ringChange(ringing, [actorId, calleeId]), (e) => callEvents.updated(e, callDTO(repo.ringingRow(ringing))));
+        const ring = repo.ringOutcome(ran.row);
+        const plan = planStart(actorId, calleeId, conversationId, { caller: ring.lines.get(actorId) ?? null, callee: ring.lines.get(calleeId) ?? null });
+        if (plan.kind === 'join') return await this.act(actorId, plan.callId, { type: 'accept', by: actorId, device: input.deviceId });
+        if (plan.kind === 'ring') {
+          if (!ring.call) throw new Raced('id'); // lines were free, so the id was taken: a concurrent retry inserted it
+          if (ring.claimed !== 2) throw new AppError('internal', 'a ringing call was stored without its lines'); // the claim fails the statement instead
+          this.d.metrics.started.inc({ media });
+          return callDTO(ring.call);
+        }
+        const busy = await this.d.events.write(async (tx, emit) => {
+          const stored = await repo.insertReturning(tx, { ...base, state: 'ended', endReason: 'busy', endedAt: now, dueAt: null });
+          if (!stored) throw new Raced('id');
           callEvents.updated(emit, callDTO(stored));
-          if (stored.state === 'ended') await this.postEntry(tx, emit, stored);
-          return { call: stored };
+          await this.postEntry(tx, emit, stored);
+          return stored;
         });
-        if ('join' in outcome) return await this.act(actorId, outcome.join!, { type: 'accept', by: actorId, device: input.deviceId });
         this.d.metrics.started.inc({ media });
-        if (outcome.call.state === 'ended') this.d.metrics.ended.inc({ reason: 'busy' });
-        return callDTO(outcome.call);
+        this.d.metrics.ended.inc({ reason: 'busy' });
+        return callDTO(busy);
       } catch (err) {
         if (!(err instanceof Raced) && !isConflict(err)) throw err;
         const again = await repo.get(this.db, input.callId);
@@ -172,9 +174,15 @@ export class CallsService {
       if (decision.kind === 'error') throw new AppError(decision.code, decision.message);
       if (decision.kind === 'same') return callDTO(row);
       const updated = await this.d.events.write(async (tx, emit) => {
-        const u = await repo.update(tx, row.id, row.version, decision.patch);
-        if (u) await this.changed(tx, emit, row, u);
-        return u;
+        // An ending's entry in the conversation is written by the update statement itself: the
+        // version check means the stored row is exactly this one with the patch applied.
+        const ends = decision.patch.state === 'ended' && row.state !== 'ended';
+        const entry = ends ? this.entryFields({ ...row, ...defined(decision.patch), version: row.version + 1 }) : null;
+        const u = await repo.updateWithEntry(tx, row.id, row.version, decision.patch, entry);
+        if (!u) return null;
+        if (entry && u.entrySeq === null) throw new AppError('chat.not_found', 'no such conversation');
+        await this.changed(tx, emit, row, u.call, entry && { ...entry, seq: u.entrySeq! });
+        return u.call;
       });
       if (updated) return this.afterCommit(row, updated);
     }
@@ -182,12 +190,16 @@ export class CallsService {
   }
 
   /** Inside the transaction of a change: the durable event to both parties, and the end's bookkeeping. */
-  private async changed(tx: Tx, emit: Emit, before: CallRow, after: CallRow): Promise<void> {
+  private async changed(tx: Tx, emit: Emit, before: CallRow, after: CallRow, entry: MessageRow | null = null): Promise<void> {
     // Presence-only changes (a leg away and back) do not concern the apps.
     const visible = before.state !== after.state || before.media !== after.media || before.answeredByDevice !== after.answeredByDevice;
     if (visible) callEvents.updated(emit, callDTO(after));
-    // The update that ended the call freed its lines in the same statement (repo.update).
-    if (after.state === 'ended' && before.state !== 'ended') await this.postEntry(tx, emit, after);
+    // The update that ended the call freed its lines in the same statement (repo.update), and may
+    // have stored its entry too.
+    if (after.state === 'ended' && before.state !== 'ended') {
+      if (entry) emit([after.callerId, after.calleeId], 'chat.message.created', { message: messageDTO(entry) });
+      else await this.postEntry(tx, emit, after);
+    }
   }
 
   private async afterCommit(before: CallRow, after: CallRow): Promise<CallDTO> {
@@ -218,16 +230,19 @@ export class CallsService {
 
   /** The call as a system entry in its conversation ("Missed video call", "Call, 3:12"), in the ending transaction. */
   private async postEntry(tx: Tx, emit: Emit, call: CallRow): Promise<void> {
-    const dto = callDTO(call);
-    const entry = historyEntry(dto);
-    const now = call.endedAt ?? this.now();
-    const fields: Omit<MessageRow, 'seq'> = {
-      conversationId: call.conversationId, id: newId('m'), clientId: `call-${call.id}`.slice(0, 64), senderId: null, kind: 'system',
-      text: entry.text, payload: { type: 'notice', code: entry.code, params: { ...entry.params, callId: call.id, callerId: call.callerId } },
-      replyToSeq: null, forwarded: false, createdAt: now, editedAt: null, deletedAt: null,
-    };
+    const fields = this.entryFields(call);
     const row: MessageRow = { ...fields, seq: await chatRepo.appendMessage(tx, fields) };
     emit([call.callerId, call.calleeId], 'chat.message.created', { message: messageDTO(row) });
+  }
+
+  /** The system message of an ended call. */
+  private entryFields(call: CallRow): Omit<MessageRow, 'seq'> {
+    const entry = historyEntry(callDTO(call));
+    return {
+      conversationId: call.conversationId, id: newId('m'), clientId: `call-${call.id}`.slice(0, 64), senderId: null, kind: 'system',
+      text: entry.text, payload: { type: 'notice', code: entry.code, params: { ...entry.params, callId: call.id, callerId: call.callerId } },
+      replyToSeq: null, forwarded: false, createdAt: call.endedAt ?? this.now(), editedAt: null, deletedAt: null,
+    };
   }
 
   /** Shutdown: recordings in progress are stored as partial (`server_stopped`), not left behind. */
@@ -403,4 +418,9 @@ export class CallsService {
 function isConflict(err: unknown): boolean {
   const code = (err as { code?: string; cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code;
   return code === '23505' || code === '40P01' || code === '40001';
+}
+
+/** A patch without its undefined keys (they leave a column as it is). */
+function defined<T extends object>(patch: T): Partial<T> {
+  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

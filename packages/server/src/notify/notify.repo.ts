@@ -1,4 +1,4 @@
-import { and, eq, sql as dsql } from 'drizzle-orm';
+import { and, eq, sql as dsql, type SQL } from 'drizzle-orm';
 import type { DeviceKind, OutboxState } from '@sohbet/protocol';
 import { pgTextArray, rows, sql, type Executor } from '../db/db.ts';
 import { notifyDevices, notifyOutbox, notifyPrefs } from '../db/schema.ts';
@@ -35,6 +35,9 @@ export interface OutboxRow {
   deliveredAt: Date | null;
   displayedAt: Date | null;
 }
+
+/** A ring (call_incoming row) of a call, to drop or stop once the call moves on. */
+export type RingRow = Pick<OutboxRow, 'id' | 'state' | 'deviceId' | 'channel' | 'target'> & { keys: unknown };
 
 export type NewOutboxRow = Pick<OutboxRow, 'idempotencyKey' | 'userId' | 'kind' | 'channel' | 'deviceId' | 'target' | 'conversationId' | 'collapseKey' | 'priority' | 'payload'> & {
   dueAt: Date;
@@ -116,20 +119,68 @@ export const notifyRepo = {
   },
 
   /** One round trip for the message rules: the recipients' devices and which conversations are support chats (→ customer). */
-  async devicesAndSupport(ex: Executor, userIds: string[], conversationIds: string[]): Promise<{ devices: DeviceRow[]; support: Map<string, string> }> {
-    const r = await rows<Record<string, unknown>>(
-      ex,
-      sql`select 'd' as t, id, user_id, kind, token, keys, null as conversation_id from notify_devices where user_id = any(${pgTextArray(userIds)}::text[])
-          union all
-          select 's', null, customer_id, null, null, null, conversation_id from support_chats where conversation_id = any(${pgTextArray(conversationIds)}::text[])`,
-    );
-    const devices: DeviceRow[] = [];
-    const support = new Map<string, string>();
+  /**
+   * One read for the rules: the users' devices, the support chats among the conversations (their
+   * customers), and the ring rows of calls that moved on (to stop them), as one json value. A
+   * scalar query, so the event log can run it inside its append statement.
+   */
+  devicesSupportRingsSql(userIds: string[], conversationIds: string[], rang: Array<{ userId: string; callId: string }>): SQL {
+    const none = dsql`'[]'::json`;
+    const devices = userIds.length
+      ? dsql`(select coalesce(json_agg(json_build_array(id, user_id, kind, token, keys)), '[]'::json) from notify_devices where user_id = any(${pgTextArray(userIds)}::text[]))`
+      : none;
+    const support = conversationIds.length
+      ? dsql`(select coalesce(json_agg(json_build_array(conversation_id, customer_id)), '[]'::json) from support_chats where conversation_id = any(${pgTextArray(conversationIds)}::text[]))`
+      : none;
+    const rings = rang.length
+      ? dsql`(select coalesce(json_agg(json_build_array(o.user_id, o.payload->>'callId', o.id, o.state, o.device_id, o.channel, o.target, o.payload->'keys')), '[]'::json)
+              from unnest(${pgTextArray(rang.map((r) => r.userId))}::text[], ${pgTextArray(rang.map((r) => r.callId))}::text[]) as k(u, c)
+              join notify_outbox o on o.user_id = k.u and o.kind = 'call_incoming' and o.payload->>'callId' = k.c)`
+      : none;
+    return dsql`select json_build_array(${devices}, ${support}, ${rings})`;
+  },
+
+  /** `devicesSupportRingsSql`'s value read back; rings are keyed by `${userId}\n${callId}`. */
+  parseDevicesSupportRings(value: unknown): { devices: DeviceRow[]; support: Map<string, string>; rings: Map<string, RingRow[]> } {
+    const [d, s, r] = parse(value) as [unknown[][], string[][], unknown[][]];
+    const devices = d.map((x) => ({ id: x[0] as string, userId: x[1] as string, kind: x[2] as DeviceKind, token: x[3] as string, keys: (parse(x[4]) ?? null) as DeviceRow['keys'], createdAt: new Date(0) }));
+    const support = new Map(s.map(([conv, customer]) => [conv!, customer!]));
+    const rings = new Map<string, RingRow[]>();
     for (const x of r) {
-      if (x.t === 's') support.set(x.conversation_id as string, x.user_id as string);
-      else devices.push({ id: x.id as string, userId: x.user_id as string, kind: x.kind as DeviceKind, token: x.token as string, keys: parse(x.keys) as DeviceRow['keys'], createdAt: new Date(0) });
+      const key = `${x[0] as string}\n${x[1] as string}`;
+      let list = rings.get(key);
+      if (!list) rings.set(key, (list = []));
+      list.push({ id: Number(x[2]), state: x[3] as OutboxState, deviceId: (x[4] ?? null) as string | null, channel: x[5] as OutboxChannel, target: x[6] as string, keys: parse(x[7]) ?? null });
     }
-    return { devices, support };
+    return { devices, support, rings };
+  },
+
+  /**
+   * The incoming-call rings of ringing calls as one `insert … returning` (for the event log's
+   * one-statement writes): per callee device, what `enqueue` stores for `callRows`' ringing branch —
+   * a VoIP token rings instead of the same phone's APNs token, the caller's name in the payload,
+   * web push keys beside it; `applied` is the write's condition.
+   */
+  ringsSql(calls: Array<{ userId: string; call: { id: string; conversationId: string; callerId: string; media: string } }>, now: Date, applied: SQL): SQL {
+    const list = JSON.stringify(calls.map((c) => ({ user_id: c.userId, call_id: c.call.id, conversation_id: c.call.conversationId, caller_id: c.call.callerId, media: c.call.media })));
+    const at = now.toISOString();
+    return dsql`insert into notify_outbox (idempotency_key, user_id, kind, channel, device_id, target, conversation_id, collapse_key, priority, payload, next_attempt_at, created_at, updated_at)
+      select 'call:' || c.call_id || ':ring:' || d.id, d.user_id, 'call_incoming', d.kind, d.id, d.token, c.conversation_id, null, 'high',
+             jsonb_build_object('type', 'call_incoming', 'callId', c.call_id, 'conversationId', c.conversation_id, 'callerId', c.caller_id,
+                                'callerName', coalesce((select u.name from users u where u.id = c.caller_id), c.caller_id), 'media', c.media)
+               || case when d.keys is null or jsonb_typeof(d.keys) = 'null' then '{}'::jsonb else jsonb_build_object('keys', d.keys) end,
+             ${at}::timestamptz, ${at}::timestamptz, ${at}::timestamptz
+      from jsonb_to_recordset(${list}::jsonb) as c(user_id text, call_id text, conversation_id text, caller_id text, media text)
+      join notify_devices d on d.user_id = c.user_id
+      where ${applied}
+        and not (d.kind = 'apns' and exists (select 1 from notify_devices v where v.user_id = d.user_id and v.kind = 'apns_voip'))
+      on conflict (idempotency_key) do nothing
+      returning id`;
+  },
+
+  async devicesSupportRings(ex: Executor, userIds: string[], conversationIds: string[], rang: Array<{ userId: string; callId: string }>) {
+    const r = await rows<{ v: unknown }>(ex, dsql`select (${this.devicesSupportRingsSql(userIds, conversationIds, rang)}) as v`);
+    return this.parseDevicesSupportRings(r[0]!.v);
   },
 
   async removeDevice(ex: Executor, userId: string, deviceId: string): Promise<boolean> {
@@ -346,15 +397,6 @@ export const notifyRepo = {
   },
 
   /** The incoming-call rows of a call for its callee (to stop ringing on the same devices). */
-  async ringRows(ex: Executor, userId: string, callId: string): Promise<Array<Pick<OutboxRow, 'id' | 'state' | 'deviceId' | 'channel' | 'target'> & { keys: unknown }>> {
-    const r = await rows<Record<string, unknown>>(
-      ex,
-      sql`select id, state, device_id, channel, target, payload->'keys' as keys from notify_outbox
-          where user_id = ${userId} and kind = 'call_incoming' and payload->>'callId' = ${callId}`,
-    );
-    return r.map((x) => ({ id: Number(x.id), state: x.state as OutboxState, deviceId: x.device_id as string | null, channel: x.channel as OutboxChannel, target: x.target as string, keys: parse(x.keys) }));
-  },
-
   async skip(ex: Executor, ids: number[], reason: string, now: Date): Promise<void> {
     if (!ids.length) return;
     await ex.execute(

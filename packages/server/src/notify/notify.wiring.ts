@@ -18,9 +18,14 @@ export function createNotify(d: { config: Config; log: Logger; clock: Clock; dat
   const providers = createProviders(cfg, log, { fetch: d.fetch, apnsCa: d.notify?.apnsCa, now: () => d.clock.now() });
   const notifyWorker = new NotifyWorker({ database: d.database, clock: d.clock, log, metrics: d.metrics, config: cfg, active, providers });
   const rules = notifyRules({ clock: d.clock, messageDelayMs: cfg.messageDelayMs });
-  d.events.observe(async (tx, deliveries) => {
-    const n = await rules(tx, deliveries);
-    if (n) d.metrics.notifyEnqueued.inc(n);
+  d.events.observe({
+    read: rules.read,
+    inline: rules.inline,
+    inlined: (n) => void (n && d.metrics.notifyEnqueued.inc(n)),
+    run: async (tx, deliveries, read) => {
+      const n = await rules.run(tx, deliveries, read);
+      if (n) d.metrics.notifyEnqueued.inc(n);
+    },
   });
   const notify = new NotifyService({ database: d.database, clock: d.clock, log, config: cfg, active, providers, worker: notifyWorker });
   return { notify, notifyWorker };
