@@ -86,7 +86,7 @@ describe.each(targets)('server process killed and restarted mid-traffic (%s)', (
     await b.close();
     await server.stop();
     await cleanup();
-  });
+  }, 120_000); // server processes start (and PGlite recovers) in WASM: slow while the whole suite boots on two cores
 
   it('drains on SIGTERM: sockets are closed with 1001 and the process exits 0', async () => {
     const { env, cleanup } = await target();
@@ -100,5 +100,5 @@ describe.each(targets)('server process killed and restarted mid-traffic (%s)', (
     expect(a.closes[0]!.code).toBe(1001);
     await a.close();
     await cleanup();
-  });
+  }, 120_000); // server processes start (and PGlite recovers) in WASM: slow while the whole suite boots on two cores
 });

@@ -232,8 +232,9 @@ export const chatRepo = {
   },
 
   /**
-   * Everything a batch of sends must know before it writes, in one statement: it locks the
-   * conversations in id order (seqs are taken under these locks, G1) and reads their members, which
+   * Everything a batch of sends must know before it writes, in one statement, run after
+   * lockConversations (a statement sees what committed before it started: the same statement
+   * waiting for a lock would check an older state): the conversations' members, which
    * (conversation, clientId) pairs are already stored (G2), who among the senders is blocked by
    * the peer of a direct conversation, and the messages replied to.
    */
@@ -243,7 +244,7 @@ export const chatRepo = {
   ): Promise<SendContext> {
     const [r] = await rows<{ members: Array<{ conversation_id: string; user_id: string; joined_seq: number }>; priors: Array<{ conversation_id: string; client_id: string }>; blocked: Array<{ conversation_id: string; user_id: string }>; replies: Array<{ conversation_id: string; seq: number; sender_id: string | null; text: string | null; deleted: boolean }> }>(
       ex,
-      sql`with convs as materialized (select id, kind from conversations where id = any(${pgTextArray(q.conversationIds)}::text[]) order by id for update),
+      sql`with convs as materialized (select id, kind from conversations where id = any(${pgTextArray(q.conversationIds)}::text[])),
           sends as (select * from unnest(${pgTextArray(q.sends.map((x) => x.conversationId))}::text[], ${pgTextArray(q.sends.map((x) => x.clientId))}::text[], ${pgTextArray(q.sends.map((x) => x.actorId))}::text[]) k(cid, clid, actor))
           select
             (select coalesce(json_agg(json_build_object('conversation_id', m.conversation_id, 'user_id', m.user_id, 'joined_seq', m.joined_seq)), '[]')
@@ -265,6 +266,15 @@ export const chatRepo = {
       blocked: parse<typeof r.blocked>(r!.blocked).map((x) => ({ conversationId: x.conversation_id, userId: x.user_id })),
       replies: parse<typeof r.replies>(r!.replies).map((x) => ({ conversationId: x.conversation_id, seq: Number(x.seq), senderId: x.sender_id, text: x.text, deleted: x.deleted })),
     };
+  },
+
+  /**
+   * Locks conversations in id order for the rest of the transaction (seqs are taken under these
+   * locks, G1). NO KEY UPDATE: adding a member or a message (whose foreign keys take KEY SHARE on
+   * the conversation) does not wait for it.
+   */
+  async lockConversations(ex: Executor, ids: string[]): Promise<void> {
+    await ex.execute(sql`select id from conversations where id = any(${pgTextArray(ids)}::text[]) order by id for no key update`);
   },
 
   /** Stores a batch of messages and raises their senders' marks (raiseMarksLocked) in one statement. */

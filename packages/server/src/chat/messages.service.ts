@@ -141,15 +141,21 @@ export class MessagesService {
   private async sendOne(actorId: string, input: SendInput, redactedText?: string): Promise<MessageDTO> {
     const prior = await repo.messageByClientId(this.db, input.conversationId, input.clientId);
     if (prior) return this.existing(actorId, prior);
-    try {
-      return await this.d.events.write((tx, emit) => this.storeIn(tx, emit, actorId, input, redactedText));
-    } catch (err) {
-      // A concurrent retry with the same clientId committed first: return its message (G2).
-      if (isUniqueViolation(err)) {
-        const stored = await repo.messageByClientId(this.db, input.conversationId, input.clientId);
-        if (stored) return this.existing(actorId, stored);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.d.events.write((tx, emit) => this.storeIn(tx, emit, actorId, input, redactedText));
+      } catch (err) {
+        // A concurrent retry with the same clientId committed first: return its message (G2).
+        if (isUniqueViolation(err)) {
+          const stored = await repo.messageByClientId(this.db, input.conversationId, input.clientId);
+          if (stored) return this.existing(actorId, stored);
+        }
+        // Chosen as a deadlock's victim (a send takes the conversation, then the sender's member
+        // row; a membership change may hold that row and wait for the conversation): nothing was
+        // stored, so the send runs again.
+        if (attempt < 3 && isRetryable(err)) continue;
+        throw err;
       }
-      throw err;
     }
   }
 
@@ -467,11 +473,21 @@ export class MessagesService {
   }
 }
 
-function isUniqueViolation(err: unknown): boolean {
+/** The Postgres error code of `err` or of what it wraps (Drizzle wraps driver errors). */
+function pgCode(err: unknown): string | undefined {
   let e: unknown = err;
   for (let i = 0; i < 4 && e; i++) {
-    if ((e as { code?: string }).code === '23505') return true;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
     e = (e as { cause?: unknown }).cause;
   }
-  return false;
+  return undefined;
+}
+function isUniqueViolation(err: unknown): boolean {
+  return pgCode(err) === '23505';
+}
+/** A deadlock victim or a serialization failure: the transaction was rolled back and can run again. */
+function isRetryable(err: unknown): boolean {
+  const code = pgCode(err);
+  return code === '40P01' || code === '40001';
 }

@@ -72,6 +72,7 @@ export class SendBatcher {
     await this.d.events.write(async (tx, emit) => {
       const convIds = [...new Set(batch.map((p) => p.input.conversationId))].sort();
       const replying = batch.filter((p) => p.input.replyToSeq !== undefined);
+      await repo.lockConversations(tx, convIds);
       const ctx = await repo.sendContext(tx, {
         conversationIds: convIds,
         sends: batch.map((p) => ({ conversationId: p.input.conversationId, clientId: p.input.clientId, actorId: p.actorId })),

@@ -31,7 +31,12 @@ export async function createDatabase(cfg: DbConfig, opts: { migrate?: boolean } 
     const { drizzle } = await import('drizzle-orm/pglite');
     if (cfg.dir) mkdirSync(cfg.dir, { recursive: true });
     // PGlite runs in its own thread: its statements and file writes never hold the event loop.
-    const client = new PGliteWorkerClient(cfg.dir);
+    // If that thread dies, every request would fail while the process looks alive: exit instead,
+    // so a supervisor restarts it (committed data is on disk; PGlite recovers on open).
+    const client = new PGliteWorkerClient(cfg.dir, (err) => {
+      process.stderr.write(`sohbet: ${err.message}; exiting\n`);
+      process.exit(70);
+    });
     await client.waitReady;
     const db = drizzle(client as never, { schema }) as unknown as Db;
     if (migrate) {

@@ -99,10 +99,33 @@ describe('the embedded database on disk', () => {
     await b.close();
   }, 120_000);
 
-  it('fails calls with a clear error once closed', async () => {
-    const c = new PGliteWorkerClient(null);
+  it('fails calls with a clear error once closed, and closing twice is fine', async () => {
+    let died = false;
+    const c = new PGliteWorkerClient(null, () => void (died = true));
     await c.waitReady;
     await c.close();
+    await c.close();
     await expect(c.query('select 1')).rejects.toThrow(/embedded database worker exited/);
+    expect(died).toBe(false);
+  }, 60_000);
+
+  it('reports a worker that dies on its own, and fails what was waiting instead of hanging', async () => {
+    const deaths: Error[] = [];
+    const c = new PGliteWorkerClient(null, (err) => deaths.push(err));
+    await c.waitReady;
+    const waiting = c.query('select pg_sleep(5)');
+    await (c as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate(); // as an out-of-memory abort would
+    await expect(waiting).rejects.toThrow(/embedded database worker exited/);
+    expect(deaths).toHaveLength(1);
+    await expect(c.query('select 1')).rejects.toThrow(/embedded database worker exited/);
+  }, 60_000);
+
+  it('refuses a value that cannot reach the database thread without leaving it pending', async () => {
+    const c = new PGliteWorkerClient(null);
+    await c.waitReady;
+    await expect(c.query('select $1::text', [() => 1])).rejects.toThrow();
+    expect((c as unknown as { pending: Map<number, unknown> }).pending.size).toBe(0);
+    expect((await c.query<{ v: string }>('select $1::text as v', ['ok'])).rows[0]!.v).toBe('ok');
+    await c.close();
   }, 60_000);
 });

@@ -41,7 +41,14 @@ export class PGliteWorkerClient {
   private failure: Error | null = null;
   readonly waitReady: Promise<void>;
 
-  constructor(dir: string | null) {
+  private closing = false;
+  private closed: Promise<void> | null = null;
+
+  /**
+   * `onDeath` runs when the worker stops without close() (out of memory, a WASM abort): every call
+   * fails from then on, so the server should exit and be restarted rather than look healthy.
+   */
+  constructor(dir: string | null, private readonly onDeath?: (err: Error) => void) {
     this.worker = new Worker(new URL('./pglite-worker.mjs', import.meta.url), { workerData: { dir } });
     this.waitReady = new Promise<void>((resolve, reject) => {
       const onReady = (msg: { ready?: boolean; error?: Record<string, unknown> }) => {
@@ -63,9 +70,11 @@ export class PGliteWorkerClient {
       else call.resolve(msg.result);
     });
     const fail = (err: Error) => {
+      if (this.failure) return;
       this.failure = err;
       for (const call of this.pending.values()) call.reject(err);
       this.pending.clear();
+      if (!this.closing) this.onDeath?.(err);
     };
     this.worker.on('error', (err) => fail(new Error(`embedded database worker failed: ${err.message}`, { cause: err })));
     this.worker.on('exit', (code) => fail(new Error(`embedded database worker exited (code ${code})`)));
@@ -75,8 +84,8 @@ export class PGliteWorkerClient {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
+      this.worker.postMessage({ ...req, id }); // throws (DataCloneError) before anything is pending
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ ...req, id });
     });
   }
 
@@ -130,13 +139,17 @@ export class PGliteWorkerClient {
     return result;
   }
 
-  async close(): Promise<void> {
-    if (this.failure) return;
-    try {
-      await this.call({ op: 'close' });
-    } finally {
-      await this.worker.terminate();
-    }
+  /** Closes the database (after the statements before it) and stops the worker; safe to call twice. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing = true;
+      try {
+        if (!this.failure) await this.call({ op: 'close' });
+      } finally {
+        await this.worker.terminate();
+      }
+    })();
+    return this.closed;
   }
 }
 

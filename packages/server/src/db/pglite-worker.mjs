@@ -85,9 +85,16 @@ function missing(id) {
   throw new Error(`pglite worker: no open transaction ${id}`);
 }
 
+const reply = (id, result) => {
+  try {
+    port.postMessage({ id, result });
+  } catch (err) {
+    port.postMessage({ id, error: errorData(err) }); // a result that cannot be copied
+  }
+};
 port.on('message', (msg) => {
   handle(msg).then(
-    (result) => port.postMessage({ id: msg.id, result }),
+    (result) => reply(msg.id, result),
     (err) => port.postMessage({ id: msg.id, error: errorData(err) }),
   );
 });
