@@ -4,8 +4,6 @@ import type { CallDTO } from '@sohbet/protocol';
 import { buildApp, type SohbetApp } from '../src/app.ts';
 import { manualClock } from '../src/core/clock.ts';
 import { rows, sql } from '../src/db/db.ts';
-import type { Delivery } from '../src/realtime/bus.ts';
-import { payloadJson } from '../src/realtime/frame-encoder.ts';
 import { callerFor, codeOf } from './caller.ts';
 import { dbKinds, openTestDatabase, testConfig } from './harness.ts';
 
@@ -93,37 +91,6 @@ describe.each(dbKinds)('calls on %s', (kind) => {
     expect(await linesHeld(a)).toBe(0);
     expect(await linesHeld(b)).toBe(0);
     expect((await callEventsOf(b, id)).at(-1)?.state).toBe('ended');
-  });
-
-  it('an ending stores its conversation entry in the same statement as the events: both parties get the stored message with its real seq, in the log and live', async () => {
-    const [a, b] = users('entry-a', 'entry-b');
-    const ca = await user(a);
-    const cb = await user(b);
-    const conv = await ca.chat.openDirect({ userId: b });
-    await ca.chat.send({ conversationId: conv.id, clientId: `pre-${callId()}`, text: 'before the call' }); // the entry is not seq 1
-    const id = callId();
-    await ca.calls.start({ callId: id, deviceId: 'a-web', userId: b, video: false });
-    const live: Delivery[] = [];
-    const offs = [a, b].map((x) => s().bus.subscribe(x, (d) => void live.push(d)));
-    try {
-      await cb.calls.decline({ callId: id });
-      await new Promise((r) => setTimeout(r, 20)); // the in-process bus delivers on a microtask
-    } finally {
-      for (const off of offs) off();
-    }
-    const stored = (await entries(cb, conv.id)).filter((m) => m.clientId === `call-${id}`);
-    expect(stored).toHaveLength(1);
-    expect(stored[0]!.seq).toBe(2);
-    for (const x of [a, b]) {
-      const logged = (await s().events.readAfter(s().database.db, x, 0, 10_000)).filter((d) => d.event.type === 'chat.message.created' && d.event.data.message.clientId === `call-${id}`);
-      expect(logged.map((d) => (d.event.data as { message: unknown }).message)).toEqual(stored);
-      const sent = live.filter((d) => d.userId === x && d.event.type === 'chat.message.created');
-      expect(sent).toHaveLength(1);
-      expect(sent[0]!.seq).toBe(logged[0]!.seq);
-      // What the WebSocket frames carry (the payload's JSON, serialized once per fan-out).
-      expect(JSON.parse(payloadJson(sent[0]!.event.data)).message).toEqual(stored[0]);
-    }
-    expect((await callEventsOf(b, id)).map((c) => [c.state, c.endReason])).toEqual([['ringing', null], ['ended', 'declined']]);
   });
 
   it('glare: both users calling each other at once ends in one call, answered, not two', async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallDTO } from '@sohbet/protocol';
 import { buildApp, type SohbetApp } from '../src/app.ts';
 import { manualClock } from '../src/core/clock.ts';
@@ -268,44 +268,6 @@ describe.each(dbKinds)('notification pipeline on %s (manual clock, local provide
     const stops = [...fakes.of('fcm.send').slice(before.fcm + 1), ...fakes.of('apns').slice(before.apns + 1)];
     expect(stops).toHaveLength(2);
     expect(stops.map((s) => (s.route === 'apns' ? s.json.kind : s.json.message.data.kind))).toEqual(expect.arrayContaining(['call_stop', 'call_stop']));
-  });
-
-  it('a real call (start, answer, hang up: one statement each, no transaction) stores what the rules store: rings to every device, a stop for each sent ring, queued rings skipped', async () => {
-    const { a, b, ua, ub, conv } = await pair({ bDevice: 'fcm' });
-    await b.notify.registerDevice({ kind: 'apns_voip', token: voipToken() });
-    const stored = async (userId: string) =>
-      rows<{ kind: string; state: string; reason: string | null; priority: string; payload: Record<string, unknown>; idempotency_key: string }>(
-        app.services.database.db,
-        sql`select kind, state, reason, priority, payload, idempotency_key from notify_outbox where user_id = ${userId} order by id`,
-      );
-    const write = vi.spyOn(app.services.events, 'write');
-    try {
-      const id = `call-${cid()}`;
-      await a.calls.start({ callId: id, deviceId: 'a-web', userId: ub, video: false });
-      expect((await stored(ub)).map((r) => [r.kind, r.state, r.priority])).toEqual([['call_incoming', 'queued', 'high'], ['call_incoming', 'queued', 'high']]);
-      await worker().drain();
-      const before = { fcm: fakes.of('fcm.send').length, apns: fakes.of('apns').length };
-      await b.calls.accept({ callId: id, deviceId: 'b-phone' });
-      const stops = (await stored(ub)).filter((r) => r.kind === 'call_stop');
-      expect(stops.map((r) => [r.state, r.priority])).toEqual([['queued', 'high'], ['queued', 'high']]);
-      for (const r of stops) expect(r.payload).toEqual({ type: 'call_stop', callId: id, conversationId: conv.id, state: 'accepted', endReason: null });
-      expect(new Set(stops.map((r) => r.idempotency_key)).size).toBe(2);
-      await worker().drain();
-      const sent = [...fakes.of('fcm.send').slice(before.fcm), ...fakes.of('apns').slice(before.apns)];
-      expect(sent.map((s) => (s.route === 'apns' ? s.json.kind : s.json.message.data.kind))).toEqual(['call_stop', 'call_stop']);
-      await a.calls.hangup({ callId: id }); // nothing rings any more: no new rows
-      expect((await stored(ub)).filter((r) => r.kind === 'call_stop')).toHaveLength(2);
-
-      // Cancelled before the worker sent the rings: they are skipped, and there is nothing to stop.
-      const id2 = `call-${cid()}`;
-      await a.calls.start({ callId: id2, deviceId: 'a-web', userId: ub, video: true });
-      await a.calls.hangup({ callId: id2 });
-      const second = (await stored(ub)).filter((r) => (r.payload as { callId?: string }).callId === id2);
-      expect(second.map((r) => [r.kind, r.state, r.reason])).toEqual([['call_incoming', 'skipped', 'call_cancelled'], ['call_incoming', 'skipped', 'call_cancelled']]);
-      expect(write).not.toHaveBeenCalled();
-    } finally {
-      write.mockRestore();
-    }
   });
 
   it('an iPhone with an APNs device token gets message alerts with the G4 badge there; with a VoIP token too, calls ring through PushKit only', async () => {

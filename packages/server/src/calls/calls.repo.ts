@@ -200,16 +200,6 @@ export const callsRepo = {
    * in the same statement the way chatRepo.appendMessage does; its seq comes back with the call.
    */
   async updateWithEntry(ex: Executor, id: string, version: number, patch: CallPatch, entry: Omit<MessageRow, 'seq'> | null): Promise<{ call: CallRow; entrySeq: number | null } | null> {
-    const c = this.updateChange(id, version, patch, entry);
-    const r = await rows<Record<string, unknown>>(ex, sql`with ${c.ctes} select ${c.select}`);
-    return this.updated(r[0]!);
-  },
-
-  /**
-   * `updateWithEntry` as a change for `EventLog.writeChange` (its events stored in the same
-   * statement); guard `u` has the updated call, `msg` the entry's seq. `updated` reads its columns.
-   */
-  updateChange(id: string, version: number, patch: CallPatch, entry: Omit<MessageRow, 'seq'> | null, entryEvent?: { token: string; apply(seq: number): void }): Change {
     const set = sql.join([...setList(patch), sql`version = version + 1`], sql`, `);
     const upd = sql`update calls set ${set} where id = ${id} and version = ${version} returning *`;
     const free = patch.state === 'ended' ? sql`, d as (delete from call_lines where call_id = ${id} and exists (select 1 from u))` : sql``;
@@ -221,30 +211,12 @@ export const callsRepo = {
                            ${m.replyToSeq}::bigint, ${m.forwarded}, ${m.createdAt.toISOString()}::timestamptz
                     from s returning seq)`
       : sql``;
-    return {
-      ctes: sql`u as (${upd})${free}${append}`,
-      guard: 'u',
-      select: sql`(select row_to_json(u) from u) as call, ${m ? sql`(select seq from msg)` : sql`null::bigint`} as entry_seq`,
-      // The entry's event (chat.message.created) gets its seq from `msg`; an applied update without
-      // its entry makes the events invalid JSON, so the statement fails and writes nothing.
-      ...(m && entryEvent
-        ? {
-            late: {
-              token: entryEvent.token,
-              value: sql`case when exists (select 1 from u) then coalesce('"seq":' || (select seq from msg)::text, '!') end`,
-              apply: (row: Record<string, unknown>) => {
-                if (row.entry_seq !== null && row.entry_seq !== undefined) entryEvent.apply(Number(row.entry_seq));
-              },
-            },
-          }
-        : {}),
-    };
-  },
-
-  /** What `updateChange`'s columns say: the updated call and its entry's seq, or null (stale version). */
-  updated(out: Record<string, unknown>): { call: CallRow; entrySeq: number | null } | null {
-    if (!out.call) return null;
-    return { call: callRow(out.call as RawCall | string), entrySeq: out.entry_seq === null || out.entry_seq === undefined ? null : Number(out.entry_seq) };
+    const r = await rows<{ call: RawCall; entry_seq: number | null }>(
+      ex,
+      sql`with u as (${upd})${free}${append} select row_to_json(u) as call, ${m ? sql`(select seq from msg)` : sql`null::bigint`} as entry_seq from u`,
+    );
+    if (!r[0]) return null;
+    return { call: callRow(r[0].call), entrySeq: r[0].entry_seq === null ? null : Number(r[0].entry_seq) };
   },
 
   async setRecordingRef(ex: Executor, id: string, ref: string): Promise<void> {

@@ -173,32 +173,33 @@ export class CallsService {
       const decision = decide(row, cmd, this.now(), this.d.config);
       if (decision.kind === 'error') throw new AppError(decision.code, decision.message);
       if (decision.kind === 'same') return callDTO(row);
-      // One statement, no transaction (when the notification rules can say their part in SQL, see
-      // EventLog.writeChange): the versioned update (an ending also frees the lines and appends the
-      // call's entry to its conversation), `call.updated` and the entry's event to both parties.
-      // The version check means the stored row is exactly `next`, so the events are known before
-      // it runs — except the entry's seq, which the statement fills in (`late`).
-      const next: CallRow = { ...row, ...defined(decision.patch), version: row.version + 1 };
-      const ends = next.state === 'ended' && row.state !== 'ended';
-      const entry = ends ? this.entryFields(next) : null;
-      const message = entry ? messageDTO({ ...entry, seq: LATE_SEQ }) : null;
-      const change = repo.updateChange(row.id, row.version, decision.patch, entry, message ? { token: LATE_SEQ_JSON, apply: (seq) => void (message.seq = seq) } : undefined);
-      const ran = await this.d.events.writeChange(change, (emit) => {
-        // Presence-only changes (a leg away and back) do not concern the apps.
-        if (isVisible(row, next)) callEvents.updated(emit, callDTO(next));
-        if (message) emit([row.callerId, row.calleeId], 'chat.message.created', { message });
+      const updated = await this.d.events.write(async (tx, emit) => {
+        // An ending's entry in the conversation is written by the update statement itself: the
+        // version check means the stored row is exactly this one with the patch applied.
+        const ends = decision.patch.state === 'ended' && row.state !== 'ended';
+        const entry = ends ? this.entryFields({ ...row, ...defined(decision.patch), version: row.version + 1 }) : null;
+        const u = await repo.updateWithEntry(tx, row.id, row.version, decision.patch, entry);
+        if (!u) return null;
+        if (entry && u.entrySeq === null) throw new AppError('chat.not_found', 'no such conversation');
+        await this.changed(tx, emit, row, u.call, entry && { ...entry, seq: u.entrySeq! });
+        return u.call;
       });
-      const u = repo.updated(ran.row);
-      if (u) return this.afterCommit(row, u.call);
+      if (updated) return this.afterCommit(row, updated);
     }
     throw new AppError('call.invalid_state', 'the call kept changing; reload it');
   }
 
   /** Inside the transaction of a change: the durable event to both parties, and the end's bookkeeping. */
-  private async changed(tx: Tx, emit: Emit, before: CallRow, after: CallRow): Promise<void> {
-    if (isVisible(before, after)) callEvents.updated(emit, callDTO(after));
-    // The update that ended the call freed its lines in the same statement (repo.update).
-    if (after.state === 'ended' && before.state !== 'ended') await this.postEntry(tx, emit, after);
+  private async changed(tx: Tx, emit: Emit, before: CallRow, after: CallRow, entry: MessageRow | null = null): Promise<void> {
+    // Presence-only changes (a leg away and back) do not concern the apps.
+    const visible = before.state !== after.state || before.media !== after.media || before.answeredByDevice !== after.answeredByDevice;
+    if (visible) callEvents.updated(emit, callDTO(after));
+    // The update that ended the call freed its lines in the same statement (repo.update), and may
+    // have stored its entry too.
+    if (after.state === 'ended' && before.state !== 'ended') {
+      if (entry) emit([after.callerId, after.calleeId], 'chat.message.created', { message: messageDTO(entry) });
+      else await this.postEntry(tx, emit, after);
+    }
   }
 
   private async afterCommit(before: CallRow, after: CallRow): Promise<CallDTO> {
@@ -412,15 +413,6 @@ export class CallsService {
     this.d.metrics.live.set(await repo.countLive(this.db));
     return fired;
   }
-}
-
-/** The seq an entry's event carries until its statement knows the real one (no message has it). */
-const LATE_SEQ = -4242424242424242;
-const LATE_SEQ_JSON = `"seq":${LATE_SEQ}`;
-
-/** A change the apps see (presence-only changes, a leg away and back, are not). */
-function isVisible(before: CallRow, after: CallRow): boolean {
-  return before.state !== after.state || before.media !== after.media || before.answeredByDevice !== after.answeredByDevice;
 }
 
 function isConflict(err: unknown): boolean {

@@ -178,34 +178,6 @@ export const notifyRepo = {
       returning id`;
   },
 
-  /**
-   * `callRows` for calls past ringing (not missed) as two statements for the event log's
-   * one-statement writes: the rings not sent yet are skipped, and each sent ring (a device) gets a
-   * "stop ringing" row, what `enqueue` stores for it (web push keys beside the payload). Both read
-   * the rings from the statement's snapshot, like the rules' read. The second one is counted.
-   */
-  stopRingsSql(calls: Array<{ userId: string; call: { id: string; conversationId: string; state: string; endReason: string | null } }>, now: Date, applied: SQL): [SQL, SQL] {
-    const list = JSON.stringify(
-      calls.map((c) => ({ user_id: c.userId, call_id: c.call.id, conversation_id: c.call.conversationId, state: c.call.state, end_reason: c.call.endReason, reason: `call_${c.call.endReason ?? c.call.state}` })),
-    );
-    const at = now.toISOString();
-    const rings = dsql`from jsonb_to_recordset(${list}::jsonb) as c(user_id text, call_id text, conversation_id text, state text, end_reason text, reason text)
-      join notify_outbox o on o.user_id = c.user_id and o.kind = 'call_incoming' and o.payload->>'callId' = c.call_id`;
-    const skip = dsql`update notify_outbox set state = 'skipped', reason = r.reason, updated_at = ${at}::timestamptz
-      from (select o.id, c.reason ${rings} where ${applied} and o.state = 'queued') as r
-      where notify_outbox.id = r.id and notify_outbox.state = 'queued'`;
-    const stop = dsql`insert into notify_outbox (idempotency_key, user_id, kind, channel, device_id, target, conversation_id, collapse_key, priority, payload, next_attempt_at, created_at, updated_at)
-      select 'call:' || c.call_id || ':stop:' || o.device_id, c.user_id, 'call_stop', o.channel, o.device_id, o.target, c.conversation_id, null, 'high',
-             jsonb_build_object('type', 'call_stop', 'callId', c.call_id, 'conversationId', c.conversation_id, 'state', c.state, 'endReason', c.end_reason)
-               || case when o.payload->'keys' is null or jsonb_typeof(o.payload->'keys') = 'null' then '{}'::jsonb else jsonb_build_object('keys', o.payload->'keys') end,
-             ${at}::timestamptz, ${at}::timestamptz, ${at}::timestamptz
-      ${rings}
-      where ${applied} and o.state not in ('queued', 'skipped') and o.device_id is not null
-      on conflict (idempotency_key) do nothing
-      returning id`;
-    return [skip, stop];
-  },
-
   async devicesSupportRings(ex: Executor, userIds: string[], conversationIds: string[], rang: Array<{ userId: string; callId: string }>) {
     const r = await rows<{ v: unknown }>(ex, dsql`select (${this.devicesSupportRingsSql(userIds, conversationIds, rang)}) as v`);
     return this.parseDevicesSupportRings(r[0]!.v);

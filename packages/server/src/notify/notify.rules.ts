@@ -51,19 +51,14 @@ export function notifyRules(d: { clock: Clock; messageDelayMs: number }) {
     },
     run: (tx: Tx, deliveries: readonly Delivery[], read: unknown): Promise<number> => apply(d, tx, deliveries, read),
     /**
-     * The call rules in SQL, so a call's start and its answer or end are one statement each: a
-     * ringing call's rings to the callee's devices, or for a call that moved on (not missed) the
-     * rings it stops (`callRows`). Anything else (messages, receipts, a missed call, both kinds of
-     * call at once) is left to `run` in a transaction.
+     * A ringing call's rules in SQL (the rings to the callee's devices: `callRows` for a ringing call),
+     * so the start is one statement; anything else is left to `run` in a transaction.
      */
-    inline(deliveries: readonly Addressed[], applied: SQL): SQL | SQL[] | null | undefined {
+    inline(deliveries: readonly Addressed[], applied: SQL): SQL | null | undefined {
       const c = classify(deliveries);
       if (!c.messages.length && !c.calls.length && !c.reads.length) return null;
-      if (c.messages.length || c.reads.length) return undefined;
-      const ringing = c.calls.filter((x) => x.call.state === 'ringing');
-      if (ringing.length === c.calls.length) return repo.ringsSql(ringing, d.clock.now(), applied);
-      if (ringing.length || c.calls.some((x) => x.call.endReason === 'missed')) return undefined;
-      return repo.stopRingsSql(c.calls, d.clock.now(), applied);
+      if (c.messages.length || c.reads.length || c.calls.some((x) => x.call.state !== 'ringing')) return undefined;
+      return repo.ringsSql(c.calls.map((x) => ({ userId: x.userId, call: x.call })), d.clock.now(), applied);
     },
   };
 }

@@ -2,7 +2,7 @@ import type { DurableEventMap, DurableEventType, StreamEvent } from '@sohbet/pro
 import type { SQL } from 'drizzle-orm';
 import { pgIntArray, pgTextArray, rows, sql, type Database, type Executor, type Tx } from '../db/db.ts';
 import type { Bus, Delivery } from './bus.ts';
-import { forgetPayload, payloadJson } from './frame-encoder.ts';
+import { payloadJson } from './frame-encoder.ts';
 
 export type Emit = <K extends DurableEventType>(userIds: readonly string[], type: K, data: DurableEventMap[K]) => void;
 
@@ -36,11 +36,9 @@ export interface EventObserver {
    * The observer's whole work for these events as one data-modifying statement (`insert … returning
    * …`, with `applied` — true only if the change applied — in its where clause), so that
    * `writeChange` is one statement and needs no transaction. null: nothing to do for these events;
-   * undefined (or no `inline`): it cannot say it in SQL, and the write takes a transaction. A list
-   * is several such statements (each its own CTE, run in the same statement); only the last one's
-   * rows are counted.
+   * undefined (or no `inline`): it cannot say it in SQL, and the write takes a transaction.
    */
-  inline?(events: readonly Addressed[], applied: SQL): SQL | SQL[] | null | undefined;
+  inline?(events: readonly Addressed[], applied: SQL): SQL | null | undefined;
   /** The number of rows an inline statement returned, after commit. */
   inlined?(n: number): void;
 }
@@ -62,14 +60,6 @@ export interface Change {
   guard: string;
   /** The change's result columns (a select list over its CTEs), returned by `together`. */
   select: SQL;
-  /**
-   * A value of the events that only the statement knows (the seq of a message it appends): the
-   * declared events carry `token` (JSON text no real event contains, e.g. `"seq":-4242…`) where the
-   * value goes; in the stored events the statement replaces it by `value` (a scalar subquery over
-   * the change's CTEs giving the replacement text; null when the change did not apply), and `apply` puts the
-   * real value into the declared objects, from the change's columns, before they are published.
-   */
-  late?: { token: string; value: SQL; apply(row: Record<string, unknown>): void };
 }
 
 /** Runs a change with the events `declare` emits, in one statement; resolves to the change's columns and whether its events were stored. */
@@ -132,7 +122,7 @@ export class EventLog {
     const applied = sql`exists (select 1 from ${sql.identifier(change.guard)})`;
     const inlines = this.observers.map((o) => (addressed.length ? (o.inline ? o.inline(addressed, applied) : undefined) : null));
     if (inlines.some((q) => q === undefined)) return this.write((_tx, _emit, together) => together(change, declare));
-    const { appended, row } = await this.append(this.database.db, events, change, inlines as Array<SQL | SQL[] | null>);
+    const { appended, row } = await this.append(this.database.db, events, change, inlines as Array<SQL | null>);
     this.bus.publish(appended.deliveries);
     inlines.forEach((q, i) => q && this.observers[i]!.inlined?.(Number(row[`ev_n${i}`] ?? 0)));
     return { row, stored: appended.deliveries.length > 0 };
@@ -143,7 +133,7 @@ export class EventLog {
     this.bus.publish(userIds.map((userId) => ({ userId, seq: null, event })));
   }
 
-  private async append(tx: Executor, pending: Pending[], change?: Change, inlines?: Array<SQL | SQL[] | null>): Promise<{ appended: Appended; row: Record<string, unknown> }> {
+  private async append(tx: Executor, pending: Pending[], change?: Change, inlines?: Array<SQL | null>): Promise<{ appended: Appended; row: Record<string, unknown> }> {
     if (pending.length === 0 && !change) return { appended: { deliveries: [], reads: [] }, row: {} };
     const { perUser, ids, addressed } = group(pending);
     const counts = ids.map((u) => perUser.get(u)!.length);
@@ -165,19 +155,10 @@ export class EventLog {
     // Inline observers (writeChange) do their work instead of reading for `run`.
     const reads = this.observers.map((o) => (addressed.length && !inlines ? (o.read?.(addressed) ?? null) : null));
     const extra = reads.map((q, i) => (q ? sql`, (${q}) as ${sql.raw(`ev_r${i}`)}` : sql``));
-    const inlineCtes = (inlines ?? []).map((q, i) => {
-      if (!q) return sql``;
-      const list = Array.isArray(q) ? q : [q];
-      // The counted statement is `ev_o<i>`; the ones before it `ev_o<i>_<j>`.
-      return sql.join(list.map((s, j) => sql`, ${sql.raw(j === list.length - 1 ? `ev_o${i}` : `ev_o${i}_${j}`)} as (${s})`));
-    });
+    const inlineCtes = (inlines ?? []).map((q, i) => (q ? sql`, ${sql.raw(`ev_o${i}`)} as (${q})` : sql``));
     const inlineCounts = (inlines ?? []).map((q, i) => (q ? sql`, (select count(*)::int from ${sql.raw(`ev_o${i}`)}) as ${sql.raw(`ev_n${i}`)}` : sql``));
     // With a change: its CTEs come first, and nothing is locked or stored unless its guard has a row.
     const applied = change ? sql` and exists (select 1 from ${sql.identifier(change.guard)})` : sql``;
-    const json = `[${records.join(',')}]`;
-    const late = change?.late;
-    // The records are parsed whether or not the change applied (a null value leaves the token).
-    const recordsSql = late ? sql`replace(${json}::text, ${late.token}::text, coalesce((${late.value})::text, ${late.token}::text))::jsonb` : sql`${json}::jsonb`;
     const out = await rows<Record<string, unknown>>(
       tx,
       sql`with ${change ? sql`${change.ctes}, ` : sql``}ev_locked as (select id from users where id = any(${pgTextArray(ids)}::text[])${applied} order by id for no key update),
@@ -187,18 +168,13 @@ export class EventLog {
                        returning users.id, users.event_seq, ev_n.n),
                ev_ins as (insert into user_events (user_id, seq, type, data)
                        select x.user_id, ev_upd.event_seq - ev_upd.n + x.ord, x.type, x.data
-                       from jsonb_to_recordset(${recordsSql}) as x(user_id text, ord int, type text, data jsonb)
+                       from jsonb_to_recordset(${`[${records.join(',')}]`}::jsonb) as x(user_id text, ord int, type text, data jsonb)
                        join ev_upd on ev_upd.id = x.user_id)${sql.join(inlineCtes)}
           select ${change ? sql`${change.select}, ` : sql``}(select coalesce(json_agg(json_build_array(id, event_seq)), '[]'::json) from ev_upd) as ev_heads${sql.join(extra)}${sql.join(inlineCounts)}`,
     );
     const row = out[0]!;
-    if (late) {
-      late.apply(row);
-      // The payloads were serialized with the token in them: they are serialized again when sent.
-      for (const p of pending) forgetPayload(p.event.data);
-    }
-    const parse = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
-    const top = new Map((parse(row.ev_heads) as Array<[string, number]>).map(([id, seq]) => [id, Number(seq)]));
+    const json = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
+    const top = new Map((json(row.ev_heads) as Array<[string, number]>).map(([id, seq]) => [id, Number(seq)]));
     const deliveries: Delivery[] = [];
     for (const u of ids) {
       const list = perUser.get(u)!;
@@ -210,7 +186,7 @@ export class EventLog {
         deliveries.push({ userId: u, seq: s, event: { ...ev, cursor: String(s) } as StreamEvent });
       }
     }
-    return { appended: { deliveries, reads: reads.map((q, i) => (q ? (parse(row[`ev_r${i}`]) ?? null) : null)) }, row };
+    return { appended: { deliveries, reads: reads.map((q, i) => (q ? (json(row[`ev_r${i}`]) ?? null) : null)) }, row };
   }
 
   /** The user's events after `cursor`, oldest first. */

@@ -21,11 +21,6 @@ export function payloadJson(data: object): string {
   return s;
 }
 
-/** Drops the cached JSON of a payload that was changed after it was serialized. */
-export function forgetPayload(data: object): void {
-  payloads.delete(data);
-}
-
 function isStreamEvent(x: unknown): x is StreamEvent {
   return !!x && typeof x === 'object' && typeof (x as StreamEvent).type === 'string' && !!(x as StreamEvent).data && typeof (x as StreamEvent).data === 'object';
 }
