@@ -22,6 +22,8 @@ export interface TransactionClient {
 type Reply = { id: number; result?: unknown; error?: Record<string, unknown> };
 type Request = { op: 'query' | 'exec' | 'begin' | 'commit' | 'rollback' | 'close'; sql?: string; params?: unknown[]; rowMode?: string; textTypes?: number[]; tx?: number };
 
+const CLOSE_GRACE_MS = 5000;
+
 /** A rolled-back transaction's callback result is discarded; this marks `rollback()` called inside it. */
 class RolledBack extends Error {}
 
@@ -144,7 +146,16 @@ export class PGliteWorkerClient {
     this.closed ??= (async () => {
       this.closing = true;
       try {
-        if (!this.failure) await this.call({ op: 'close' });
+        // PGlite's close waits for its lock: work still holding it (a transaction whose caller
+        // never finishes) would keep it waiting forever. Committed work is in the WAL either way
+        // (the next open recovers, as after kill -9), so after a grace the worker is stopped.
+        if (!this.failure) {
+          let timer: NodeJS.Timeout | undefined;
+          const grace = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), CLOSE_GRACE_MS)));
+          const r = await Promise.race([this.call({ op: 'close' }), grace]);
+          clearTimeout(timer);
+          if (r === 'timeout') process.emitWarning(`embedded database: close waited ${CLOSE_GRACE_MS} ms for work still holding it; stopping its thread`);
+        }
       } finally {
         await this.worker.terminate();
       }
