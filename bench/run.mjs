@@ -52,6 +52,8 @@ const opt = {
   profile: argv.profile === 'true',
   /** `--profile-phase=w1|w2`: profile only that phase (through the inspector), not setup or the rest. */
   profilePhase: argv['profile-phase'] ?? null,
+  /** `--save-profile=<file>`: also write the raw .cpuprofile of `--profile-phase` (open it in Chrome DevTools). */
+  saveProfile: argv['save-profile'] ?? null,
   countQueries: argv['count-queries'] === 'true',
   pool: argv.pool ? Number(argv.pool) : undefined,
   text: 'Salam! Is the bicycle still for sale? / Velosiped hələ satılır?',
@@ -258,7 +260,11 @@ async function main() {
       if (backlog.left) log(`  ${backlog.left} messages still undelivered 60 s after the step`);
       await sleep(2000);
     }
-    if (w2Profile) results.profile = { ...analyzeProfile(await w2Profile.stop(), ROOT), scope: 'W2 steps only' };
+    if (w2Profile) {
+      const prof = await w2Profile.stop();
+      if (opt.saveProfile) writeFileSync(opt.saveProfile, JSON.stringify(prof));
+      results.profile = { ...analyzeProfile(prof, ROOT), scope: 'W2 steps only' };
+    }
     await finalCounts(workers, results.w2);
   }
 
