@@ -44,6 +44,20 @@ async function received(page: Page): Promise<{ audio: number; video: number; sta
   });
 }
 
+/** The page's outgoing video on every open connection (the call's, and a recorded call's leg to the server): frame size and frames sent. */
+async function sentVideo(page: Page): Promise<Array<{ w: number; h: number; frames: number }>> {
+  return page.evaluate(async () => {
+    const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((p) => p.connectionState !== 'closed');
+    const out: Array<{ w: number; h: number; frames: number }> = [];
+    for (const pc of pcs) {
+      (await pc.getStats()).forEach((r: { type: string; kind?: string; frameWidth?: number; frameHeight?: number; framesSent?: number }) => {
+        if (r.type === 'outbound-rtp' && r.kind === 'video') out.push({ w: r.frameWidth ?? 0, h: r.frameHeight ?? 0, frames: r.framesSent ?? 0 });
+      });
+    }
+    return out;
+  });
+}
+
 describe.runIf(haveChromium)('calls end-to-end', () => {
   // The server's recording peer offers loopback only, like the browsers' peer connections here.
   const web = useWebApp({ env: { CALL_RECORDER_HOST: '127.0.0.1' }, chromiumArgs: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--allow-loopback-in-peer-connection', '--auto-select-desktop-capture-source=Entire screen'] });
@@ -178,7 +192,17 @@ describe.runIf(haveChromium)('calls end-to-end', () => {
     await expect.poll(() => seller.page.getByTestId('call-sharing').count(), { timeout: 30_000 }).toBe(0);
     const shareMinMs = stopAt - sharingAt;
     const shareMaxMs = Date.now() - clickedAt;
-    await new Promise((r) => setTimeout(r, 3000)); // camera again
+    // Camera again: on a loaded machine the encoder takes a while to switch back, so wait until
+    // every connection has sent camera-shaped frames for a while (≥ 45 frames, ~1.5 s at 30 fps).
+    let cameraFrom: number[] | null = null;
+    await expect
+      .poll(async () => {
+        const now = await sentVideo(seller.page);
+        if (!now.length || !now.every((v) => v.h > 0 && v.w / v.h <= 1.5)) return false;
+        cameraFrom ??= now.map((v) => v.frames);
+        return now.every((v, i) => v.frames - (cameraFrom![i] ?? v.frames) >= 45);
+      }, { timeout: 30_000, interval: 250 })
+      .toBe(true);
     await buyer.page.getByTestId('call-hangup').click();
     await expect.poll(() => seller.page.getByTestId('call-screen').count(), { timeout: 10_000 }).toBe(0);
 

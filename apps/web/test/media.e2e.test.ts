@@ -79,6 +79,8 @@ describe.runIf(haveChromium)('web media end-to-end', () => {
     await card.waitFor({ timeout: 15_000 });
     expect(await card.textContent()).toContain('qaimə.pdf');
     expect(await card.getAttribute('download')).toBe('qaimə.pdf');
+    // The card links to a signed URL that is fetched after it renders.
+    await expect.poll(() => card.getAttribute('href'), { timeout: 15_000 }).toBeTruthy();
     const href = await card.getAttribute('href');
     const res = await fetch(new URL(href!, web.server.url));
     expect(res.headers.get('content-disposition')).toMatch(/^attachment;/);
