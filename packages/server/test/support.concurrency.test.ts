@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type SohbetApp } from '../src/app.ts';
 import { manualClock } from '../src/core/clock.ts';
-import { createDatabase, rows, sql } from '../src/db/db.ts';
+import { createDatabase, rows, sql, type Executor } from '../src/db/db.ts';
 import { serves } from '../src/support/support.domain.ts';
 import { callerFor, codeOf } from './caller.ts';
 import { freshPostgres, services, testConfig } from './harness.ts';
@@ -160,8 +160,8 @@ describe.skipIf(!services.postgres || !services.redis)('support concurrency harn
   const switching = new Set<string>();
 
   const members = async (conversationId: string) => (await rows<{ user_id: string }>(db(), sql`select user_id from members where conversation_id = ${conversationId}`)).map((r) => r.user_id);
-  const chats = () => rows<ChatRow>(db(), sql`select id, conversation_id, customer_id, topic, state, operator_id, offered_to, declined_by from support_chats`);
-  const operatorsNow = () => rows<OpRow>(db(), sql`select * from support_operators`);
+  const chats = (ex: Executor = db()) => rows<ChatRow>(ex, sql`select id, conversation_id, customer_id, topic, state, operator_id, offered_to, declined_by from support_chats`);
+  const operatorsNow = (ex: Executor = db()) => rows<OpRow>(ex, sql`select * from support_operators`);
 
   async function send(caller: Caller, senderId: string, conversationId: string): Promise<string> {
     const before = await members(conversationId);
@@ -243,9 +243,12 @@ describe.skipIf(!services.postgres || !services.redis)('support concurrency harn
 
   /** G5 at every instant: one owner per chat (state, columns and conversation membership agree), capacity held. */
   async function checkOwnership(step: number): Promise<void> {
-    const all = await chats();
-    const opsRows = await operatorsNow();
-    const memberRows = await rows<{ conversation_id: string; user_id: string }>(db(), sql`select conversation_id, user_id from members where user_id like 'op-%'`);
+    // One snapshot: background work (a drain after a resolve, a reopen) may commit between reads,
+    // and chats read before an offer with operators read after it would show a counter one ahead.
+    const [all, opsRows, memberRows] = await db().transaction(
+      async (tx) => [await chats(tx), await operatorsNow(tx), await rows<{ conversation_id: string; user_id: string }>(tx, sql`select conversation_id, user_id from members where user_id like 'op-%'`)] as const,
+      { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    );
     const opMembers = new Map<string, string[]>();
     for (const m of memberRows) opMembers.set(m.conversation_id, [...(opMembers.get(m.conversation_id) ?? []), m.user_id]);
     const held = new Map<string, number>();
