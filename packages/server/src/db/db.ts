@@ -55,7 +55,11 @@ export async function createDatabase(cfg: DbConfig, opts: { migrate?: boolean } 
   // bigint columns are read as numbers in mode:'number'; count(*) etc. come back as strings otherwise.
   pg.default.types.setTypeParser(20, (v: string) => Number(v));
   pgTypes = pg.default.types;
-  const pool = new pg.default.Pool({ connectionString: cfg.url, max: cfg.poolSize });
+  // Every connection stays open (min = max, no idle timeout) and all are opened before serving:
+  // a connection opened under load costs a fork, authentication, a cold backend cache and a
+  // re-parse of every prepared statement, and showed up as 150–235 ms stalls in the first seconds
+  // of a burst (calls bench, bench/README.md), again after every lull longer than pg-pool's 10 s.
+  const pool = new pg.default.Pool({ connectionString: cfg.url, max: cfg.poolSize, min: cfg.poolSize, idleTimeoutMillis: 0 });
   pool.on('error', () => {
     /* a dropped idle client; the pool replaces it, and /readyz reports a down database */
   });
@@ -75,6 +79,8 @@ export async function createDatabase(cfg: DbConfig, opts: { migrate?: boolean } 
     }
   }
   statements.on = true; // after migrations: no statement prepared against the old schema
+  const warm = await Promise.allSettled(Array.from({ length: cfg.poolSize }, () => pool.connect()));
+  for (const w of warm) if (w.status === 'fulfilled') w.value.release();
   return {
     db,
     kind: 'postgres',
