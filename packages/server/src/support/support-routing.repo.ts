@@ -119,6 +119,28 @@ export interface MoveResult {
   people: Map<string, Person>;
 }
 
+export interface RoutingView {
+  loads: OperatorLoad[];
+  queue: SupportChatRow[] | null;
+}
+
+/**
+ * What a routing pass routes with, as two select columns: every operator's load (narrow), and — only
+ * when someone has a free slot — the queued chats, oldest first.
+ */
+const viewColumns = (limit: number) =>
+  sql`(select coalesce(json_agg(json_build_array(o.user_id, o.status, o.disconnected_at is null, o.max_chats, o.active_chats, o.topics, o.last_assigned_at) order by o.user_id), '[]'::json)
+       from support_operators o) as ops,
+      case when exists (select 1 from support_operators o where o.status = 'available' and o.disconnected_at is null and o.active_chats < o.max_chats)
+        then (select coalesce(json_agg(q.j), '[]'::json) from (select row_to_json(s) as j from support_chats s where s.state = 'queued' order by s.queued_at limit ${limit}) q)
+      end as q`;
+
+function viewOf(r: { ops: unknown; q: unknown }): RoutingView {
+  const ops = json<Array<[string, OperatorLoad['status'], boolean, number, number, string[], string | null]>>(r.ops);
+  const loads = ops.map(([userId, status, connected, maxChats, activeChats, topics, last]) => ({ userId, status, connected, maxChats, activeChats, topics, lastAssignedAt: date(last) }));
+  return { loads, queue: r.q === null || r.q === undefined ? null : json<Raw[]>(r.q).map(chatRow) };
+}
+
 /** Plain-SQL reads and the one-statement state change of live support routing. */
 export const routingRepo = {
   async chat(ex: Executor, id: string): Promise<SupportChatRow | null> {
@@ -164,6 +186,57 @@ export const routingRepo = {
           select (select j from ins) as j, ${peopleSql([row.customerId])} as p`,
     );
     return { chat: r[0]?.j ? chatRow(r[0].j) : null, people: peopleOf(r[0]?.p) };
+  },
+
+  /**
+   * A new support chat with everything its start stores, in ONE statement (was eight): the
+   * conversation (its first message already counted: last_seq 1), the queued chat, the customer as
+   * its only member (read up to the first message, as a sender is), and the customer's question as
+   * message 1. Nothing else can see the brand-new conversation yet, so the checks a send makes
+   * (membership, blocks, reply, the seq lock) hold by construction. `chat` null: the conversation id
+   * or an open chat for this customer and topic existed (a concurrent start) — the caller rolls back.
+   */
+  async insertStart(
+    ex: Executor,
+    q: {
+      id: string; conversationId: string; customerId: string; topic: string; title: string; context: unknown; firstMessage: string; at: Date;
+      message: { id: string; clientId: string; text: string; redacted: boolean };
+    },
+  ): Promise<{ chat: SupportChatRow | null; conversationCreatedAt: Date | null; people: Map<string, Person>; view: RoutingView | null }> {
+    const at = param(q.at);
+    const context = q.context === null || q.context === undefined ? null : JSON.stringify(q.context);
+    const r = await rows<{ j: Raw | null; cc: unknown; p: unknown; ops: unknown; q: unknown }>(
+      ex,
+      sql`with conv as (
+            insert into conversations (id, kind, direct_key, title, context, last_seq, last_message_at, created_by)
+            values (${q.conversationId}, 'group', null, ${q.title}, ${context}::jsonb, 1, ${at}::timestamptz, ${q.customerId})
+            on conflict do nothing
+            returning created_at
+          ),
+          ins as (
+            insert into support_chats (id, conversation_id, customer_id, topic, context, first_message, queued_at, created_at)
+            select ${q.id}, ${q.conversationId}, ${q.customerId}, ${q.topic}, ${context}::jsonb, ${q.firstMessage}, ${at}::timestamptz, ${at}::timestamptz
+            where exists (select 1 from conv)
+            on conflict do nothing
+            returning row_to_json(support_chats) as j
+          ),
+          mem as (
+            insert into members (conversation_id, user_id, role, joined_seq, last_read_seq, last_delivered_seq)
+            select ${q.conversationId}, ${q.customerId}, 'member', 0, 1, 1 where exists (select 1 from ins)
+          ),
+          msg as (
+            insert into messages (conversation_id, seq, id, client_id, sender_id, kind, text, payload, reply_to_seq, forwarded, created_at, redacted)
+            select ${q.conversationId}, 1, ${q.message.id}, ${q.message.clientId}, ${q.customerId}, 'text', ${q.message.text}, null, null, false, ${at}::timestamptz, ${q.message.redacted}
+            where exists (select 1 from ins)
+          )
+          select (select j from ins) as j, (select created_at from conv) as cc, ${peopleSql([q.customerId])} as p, ${viewColumns(499)}`,
+    );
+    const out = r[0];
+    const chat = out?.j ? chatRow(out.j) : null;
+    // The statement's reads do not see its own insert: the new chat joins the queue it read (it is the newest).
+    const view = out && chat ? viewOf(out) : null;
+    if (view?.queue) view.queue.push(chat!);
+    return { chat, conversationCreatedAt: date(out?.cc), people: peopleOf(out?.p), view };
   },
 
   /**
@@ -258,19 +331,9 @@ export const routingRepo = {
    * What a drain pass routes with, in one read: every operator's load (narrow), and — only when
    * someone has a free slot — the queued chats, oldest first.
    */
-  async routingView(ex: Executor, limit = 500): Promise<{ loads: OperatorLoad[]; queue: SupportChatRow[] | null }> {
-    const r = await rows<{ ops: unknown; q: unknown }>(
-      ex,
-      sql`select (select coalesce(json_agg(json_build_array(o.user_id, o.status, o.disconnected_at is null, o.max_chats, o.active_chats, o.topics, o.last_assigned_at) order by o.user_id), '[]'::json)
-                  from support_operators o) as ops,
-                 case when exists (select 1 from support_operators o where o.status = 'available' and o.disconnected_at is null and o.active_chats < o.max_chats)
-                   then (select coalesce(json_agg(q.j), '[]'::json) from (select row_to_json(s) as j from support_chats s where s.state = 'queued' order by s.queued_at limit ${limit}) q)
-                 end as q`,
-    );
-    const ops = json<Array<[string, OperatorLoad['status'], boolean, number, number, string[], string | null]>>(r[0]!.ops);
-    const loads = ops.map(([userId, status, connected, maxChats, activeChats, topics, last]) => ({ userId, status, connected, maxChats, activeChats, topics, lastAssignedAt: date(last) }));
-    const q = r[0]!.q;
-    return { loads, queue: q === null || q === undefined ? null : json<Raw[]>(q).map(chatRow) };
+  async routingView(ex: Executor, limit = 500): Promise<RoutingView> {
+    const r = await rows<{ ops: unknown; q: unknown }>(ex, sql`select ${viewColumns(limit)}`);
+    return viewOf(r[0]!);
   },
 
   /** Who to tell the queue moved: operators (id, topics) and the waiting customers (topic). */
