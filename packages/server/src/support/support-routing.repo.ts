@@ -106,6 +106,14 @@ export interface MoveSpec {
   release?: string | null;
   /** Claim first; the chat is changed only if the claim won (a lost claim writes nothing). */
   claimFirst?: boolean;
+  /**
+   * With claimFirst: the operators that may take the chat, best first. The claim takes the first of
+   * them with room whose row no other transaction holds (skip locked), instead of waiting on the
+   * best one's lock — concurrent starts that all chose the same least-loaded operator spread over
+   * the next ones. `claim` is the first of them; the chat's offered_to and the decision's winner
+   * become whoever was claimed.
+   */
+  claimAny?: readonly string[];
   decision?: { kind: string; decision: RoutingDecision };
   now: Date;
   /** Users whose names the answer needs besides the chat's customer and operator. */
@@ -248,12 +256,18 @@ export const routingRepo = {
    * transaction.
    */
   async move(ex: Executor, m: MoveSpec): Promise<MoveResult> {
-    const set = sql.join([...setList(m.set), sql`version = version + 1`], sql`, `);
+    const any = m.claimFirst && m.claimAny && m.claimAny.length > 1 ? pgTextArray([...m.claimAny]) : null;
+    const set = sql.join([...setList(any ? { ...m.set, offeredTo: undefined } : m.set), ...(any ? [sql`offered_to = (select user_id from cl)`] : []), sql`version = version + 1`], sql`, `);
     const now = param(m.now);
+    const who = any
+      ? sql`(select o.user_id from support_operators o
+             where o.user_id = any(${any}::text[]) and o.status = 'available' and o.disconnected_at is null and o.active_chats < o.max_chats
+             order by array_position(${any}::text[], o.user_id) limit 1 for update skip locked)`
+      : sql`${m.claim}`;
     const claimSql = (gate: SQL) =>
       sql`cl as (update support_operators set active_chats = active_chats + 1, last_assigned_at = ${now}::timestamptz, updated_at = ${now}::timestamptz
-                 where user_id = ${m.claim} and status = 'available' and disconnected_at is null and active_chats < max_chats${gate}
-                 returning row_to_json(support_operators) as j)`;
+                 where user_id = ${who} and status = 'available' and disconnected_at is null and active_chats < max_chats${gate}
+                 returning row_to_json(support_operators) as j, user_id)`;
     const first = m.claim && m.claimFirst;
     const claim = m.claim && !first ? sql`, ${claimSql(sql` and exists (select 1 from c)`)}` : sql``;
     const release = m.release
@@ -263,19 +277,19 @@ export const routingRepo = {
       : sql``;
     const decision = m.decision
       ? sql`, d as (insert into support_decisions (chat_id, kind, decision, created_at)
-                   select ${m.id}, ${m.decision.kind}, ${JSON.stringify(m.decision.decision)}::jsonb, ${now}::timestamptz where exists (select 1 from c))`
+                   select ${m.id}, ${m.decision.kind}, ${any ? sql`jsonb_set(${JSON.stringify(m.decision.decision)}::jsonb, '{winner}', to_jsonb((select user_id from cl)))` : sql`${JSON.stringify(m.decision.decision)}::jsonb`}, ${now}::timestamptz where exists (select 1 from c))`
       : sql``;
     const r = await rows<{ j: Raw | null; cl: Raw | null; rl: Raw | null; p: unknown }>(
       ex,
       sql`with ${first ? sql`${claimSql(sql``)}, ` : sql``}c as (update support_chats set ${set}
                      where id = ${m.id} and state = any(${pgTextArray(m.from)}::text[])${m.version === null ? sql`` : sql` and version = ${m.version}`}${m.offeredTo === undefined ? sql`` : sql` and offered_to = ${m.offeredTo}`}${first ? sql` and exists (select 1 from cl)` : sql``}
-                     returning row_to_json(support_chats) as j, customer_id, operator_id)${claim}${release}${decision}
+                     returning row_to_json(support_chats) as j, customer_id, operator_id, offered_to)${claim}${release}${decision}
           select (select j from c) as j,
                  ${m.claim ? sql`(select j from cl)` : sql`null::json`} as cl,
                  ${m.release ? sql`(select j from rl)` : sql`null::json`} as rl,
                  (select coalesce(json_agg(json_build_array(u.id, u.name, u.avatar_url)), '[]'::json) from users u
                    where u.id = any(${pgTextArray([...new Set(m.people.filter((x): x is string => !!x))])}::text[])
-                      or u.id in (select customer_id from c union all select operator_id from c)) as p`,
+                      or u.id in (select customer_id from c union all select operator_id from c union all select offered_to from c)) as p`,
     );
     const out = r[0]!;
     return { chat: out.j ? chatRow(out.j) : null, claimed: out.cl ? operatorRow(out.cl) : null, released: out.rl ? operatorRow(out.rl) : null, people: peopleOf(out.p) };

@@ -47,6 +47,8 @@ interface Move {
   full?: ErrorCode;
   /** Claim first and change the chat only if the claim won (nothing is written when it lost; see offerOnStart). */
   claimFirst?: boolean;
+  /** With claimFirst: claim the first of these (best first) whose row is free now (see MoveSpec.claimAny). */
+  claimAny?: readonly string[];
 }
 
 /**
@@ -83,7 +85,7 @@ export class SupportService {
     // Two operator rows (transfer): lock them in id order first so opposite transfers never deadlock;
     // one row is locked by its own conditional update.
     if (ops.length > 1) await repo.lockOperators(tx, ops);
-    const r = await routing.move(tx, { id: chat.id, from: t.from, version: chat.version, set: { ...patch, state: patch.state ?? t.to }, claim: m.claim, release: m.release, claimFirst: m.claimFirst, decision: decision && { kind, decision }, now: this.now(), people: ops });
+    const r = await routing.move(tx, { id: chat.id, from: t.from, version: chat.version, set: { ...patch, state: patch.state ?? t.to }, claim: m.claim, release: m.release, claimFirst: m.claimFirst, claimAny: m.claimAny, decision: decision && { kind, decision }, now: this.now(), people: ops });
     const full = () => new AppError(m.full ?? 'support.capacity', 'the operator is not available or has no free capacity');
     if (m.claimFirst && !r.claimed) throw full(); // nothing was written
     if (!r.chat) throw new AppError(m.stale, 'the support chat changed; reload it');
@@ -537,7 +539,9 @@ export class SupportService {
 
   private offer(tx: Tx, emit: Emit, chat: SupportChatRow, decision: RoutingDecision, now: Date, claimFirst = false): Promise<SupportChatRow> {
     const patch = { offeredTo: decision.winner, offerExpiresAt: new Date(now.getTime() + this.d.config.offerTimeoutMs) };
-    return this.move(tx, emit, chat, 'offer', patch, { claim: decision.winner, stale: 'support.invalid_state', claimFirst }, decision);
+    // A start's offer (claimFirst) may go to any of the candidates, best first, whose row is not held by another start right now.
+    const claimAny = claimFirst ? decision.candidates : undefined;
+    return this.move(tx, emit, chat, 'offer', patch, { claim: decision.winner, stale: 'support.invalid_state', claimFirst, claimAny }, decision);
   }
 
   /**
