@@ -302,9 +302,23 @@ export const routingRepo = {
    * chat as it was (null: no such chat); `chat` null with a `before`: it was not `by`'s to resolve,
    * or already resolved.
    */
-  async resolve(ex: Executor, q: { id: string; by: string; now: Date; decision: RoutingDecision }): Promise<{ before: SupportChatRow | null; chat: SupportChatRow | null; released: OperatorRow | null; people: Map<string, Person> }> {
+  async resolve(
+    ex: Executor,
+    q: { id: string; by: string; now: Date; decision: RoutingDecision; notice?: { id: string; text: string; code: string } },
+  ): Promise<{ before: SupportChatRow | null; chat: SupportChatRow | null; released: OperatorRow | null; people: Map<string, Person>; notice: { seq: number; clientId: string; memberIds: string[] } | null }> {
     const now = param(q.now);
-    const r = await rows<{ o: Raw | null; j: Raw | null; rl: Raw | null; p: unknown }>(
+    // The notice (optional) as SupportNotices.notice and systemIn store it — seq under the conversation's
+    // row lock (G1), its clientId naming the chat's version after the change — only if the resolve applied.
+    const n = q.notice;
+    const notice = n
+      ? sql`, ns as (update conversations set last_seq = last_seq + 1, last_message_at = ${now}::timestamptz
+                     where id = (select conversation_id from c) returning id, last_seq),
+               nm as (insert into messages (conversation_id, seq, id, client_id, sender_id, kind, text, payload, reply_to_seq, forwarded, created_at)
+                      select ns.id, ns.last_seq, ${n.id}, ${n.code.slice(8, 20)}::text || '-' || right(c.id, 20) || '-' || c.version::text, null, 'system', ${n.text},
+                             ${JSON.stringify({ type: 'notice', code: n.code, params: {} })}::jsonb, null, false, ${now}::timestamptz
+                      from ns, c returning seq, client_id)`
+      : sql``;
+    const r = await rows<{ o: Raw | null; j: Raw | null; rl: Raw | null; p: unknown; ns: number | null; nc: string | null; nmem: unknown }>(
       ex,
       sql`with o as (select row_to_json(s) as j, s.id, s.version, s.state,
                             case when s.state = 'offered' then s.offered_to when s.state in ('assigned', 'pending', 'snoozed') then s.operator_id end as holder
@@ -312,18 +326,24 @@ export const routingRepo = {
                c as (update support_chats s set state = 'resolved', resolved_at = ${now}::timestamptz, offered_to = null, offer_expires_at = null, version = s.version + 1
                      from o where s.id = o.id and s.version = o.version and s.state <> 'resolved'
                        and (s.state in ('queued', 'offered') or s.operator_id = ${q.by})
-                     returning row_to_json(s) as j, s.customer_id, s.operator_id),
+                     returning row_to_json(s) as j, s.id, s.version, s.conversation_id, s.customer_id, s.operator_id),
                rl as (update support_operators set active_chats = greatest(active_chats - 1, 0), updated_at = ${now}::timestamptz
                       where user_id = (select holder from o) and exists (select 1 from c)
                       returning row_to_json(support_operators) as j),
                d as (insert into support_decisions (chat_id, kind, decision, created_at)
-                     select ${q.id}, 'resolve', ${JSON.stringify(q.decision)}::jsonb, ${now}::timestamptz where exists (select 1 from c))
+                     select ${q.id}, 'resolve', ${JSON.stringify(q.decision)}::jsonb, ${now}::timestamptz where exists (select 1 from c))${notice}
           select (select j from o) as o, (select j from c) as j, (select j from rl) as rl,
+                 ${n ? sql`(select seq from nm) as ns, (select client_id from nm) as nc,
+                 (select coalesce(json_agg(m.user_id), '[]'::json) from members m where m.conversation_id = (select conversation_id from c)) as nmem,` : sql``}
                  (select coalesce(json_agg(json_build_array(u.id, u.name, u.avatar_url)), '[]'::json) from users u
                    where u.id in (select customer_id from c union all select operator_id from c union all select holder from o)) as p`,
     );
     const out = r[0]!;
-    return { before: out.o ? chatRow(out.o) : null, chat: out.j ? chatRow(out.j) : null, released: out.rl ? operatorRow(out.rl) : null, people: peopleOf(out.p) };
+    const seq = out.ns === null || out.ns === undefined ? null : Number(out.ns);
+    return {
+      before: out.o ? chatRow(out.o) : null, chat: out.j ? chatRow(out.j) : null, released: out.rl ? operatorRow(out.rl) : null, people: peopleOf(out.p),
+      notice: seq === null ? null : { seq, clientId: out.nc!, memberIds: json<string[]>(out.nmem ?? '[]') },
+    };
   },
 
   /**

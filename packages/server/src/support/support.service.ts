@@ -412,14 +412,19 @@ export class SupportService {
     const now = this.now();
     const decision = { candidates: [], excluded: [], winner: null, by: operatorId, reason: null };
     const done = await this.write(async (tx, emit) => {
-      const r = await routing.resolve(tx, { id: chatId, by: operatorId, now, decision });
+      const notice = { id: newId('m'), code: 'support.resolved', text: 'Resolved' };
+      const r = await routing.resolve(tx, { id: chatId, by: operatorId, now, decision, notice });
       if (!r.before) throw new AppError('support.not_found', 'no such support chat');
       if (!r.chat) {
         if (OWNED_STATES.includes(r.before.state) && r.before.operatorId !== operatorId) throw new AppError('support.already_assigned', 'another operator owns this chat');
         throw new AppError('support.invalid_state', 'the support chat changed; reload it');
       }
       const moved = this.announce(emit, r.before, r.chat, [r.released], r.people);
-      await this.notices.notice(tx, emit, moved, 'support.resolved', 'Resolved', {});
+      // The "Resolved" notice was stored by the same statement (as SupportNotices.notice would store it).
+      const n = r.notice!;
+      const row = { conversationId: moved.conversationId, seq: n.seq, id: notice.id, clientId: n.clientId, senderId: null, kind: 'system' as const, text: notice.text,
+        payload: { type: 'notice' as const, code: notice.code, params: {} }, replyToSeq: null, forwarded: false, createdAt: now, editedAt: null, deletedAt: null };
+      await this.d.messages.storedIn(tx, emit, row, n.memberIds);
       return { before: r.before, moved };
     });
     await this.closed(done.before, now);
