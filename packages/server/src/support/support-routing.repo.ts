@@ -136,10 +136,10 @@ export interface RoutingView {
  * What a routing pass routes with, as two select columns: every operator's load (narrow), and — only
  * when someone has a free slot — the queued chats, oldest first.
  */
-const viewColumns = (limit: number) =>
-  sql`(select coalesce(json_agg(json_build_array(o.user_id, o.status, o.disconnected_at is null, o.max_chats, o.active_chats, o.topics, o.last_assigned_at) order by o.user_id), '[]'::json)
-       from support_operators o) as ops,
-      case when exists (select 1 from support_operators o where o.status = 'available' and o.disconnected_at is null and o.active_chats < o.max_chats)
+const viewColumns = (limit: number, gate: SQL = sql`true`) =>
+  sql`case when ${gate} then (select coalesce(json_agg(json_build_array(o.user_id, o.status, o.disconnected_at is null, o.max_chats, o.active_chats, o.topics, o.last_assigned_at) order by o.user_id), '[]'::json)
+       from support_operators o) end as ops,
+      case when ${gate} and exists (select 1 from support_operators o where o.status = 'available' and o.disconnected_at is null and o.active_chats < o.max_chats)
         then (select coalesce(json_agg(q.j), '[]'::json) from (select row_to_json(s) as j from support_chats s where s.state = 'queued' order by s.queued_at limit ${limit}) q)
       end as q`;
 
@@ -366,8 +366,9 @@ export const routingRepo = {
    * someone has a free slot — the queued chats, oldest first.
    */
   async routingView(ex: Executor, limit = 500): Promise<RoutingView> {
-    const r = await rows<{ ops: unknown; q: unknown }>(ex, sql`select ${viewColumns(limit)}`);
-    return viewOf(r[0]!);
+    // Nothing queued (the common case after a resolve on a desk with room): one index probe, no operator rows.
+    const r = await rows<{ ops: unknown; q: unknown }>(ex, sql`select ${viewColumns(limit, sql`exists (select 1 from support_chats s where s.state = 'queued')`)}`);
+    return r[0]!.ops === null || r[0]!.ops === undefined ? { loads: [], queue: [] } : viewOf(r[0]!);
   },
 
   /** Who to tell the queue moved: operators (id, topics) and the waiting customers (topic). */
