@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, asc, eq } from 'drizzle-orm';
 import type { Database } from '../src/db/db.ts';
-import { conversations, members, supportChats, supportDecisions, supportOperators, users } from '../src/db/schema.ts';
+import { conversations, members, messages, supportChats, supportDecisions, supportOperators, users } from '../src/db/schema.ts';
 import { routingRepo as repo } from '../src/support/support-routing.repo.ts';
 import { loadOf } from '../src/support/support.views.ts';
 import { dbKinds, openTestDatabase } from './harness.ts';
@@ -177,5 +177,61 @@ describe.each(dbKinds)('support routing repo on %s', (kind) => {
     expect((await repo.addMemberListing(db(), 'sconv-new', 'op1')).sort()).toEqual(['cust', 'op1']);
     const [m] = await db().select().from(members).where(and(eq(members.conversationId, 'sconv-new'), eq(members.userId, 'op1')));
     expect(m).toMatchObject({ role: 'member', joinedSeq: 0, lastReadSeq: 0, lastDeliveredSeq: 0, muted: false, archived: false });
+  });
+  it('insertStart stores conversation (last seq 1), queued chat, the customer as member read up to message 1 and message 1 in one statement, with the routing view; a second open chat for the topic stores nothing', async () => {
+    const q = { id: 's-start', conversationId: 'sconv-start', customerId: 'cust', topic: 'billing', title: 'Support · billing', context: { type: 'order', id: 'o-9' }, firstMessage: 'help', at: at(50),
+      message: { id: 'm-start', clientId: 'cid-start', text: 'help', redacted: true } };
+    const r = await repo.insertStart(db(), q);
+    expect(r.chat).toEqual(await drizzleChat('s-start'));
+    expect(r.chat).toMatchObject({ state: 'queued', conversationId: 'sconv-start', queuedAt: at(50), context: q.context, version: 0 });
+    expect(r.people.get('cust')?.name).toBe('Customer "C"');
+    const [conv] = await db().select().from(conversations).where(eq(conversations.id, 'sconv-start'));
+    expect(conv).toMatchObject({ kind: 'group', title: 'Support · billing', context: q.context, lastSeq: 1, lastMessageAt: at(50), createdBy: 'cust' });
+    expect(r.conversationCreatedAt).toEqual(conv!.createdAt);
+    expect(await db().select().from(members).where(eq(members.conversationId, 'sconv-start'))).toMatchObject([{ userId: 'cust', role: 'member', joinedSeq: 0, lastReadSeq: 1, lastDeliveredSeq: 1 }]);
+    expect(await db().select({ seq: messages.seq, id: messages.id, clientId: messages.clientId, senderId: messages.senderId, kind: messages.kind, text: messages.text, redacted: messages.redacted, createdAt: messages.createdAt })
+      .from(messages).where(eq(messages.conversationId, 'sconv-start'))).toEqual([{ seq: 1, id: 'm-start', clientId: 'cid-start', senderId: 'cust', kind: 'text', text: 'help', redacted: true, createdAt: at(50) }]);
+    // The view is routingView's, with the new chat (which the statement's own reads cannot see) added to the queue.
+    const view = await repo.routingView(db());
+    expect(r.view!.loads).toEqual(view.loads);
+    expect(r.view!.queue?.map((c) => c.id)).toEqual(view.queue?.map((c) => c.id));
+    const again = await repo.insertStart(db(), { ...q, id: 's-start-2', conversationId: 'sconv-start-2', message: { ...q.message, id: 'm-2' } });
+    expect(again.chat).toBeNull(); // the caller rolls back the conversation it did insert
+    expect(again.conversationCreatedAt).not.toBeNull();
+    expect(await db().select().from(messages).where(eq(messages.conversationId, 'sconv-start-2'))).toEqual([]);
+  });
+
+  it('G5: a claim over candidates takes the first available one with room, offers the chat to it and records it as the winner', async () => {
+    await db().update(supportOperators).set({ status: 'available', disconnectedAt: null, activeChats: 3, maxChats: 3 }).where(eq(supportOperators.userId, 'op2'));
+    await db().update(supportOperators).set({ status: 'available', disconnectedAt: null, activeChats: 0, maxChats: 1 }).where(eq(supportOperators.userId, 'op1'));
+    const chat = (await repo.chat(db(), 's-start'))!;
+    const decision = { candidates: ['op2', 'op1'], excluded: [], winner: 'op2' };
+    const r = await repo.move(db(), { id: chat.id, from: ['queued'], version: chat.version, set: { state: 'offered', offeredTo: 'op2', offerExpiresAt: at(60) }, claim: 'op2', claimFirst: true, claimAny: ['op2', 'op1'], decision: { kind: 'offer', decision }, now: at(61), people: ['op2'] });
+    expect(r.claimed).toMatchObject({ userId: 'op1', activeChats: 1 }); // op2 is full
+    expect(r.chat).toEqual(await drizzleChat('s-start'));
+    expect(r.chat).toMatchObject({ state: 'offered', offeredTo: 'op1', version: chat.version + 1 });
+    expect(r.people.get('op1')?.name).toBe('Operator One');
+    expect((await drizzleOp('op2')).activeChats).toBe(3);
+    const [d] = await db().select().from(supportDecisions).where(eq(supportDecisions.chatId, 's-start'));
+    expect(d!.decision).toMatchObject({ candidates: ['op2', 'op1'], winner: 'op1' });
+    // Nobody has room: nothing is written.
+    const none = await repo.move(db(), { id: chat.id, from: ['offered'], version: chat.version + 1, set: { offeredTo: 'op2' }, claim: 'op2', claimFirst: true, claimAny: ['op2', 'op1'], now: at(62), people: [] });
+    expect(none).toMatchObject({ chat: null, claimed: null });
+    expect((await drizzleChat('s-start')).version).toBe(chat.version + 1);
+  });
+
+  it('resolve stores its notice at the next seq in the same statement, named by the chat version after it, only when it applies', async () => {
+    const decision = { candidates: [], excluded: [], winner: null, by: 'op1' };
+    const notice = { id: 'm-res', code: 'support.resolved', text: 'Resolved' };
+    const r = await repo.resolve(db(), { id: 's-start', by: 'op1', now: at(70), decision, notice });
+    expect(r.chat).toMatchObject({ state: 'resolved' });
+    expect(r.released).toMatchObject({ userId: 'op1', activeChats: 0 });
+    expect(r.notice).toEqual({ seq: 2, clientId: `resolved-${'s-start'.slice(-20)}-${r.chat!.version}`, memberIds: ['cust'] });
+    const [m] = await db().select().from(messages).where(and(eq(messages.conversationId, 'sconv-start'), eq(messages.seq, 2)));
+    expect(m).toMatchObject({ id: 'm-res', senderId: null, kind: 'system', text: 'Resolved', payload: { type: 'notice', code: 'support.resolved', params: {} }, createdAt: at(70) });
+    expect((await db().select().from(conversations).where(eq(conversations.id, 'sconv-start')))[0]).toMatchObject({ lastSeq: 2, lastMessageAt: at(70) });
+    const again = await repo.resolve(db(), { id: 's-start', by: 'op1', now: at(71), decision, notice: { ...notice, id: 'm-res-2' } });
+    expect(again).toMatchObject({ chat: null, notice: null });
+    expect((await db().select().from(conversations).where(eq(conversations.id, 'sconv-start')))[0]!.lastSeq).toBe(2);
   });
 });

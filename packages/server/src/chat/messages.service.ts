@@ -226,6 +226,17 @@ export class MessagesService {
     return dto;
   }
 
+  /**
+   * The event and webhook of a message another feature stored itself in the caller's transaction,
+   * as storeIn sends them (support: a new chat's first message, stored with the chat in one statement).
+   */
+  async storedIn(tx: Tx, emit: Emit, row: MessageRow, recipients: readonly string[]): Promise<MessageDTO> {
+    const dto = messageDTO(row);
+    emit(recipients, 'chat.message.created', { message: dto });
+    await this.d.webhooks?.enqueue(tx, 'message.created', { message: dto });
+    return dto;
+  }
+
   /** A system notice posted by the host backend (server API); a retry with the same clientId returns the stored one (G2). */
   async sendSystem(conversationId: string, input: SystemNotice): Promise<MessageDTO> {
     const prior = await repo.messageByClientId(this.db, conversationId, input.clientId);

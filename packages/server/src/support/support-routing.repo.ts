@@ -106,6 +106,14 @@ export interface MoveSpec {
   release?: string | null;
   /** Claim first; the chat is changed only if the claim won (a lost claim writes nothing). */
   claimFirst?: boolean;
+  /**
+   * With claimFirst: the operators that may take the chat, best first. The claim takes the first of
+   * them with room whose row no other transaction holds (skip locked), instead of waiting on the
+   * best one's lock — concurrent starts that all chose the same least-loaded operator spread over
+   * the next ones. `claim` is the first of them; the chat's offered_to and the decision's winner
+   * become whoever was claimed.
+   */
+  claimAny?: readonly string[];
   decision?: { kind: string; decision: RoutingDecision };
   now: Date;
   /** Users whose names the answer needs besides the chat's customer and operator. */
@@ -117,6 +125,28 @@ export interface MoveResult {
   claimed: OperatorRow | null;
   released: OperatorRow | null;
   people: Map<string, Person>;
+}
+
+export interface RoutingView {
+  loads: OperatorLoad[];
+  queue: SupportChatRow[] | null;
+}
+
+/**
+ * What a routing pass routes with, as two select columns: every operator's load (narrow), and — only
+ * when someone has a free slot — the queued chats, oldest first.
+ */
+const viewColumns = (limit: number, gate: SQL = sql`true`) =>
+  sql`case when ${gate} then (select coalesce(json_agg(json_build_array(o.user_id, o.status, o.disconnected_at is null, o.max_chats, o.active_chats, o.topics, o.last_assigned_at) order by o.user_id), '[]'::json)
+       from support_operators o) end as ops,
+      case when ${gate} and exists (select 1 from support_operators o where o.status = 'available' and o.disconnected_at is null and o.active_chats < o.max_chats)
+        then (select coalesce(json_agg(q.j), '[]'::json) from (select row_to_json(s) as j from support_chats s where s.state = 'queued' order by s.queued_at limit ${limit}) q)
+      end as q`;
+
+function viewOf(r: { ops: unknown; q: unknown }): RoutingView {
+  const ops = json<Array<[string, OperatorLoad['status'], boolean, number, number, string[], string | null]>>(r.ops);
+  const loads = ops.map(([userId, status, connected, maxChats, activeChats, topics, last]) => ({ userId, status, connected, maxChats, activeChats, topics, lastAssignedAt: date(last) }));
+  return { loads, queue: r.q === null || r.q === undefined ? null : json<Raw[]>(r.q).map(chatRow) };
 }
 
 /** Plain-SQL reads and the one-statement state change of live support routing. */
@@ -167,6 +197,57 @@ export const routingRepo = {
   },
 
   /**
+   * A new support chat with everything its start stores, in ONE statement (was eight): the
+   * conversation (its first message already counted: last_seq 1), the queued chat, the customer as
+   * its only member (read up to the first message, as a sender is), and the customer's question as
+   * message 1. Nothing else can see the brand-new conversation yet, so the checks a send makes
+   * (membership, blocks, reply, the seq lock) hold by construction. `chat` null: the conversation id
+   * or an open chat for this customer and topic existed (a concurrent start) — the caller rolls back.
+   */
+  async insertStart(
+    ex: Executor,
+    q: {
+      id: string; conversationId: string; customerId: string; topic: string; title: string; context: unknown; firstMessage: string; at: Date;
+      message: { id: string; clientId: string; text: string; redacted: boolean };
+    },
+  ): Promise<{ chat: SupportChatRow | null; conversationCreatedAt: Date | null; people: Map<string, Person>; view: RoutingView | null }> {
+    const at = param(q.at);
+    const context = q.context === null || q.context === undefined ? null : JSON.stringify(q.context);
+    const r = await rows<{ j: Raw | null; cc: unknown; p: unknown; ops: unknown; q: unknown }>(
+      ex,
+      sql`with conv as (
+            insert into conversations (id, kind, direct_key, title, context, last_seq, last_message_at, created_by)
+            values (${q.conversationId}, 'group', null, ${q.title}, ${context}::jsonb, 1, ${at}::timestamptz, ${q.customerId})
+            on conflict do nothing
+            returning created_at
+          ),
+          ins as (
+            insert into support_chats (id, conversation_id, customer_id, topic, context, first_message, queued_at, created_at)
+            select ${q.id}, ${q.conversationId}, ${q.customerId}, ${q.topic}, ${context}::jsonb, ${q.firstMessage}, ${at}::timestamptz, ${at}::timestamptz
+            where exists (select 1 from conv)
+            on conflict do nothing
+            returning row_to_json(support_chats) as j
+          ),
+          mem as (
+            insert into members (conversation_id, user_id, role, joined_seq, last_read_seq, last_delivered_seq)
+            select ${q.conversationId}, ${q.customerId}, 'member', 0, 1, 1 where exists (select 1 from ins)
+          ),
+          msg as (
+            insert into messages (conversation_id, seq, id, client_id, sender_id, kind, text, payload, reply_to_seq, forwarded, created_at, redacted)
+            select ${q.conversationId}, 1, ${q.message.id}, ${q.message.clientId}, ${q.customerId}, 'text', ${q.message.text}, null, null, false, ${at}::timestamptz, ${q.message.redacted}
+            where exists (select 1 from ins)
+          )
+          select (select j from ins) as j, (select created_at from conv) as cc, ${peopleSql([q.customerId])} as p, ${viewColumns(499)}`,
+    );
+    const out = r[0];
+    const chat = out?.j ? chatRow(out.j) : null;
+    // The statement's reads do not see its own insert: the new chat joins the queue it read (it is the newest).
+    const view = out && chat ? viewOf(out) : null;
+    if (view?.queue) view.queue.push(chat!);
+    return { chat, conversationCreatedAt: date(out?.cc), people: peopleOf(out?.p), view };
+  },
+
+  /**
    * The state change of G5 in one statement: the chat is updated only if still in one of `from`
    * at `version`; only then is the operator's slot claimed (available, connected, under the
    * limit) and/or released, and the decision recorded; the names for the answer come with it.
@@ -175,12 +256,18 @@ export const routingRepo = {
    * transaction.
    */
   async move(ex: Executor, m: MoveSpec): Promise<MoveResult> {
-    const set = sql.join([...setList(m.set), sql`version = version + 1`], sql`, `);
+    const any = m.claimFirst && m.claimAny && m.claimAny.length > 1 ? pgTextArray([...m.claimAny]) : null;
+    const set = sql.join([...setList(any ? { ...m.set, offeredTo: undefined } : m.set), ...(any ? [sql`offered_to = (select user_id from cl)`] : []), sql`version = version + 1`], sql`, `);
     const now = param(m.now);
+    const who = any
+      ? sql`(select o.user_id from support_operators o
+             where o.user_id = any(${any}::text[]) and o.status = 'available' and o.disconnected_at is null and o.active_chats < o.max_chats
+             order by array_position(${any}::text[], o.user_id) limit 1 for update skip locked)`
+      : sql`${m.claim}`;
     const claimSql = (gate: SQL) =>
       sql`cl as (update support_operators set active_chats = active_chats + 1, last_assigned_at = ${now}::timestamptz, updated_at = ${now}::timestamptz
-                 where user_id = ${m.claim} and status = 'available' and disconnected_at is null and active_chats < max_chats${gate}
-                 returning row_to_json(support_operators) as j)`;
+                 where user_id = ${who} and status = 'available' and disconnected_at is null and active_chats < max_chats${gate}
+                 returning row_to_json(support_operators) as j, user_id)`;
     const first = m.claim && m.claimFirst;
     const claim = m.claim && !first ? sql`, ${claimSql(sql` and exists (select 1 from c)`)}` : sql``;
     const release = m.release
@@ -190,19 +277,19 @@ export const routingRepo = {
       : sql``;
     const decision = m.decision
       ? sql`, d as (insert into support_decisions (chat_id, kind, decision, created_at)
-                   select ${m.id}, ${m.decision.kind}, ${JSON.stringify(m.decision.decision)}::jsonb, ${now}::timestamptz where exists (select 1 from c))`
+                   select ${m.id}, ${m.decision.kind}, ${any ? sql`jsonb_set(${JSON.stringify(m.decision.decision)}::jsonb, '{winner}', to_jsonb((select user_id from cl)))` : sql`${JSON.stringify(m.decision.decision)}::jsonb`}, ${now}::timestamptz where exists (select 1 from c))`
       : sql``;
     const r = await rows<{ j: Raw | null; cl: Raw | null; rl: Raw | null; p: unknown }>(
       ex,
       sql`with ${first ? sql`${claimSql(sql``)}, ` : sql``}c as (update support_chats set ${set}
                      where id = ${m.id} and state = any(${pgTextArray(m.from)}::text[])${m.version === null ? sql`` : sql` and version = ${m.version}`}${m.offeredTo === undefined ? sql`` : sql` and offered_to = ${m.offeredTo}`}${first ? sql` and exists (select 1 from cl)` : sql``}
-                     returning row_to_json(support_chats) as j, customer_id, operator_id)${claim}${release}${decision}
+                     returning row_to_json(support_chats) as j, customer_id, operator_id, offered_to)${claim}${release}${decision}
           select (select j from c) as j,
                  ${m.claim ? sql`(select j from cl)` : sql`null::json`} as cl,
                  ${m.release ? sql`(select j from rl)` : sql`null::json`} as rl,
                  (select coalesce(json_agg(json_build_array(u.id, u.name, u.avatar_url)), '[]'::json) from users u
                    where u.id = any(${pgTextArray([...new Set(m.people.filter((x): x is string => !!x))])}::text[])
-                      or u.id in (select customer_id from c union all select operator_id from c)) as p`,
+                      or u.id in (select customer_id from c union all select operator_id from c union all select offered_to from c)) as p`,
     );
     const out = r[0]!;
     return { chat: out.j ? chatRow(out.j) : null, claimed: out.cl ? operatorRow(out.cl) : null, released: out.rl ? operatorRow(out.rl) : null, people: peopleOf(out.p) };
@@ -215,9 +302,23 @@ export const routingRepo = {
    * chat as it was (null: no such chat); `chat` null with a `before`: it was not `by`'s to resolve,
    * or already resolved.
    */
-  async resolve(ex: Executor, q: { id: string; by: string; now: Date; decision: RoutingDecision }): Promise<{ before: SupportChatRow | null; chat: SupportChatRow | null; released: OperatorRow | null; people: Map<string, Person> }> {
+  async resolve(
+    ex: Executor,
+    q: { id: string; by: string; now: Date; decision: RoutingDecision; notice?: { id: string; text: string; code: string } },
+  ): Promise<{ before: SupportChatRow | null; chat: SupportChatRow | null; released: OperatorRow | null; people: Map<string, Person>; notice: { seq: number; clientId: string; memberIds: string[] } | null }> {
     const now = param(q.now);
-    const r = await rows<{ o: Raw | null; j: Raw | null; rl: Raw | null; p: unknown }>(
+    // The notice (optional) as SupportNotices.notice and systemIn store it — seq under the conversation's
+    // row lock (G1), its clientId naming the chat's version after the change — only if the resolve applied.
+    const n = q.notice;
+    const notice = n
+      ? sql`, ns as (update conversations set last_seq = last_seq + 1, last_message_at = ${now}::timestamptz
+                     where id = (select conversation_id from c) returning id, last_seq),
+               nm as (insert into messages (conversation_id, seq, id, client_id, sender_id, kind, text, payload, reply_to_seq, forwarded, created_at)
+                      select ns.id, ns.last_seq, ${n.id}, ${n.code.slice(8, 20)}::text || '-' || right(c.id, 20) || '-' || c.version::text, null, 'system', ${n.text},
+                             ${JSON.stringify({ type: 'notice', code: n.code, params: {} })}::jsonb, null, false, ${now}::timestamptz
+                      from ns, c returning seq, client_id)`
+      : sql``;
+    const r = await rows<{ o: Raw | null; j: Raw | null; rl: Raw | null; p: unknown; ns: number | null; nc: string | null; nmem: unknown }>(
       ex,
       sql`with o as (select row_to_json(s) as j, s.id, s.version, s.state,
                             case when s.state = 'offered' then s.offered_to when s.state in ('assigned', 'pending', 'snoozed') then s.operator_id end as holder
@@ -225,18 +326,24 @@ export const routingRepo = {
                c as (update support_chats s set state = 'resolved', resolved_at = ${now}::timestamptz, offered_to = null, offer_expires_at = null, version = s.version + 1
                      from o where s.id = o.id and s.version = o.version and s.state <> 'resolved'
                        and (s.state in ('queued', 'offered') or s.operator_id = ${q.by})
-                     returning row_to_json(s) as j, s.customer_id, s.operator_id),
+                     returning row_to_json(s) as j, s.id, s.version, s.conversation_id, s.customer_id, s.operator_id),
                rl as (update support_operators set active_chats = greatest(active_chats - 1, 0), updated_at = ${now}::timestamptz
                       where user_id = (select holder from o) and exists (select 1 from c)
                       returning row_to_json(support_operators) as j),
                d as (insert into support_decisions (chat_id, kind, decision, created_at)
-                     select ${q.id}, 'resolve', ${JSON.stringify(q.decision)}::jsonb, ${now}::timestamptz where exists (select 1 from c))
+                     select ${q.id}, 'resolve', ${JSON.stringify(q.decision)}::jsonb, ${now}::timestamptz where exists (select 1 from c))${notice}
           select (select j from o) as o, (select j from c) as j, (select j from rl) as rl,
+                 ${n ? sql`(select seq from nm) as ns, (select client_id from nm) as nc,
+                 (select coalesce(json_agg(m.user_id), '[]'::json) from members m where m.conversation_id = (select conversation_id from c)) as nmem,` : sql``}
                  (select coalesce(json_agg(json_build_array(u.id, u.name, u.avatar_url)), '[]'::json) from users u
                    where u.id in (select customer_id from c union all select operator_id from c union all select holder from o)) as p`,
     );
     const out = r[0]!;
-    return { before: out.o ? chatRow(out.o) : null, chat: out.j ? chatRow(out.j) : null, released: out.rl ? operatorRow(out.rl) : null, people: peopleOf(out.p) };
+    const seq = out.ns === null || out.ns === undefined ? null : Number(out.ns);
+    return {
+      before: out.o ? chatRow(out.o) : null, chat: out.j ? chatRow(out.j) : null, released: out.rl ? operatorRow(out.rl) : null, people: peopleOf(out.p),
+      notice: seq === null ? null : { seq, clientId: out.nc!, memberIds: json<string[]>(out.nmem ?? '[]') },
+    };
   },
 
   /**
@@ -258,19 +365,10 @@ export const routingRepo = {
    * What a drain pass routes with, in one read: every operator's load (narrow), and — only when
    * someone has a free slot — the queued chats, oldest first.
    */
-  async routingView(ex: Executor, limit = 500): Promise<{ loads: OperatorLoad[]; queue: SupportChatRow[] | null }> {
-    const r = await rows<{ ops: unknown; q: unknown }>(
-      ex,
-      sql`select (select coalesce(json_agg(json_build_array(o.user_id, o.status, o.disconnected_at is null, o.max_chats, o.active_chats, o.topics, o.last_assigned_at) order by o.user_id), '[]'::json)
-                  from support_operators o) as ops,
-                 case when exists (select 1 from support_operators o where o.status = 'available' and o.disconnected_at is null and o.active_chats < o.max_chats)
-                   then (select coalesce(json_agg(q.j), '[]'::json) from (select row_to_json(s) as j from support_chats s where s.state = 'queued' order by s.queued_at limit ${limit}) q)
-                 end as q`,
-    );
-    const ops = json<Array<[string, OperatorLoad['status'], boolean, number, number, string[], string | null]>>(r[0]!.ops);
-    const loads = ops.map(([userId, status, connected, maxChats, activeChats, topics, last]) => ({ userId, status, connected, maxChats, activeChats, topics, lastAssignedAt: date(last) }));
-    const q = r[0]!.q;
-    return { loads, queue: q === null || q === undefined ? null : json<Raw[]>(q).map(chatRow) };
+  async routingView(ex: Executor, limit = 500): Promise<RoutingView> {
+    // Nothing queued (the common case after a resolve on a desk with room): one index probe, no operator rows.
+    const r = await rows<{ ops: unknown; q: unknown }>(ex, sql`select ${viewColumns(limit, sql`exists (select 1 from support_chats s where s.state = 'queued')`)}`);
+    return r[0]!.ops === null || r[0]!.ops === undefined ? { loads: [], queue: [] } : viewOf(r[0]!);
   },
 
   /** Who to tell the queue moved: operators (id, topics) and the waiting customers (topic). */

@@ -17,8 +17,9 @@ import { secondsBetween, type SupportMetrics } from './support.metrics.ts';
 import { SupportNotices } from './support.notices.ts';
 import { supportRepo as repo, type ChatPatch, type OperatorRow, type SupportChatRow } from './support.repo.ts';
 import { SupportTimers } from './support.timers.ts';
-import { routingRepo as routing } from './support-routing.repo.ts';
-import { chatViews, loadOf, peopleMap } from './support.views.ts';
+import { routingRepo as routing, type RoutingView } from './support-routing.repo.ts';
+import { chatViews, firstMessageViews, loadOf, peopleMap } from './support.views.ts';
+import { normalizeText } from '../chat/chat.domain.ts';
 
 export interface SupportDeps extends Pick<ChatDeps, 'database' | 'events' | 'clock' | 'limits'> {
   log: Logger;
@@ -46,6 +47,8 @@ interface Move {
   full?: ErrorCode;
   /** Claim first and change the chat only if the claim won (nothing is written when it lost; see offerOnStart). */
   claimFirst?: boolean;
+  /** With claimFirst: claim the first of these (best first) whose row is free now (see MoveSpec.claimAny). */
+  claimAny?: readonly string[];
 }
 
 /**
@@ -82,7 +85,7 @@ export class SupportService {
     // Two operator rows (transfer): lock them in id order first so opposite transfers never deadlock;
     // one row is locked by its own conditional update.
     if (ops.length > 1) await repo.lockOperators(tx, ops);
-    const r = await routing.move(tx, { id: chat.id, from: t.from, version: chat.version, set: { ...patch, state: patch.state ?? t.to }, claim: m.claim, release: m.release, claimFirst: m.claimFirst, decision: decision && { kind, decision }, now: this.now(), people: ops });
+    const r = await routing.move(tx, { id: chat.id, from: t.from, version: chat.version, set: { ...patch, state: patch.state ?? t.to }, claim: m.claim, release: m.release, claimFirst: m.claimFirst, claimAny: m.claimAny, decision: decision && { kind, decision }, now: this.now(), people: ops });
     const full = () => new AppError(m.full ?? 'support.capacity', 'the operator is not available or has no free capacity');
     if (m.claimFirst && !r.claimed) throw full(); // nothing was written
     if (!r.chat) throw new AppError(m.stale, 'the support chat changed; reload it');
@@ -154,18 +157,24 @@ export class SupportService {
       const first = { conversationId, clientId: input.clientId, text: input.text };
       // The question is checked like any message (limits, the pre-send screen) before anything is stored.
       const verdict = await this.d.messages.admit(customerId, first);
+      // The question as storeIn would store it (the text checks first: nothing is written for a bad one).
+      let text = normalizeText(input.text, true)!;
+      if (verdict) text = normalizeText(verdict.text, true)!;
       const created = await this.write(async (tx, emit) => {
         const now = this.now();
-        const inserted = await chatRepo.insertConversation(tx, { id: conversationId, kind: 'group', directKey: null, title: `Support · ${input.topic}`, context: input.context ?? null, createdBy: customerId });
-        if (!inserted) return null;
-        const { chat: row, people } = await routing.insertChat(tx, { id, conversationId, customerId, topic: input.topic, context: input.context ?? null, firstMessage: input.text, queuedAt: now, createdAt: now });
+        const title = `Support · ${input.topic}`;
+        const message = { id: newId('m'), clientId: input.clientId, text, redacted: verdict !== null && verdict !== undefined };
+        // Conversation, chat, membership and the customer's question (the chat's first message) in one statement.
+        const r = await routing.insertStart(tx, { id, conversationId, customerId, topic: input.topic, title, context: input.context ?? null, firstMessage: input.text, at: now, message });
+        if (!r.conversationCreatedAt) return null;
+        const row = r.chat;
         if (!row) throw new AppError('support.already_assigned', 'retry'); // a concurrent start won: roll back our conversation
-        await chatRepo.addMembers(tx, conversationId, [{ userId: customerId, role: 'member', joinedSeq: 0 }]);
-        // The customer's question is the chat's first message, stored with it.
-        await this.d.messages.storeIn(tx, emit, customerId, first, verdict?.text);
-        await this.d.conversations.emitConversation(tx, emit, conversationId, [customerId]);
-        supportEvents.chatUpdated(emit, [customerId], supportChatDTO(row, people));
-        return { row, ...(await this.offerOnStart(tx, emit, row)) };
+        // The same events a send and a conversation update make, from what was just written (nothing to read back).
+        const { message: stored, conversation } = firstMessageViews(customerId, { conversationId, title, context: input.context ?? null, topic: input.topic, createdAt: r.conversationCreatedAt, at: now, message }, r.people);
+        await this.d.messages.storedIn(tx, emit, stored, [customerId]);
+        emit([customerId], 'chat.conversation.updated', { conversation });
+        supportEvents.chatUpdated(emit, [customerId], supportChatDTO(row, r.people));
+        return { row, ...(await this.offerOnStart(tx, emit, row, r.view!)) };
       }).catch((err) => {
         if (err instanceof AppError && err.message === 'retry') return null;
         if ((err as { cause?: { code?: string } }).cause?.code === '23505' || (err as { code?: string }).code === '23505') return null;
@@ -403,14 +412,19 @@ export class SupportService {
     const now = this.now();
     const decision = { candidates: [], excluded: [], winner: null, by: operatorId, reason: null };
     const done = await this.write(async (tx, emit) => {
-      const r = await routing.resolve(tx, { id: chatId, by: operatorId, now, decision });
+      const notice = { id: newId('m'), code: 'support.resolved', text: 'Resolved' };
+      const r = await routing.resolve(tx, { id: chatId, by: operatorId, now, decision, notice });
       if (!r.before) throw new AppError('support.not_found', 'no such support chat');
       if (!r.chat) {
         if (OWNED_STATES.includes(r.before.state) && r.before.operatorId !== operatorId) throw new AppError('support.already_assigned', 'another operator owns this chat');
         throw new AppError('support.invalid_state', 'the support chat changed; reload it');
       }
       const moved = this.announce(emit, r.before, r.chat, [r.released], r.people);
-      await this.notices.notice(tx, emit, moved, 'support.resolved', 'Resolved', {});
+      // The "Resolved" notice was stored by the same statement (as SupportNotices.notice would store it).
+      const n = r.notice!;
+      const row = { conversationId: moved.conversationId, seq: n.seq, id: notice.id, clientId: n.clientId, senderId: null, kind: 'system' as const, text: notice.text,
+        payload: { type: 'notice' as const, code: notice.code, params: {} }, replyToSeq: null, forwarded: false, createdAt: now, editedAt: null, deletedAt: null };
+      await this.d.messages.storedIn(tx, emit, row, n.memberIds);
       return { before: r.before, moved };
     });
     await this.closed(done.before, now);
@@ -530,20 +544,22 @@ export class SupportService {
 
   private offer(tx: Tx, emit: Emit, chat: SupportChatRow, decision: RoutingDecision, now: Date, claimFirst = false): Promise<SupportChatRow> {
     const patch = { offeredTo: decision.winner, offerExpiresAt: new Date(now.getTime() + this.d.config.offerTimeoutMs) };
-    return this.move(tx, emit, chat, 'offer', patch, { claim: decision.winner, stale: 'support.invalid_state', claimFirst }, decision);
+    // A start's offer (claimFirst) may go to any of the candidates, best first, whose row is not held by another start right now.
+    const claimAny = claimFirst ? decision.candidates : undefined;
+    return this.move(tx, emit, chat, 'offer', patch, { claim: decision.winner, stale: 'support.invalid_state', claimFirst, claimAny }, decision);
   }
 
   /**
-   * The routing pass a start makes inside its own transaction (it sees its uncommitted chat): when
+   * The routing pass a start makes inside its own transaction, on the view its insert statement read
+   * (with the new chat added to the queue it saw): when
    * the plan gives the new chat an operator, the offer is written right there — the capacity claim
    * first, the chat update only if it won, so a lost claim leaves the chat queued instead of failing
    * the start (G5 as in every move). `drain`: whether a pass after commit is still needed — always,
    * unless the new chat was offered and nothing else in the queue could be (another instance's
    * change committed meanwhile is seen by that instance's own pass after its commit).
    */
-  private async offerOnStart(tx: Tx, emit: Emit, chat: SupportChatRow): Promise<{ offered: SupportChatRow | null; drain: boolean }> {
+  private async offerOnStart(tx: Tx, emit: Emit, chat: SupportChatRow, view: RoutingView): Promise<{ offered: SupportChatRow | null; drain: boolean }> {
     const now = this.now();
-    const view = await routing.routingView(tx);
     if (!view.queue || !view.loads.some(hasRoom)) return { offered: null, drain: true };
     const plans = planOffers(view.queue, view.loads, now, this.d.config.agingMs);
     const mine = plans.find((p) => p.chat.id === chat.id);

@@ -1,4 +1,6 @@
-import type { SupportChatDTO } from '@sohbet/protocol';
+import type { ConversationContext, ConversationDTO, SupportChatDTO } from '@sohbet/protocol';
+import { conversationDTO, messageDTO } from '../chat/chat.dto.ts';
+import type { ConversationRow, MessageRow } from '../chat/chat.repo.ts';
 import type { Executor } from '../db/db.ts';
 import { orderQueue, serves, waitEstimate, type OperatorLoad } from './support.domain.ts';
 import { supportChatDTO } from './support.dto.ts';
@@ -45,4 +47,26 @@ export async function chatViews(db: Executor, now: Date, agingMs: number, list: 
   }
   if (!needsQueue) return out;
   return list.every((c) => c.state === 'queued' || c.state === 'offered') ? out.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0)) : out;
+}
+
+/**
+ * A new support chat's first message and its conversation as the customer sees them, from what the
+ * start just wrote (routingRepo.insertStart) — the same DTOs a send and a conversation update build
+ * from reading the rows back: one member (the customer, read up to message 1), message 1 its last.
+ */
+export function firstMessageViews(
+  customerId: string,
+  c: { conversationId: string; title: string; context: ConversationContext | null; topic: string; createdAt: Date; at: Date; message: { id: string; clientId: string; text: string; redacted: boolean } },
+  people: Map<string, { id: string; name: string; avatarUrl: string | null }>,
+): { message: MessageRow; conversation: ConversationDTO } {
+  const message: MessageRow = {
+    conversationId: c.conversationId, seq: 1, id: c.message.id, clientId: c.message.clientId, senderId: customerId, kind: 'text', text: c.message.text, payload: null,
+    replyToSeq: null, forwarded: false, createdAt: c.at, editedAt: null, deletedAt: null, redacted: c.message.redacted,
+  };
+  const conv: ConversationRow = { id: c.conversationId, kind: 'group', directKey: null, title: c.title, context: c.context, lastSeq: 1, lastMessageAt: c.at, createdAt: c.createdAt };
+  const members = [{ userId: customerId, role: 'member' as const, lastReadSeq: 1, lastDeliveredSeq: 1, muted: false, archived: false, joinedSeq: 0 }];
+  const p = people.get(customerId);
+  const users = new Map([[customerId, { id: customerId, name: p?.name ?? customerId, avatarUrl: p?.avatarUrl ?? null, roles: [] as string[], lastSeenAt: null }]]);
+  const dto = conversationDTO(customerId, conv, members, users, messageDTO(message), false);
+  return { message, conversation: { ...dto, titleCode: { code: 'support.title', params: { topic: c.topic } } } };
 }
