@@ -96,6 +96,7 @@ const log = (...a) => console.log(`[calls-bench ${new Date().toISOString().slice
 const db = await freshDatabase(opt.pg);
 const profDir = opt.profile ? mkdtempSync(path.join(os.tmpdir(), 'sohbet-calls-prof-')) : null;
 const loadBefore = os.loadavg();
+const spawnedAt = performance.now();
 const server = await spawnServer({
   databaseUrl: db.url,
   nodeArgs: [...opt.nodeArgs, ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=500'] : [])],
@@ -230,7 +231,10 @@ try {
       buckets.set(b, Math.max(buckets.get(b) ?? 0, ms));
     }
     const line = [...buckets.entries()].sort((x, y) => x[0] - y[0]).map(([b, ms]) => `${(b / 4).toFixed(2)}s:${Math.round(ms)}`);
-    log(`server pings seen at (s): ${pings.join(' ') || 'none'}`);
+    // With --node-args=--trace-gc: the server's longer GC pauses still in its kept output.
+    const gcs = server.output.join('').split('\n').filter((l) => /Mark-Compact|Mark-sweep|: (Scavenge|Minor)/.test(l) && (/Mark/.test(l) || Number(/, ([\d.]+) \/ [\d.]+ ms/.exec(l)?.[1] ?? 0) >= 10));
+    if (gcs.length) for (const l of gcs.slice(-15)) log(`  gc ${l.trim().slice(0, 160)}`);
+    log(`phase started ≈ ${Math.round(t0 - spawnedAt)} ms after the server process (its --trace-gc clock); server pings seen at (s): ${pings.join(' ') || 'none'}`);
     log(`slowest ringing per 250 ms of intended time (s:ms), > 50 ms only: ${line.filter((x) => Number(x.split(':')[1]) > 50).join(' ') || 'none'}`);
   }
   const achieved = total / sentIn;
