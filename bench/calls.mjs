@@ -11,6 +11,7 @@
  *   node bench/calls.mjs                       # 100 setups/s for 20 s, 500 pairs (1,000 callee devices)
  *   node bench/calls.mjs --rate=100 --seconds=5 --pairs=200 --profile   # --cpu-prof the server; top frames in the report
  *   node bench/calls.mjs --profile-phase       # profile only the measured setups (inspector), not connects or warm-up
+ *   node bench/calls.mjs --pg=postgresql://callbench:callbench@127.0.0.1:5432/sohbet --statements   # pg_stat_statements of the phase, this role only
  * Writes bench/results/calls-<date>.json and calls-latest.md (with the machine's load average).
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -34,7 +35,28 @@ const opt = {
   pairs: Number(argv.pairs ?? 500),
   profile: argv.profile === 'true',
   profilePhase: argv['profile-phase'] === 'true',
+  // pg_stat_statements of the measured phase, for the --pg role only (reset for that role alone
+  // before the phase): run with a role of its own, e.g. --pg=postgresql://callbench:callbench@127.0.0.1:5432/sohbet.
+  statements: argv.statements === 'true',
+  // Per 250 ms of intended send time: the slowest ringing, to tell stalls (clustered) from queueing (spread).
+  timeline: argv.timeline === 'true',
+  // Extra flags for the server's node (space-separated), e.g. --node-args="--trace-gc".
+  nodeArgs: argv['node-args'] ? argv['node-args'].split(' ').filter(Boolean) : [],
 };
+/** Resets (before) or reads (after) pg_stat_statements for the bench's own role, in the --pg database. */
+async function roleStatements(url, read) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    if (!read) return void (await c.query('select pg_stat_statements_reset((select oid from pg_roles where rolname = current_user))'));
+    const r = await c.query(`select calls::int, round(total_exec_time::numeric, 1)::float as total_ms, round(mean_exec_time::numeric, 3)::float as mean_ms,
+                                    round(max_exec_time::numeric, 1)::float as max_ms, rows::int, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) as query
+                             from pg_stat_statements where userid = (select oid from pg_roles where rolname = current_user) order by total_exec_time desc limit 25`);
+    return r.rows;
+  } finally {
+    await c.end();
+  }
+}
 /** The server's syscalls (read/write families, from /proc/<pid>/io) and its user and system CPU seconds. */
 function kernelSample(pid) {
   try {
@@ -74,9 +96,10 @@ const log = (...a) => console.log(`[calls-bench ${new Date().toISOString().slice
 const db = await freshDatabase(opt.pg);
 const profDir = opt.profile ? mkdtempSync(path.join(os.tmpdir(), 'sohbet-calls-prof-')) : null;
 const loadBefore = os.loadavg();
+const spawnedAt = performance.now();
 const server = await spawnServer({
   databaseUrl: db.url,
-  nodeArgs: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=500'] : [],
+  nodeArgs: [...opt.nodeArgs, ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=500'] : [])],
   // Each bench user starts a call every pairs/rate seconds, far above a person's call.start limit.
   env: { RATE_LIMITS: `${BENCH_RATE_LIMITS},call.start=off` },
 });
@@ -110,6 +133,7 @@ try {
   const intended = new Map(); // callId -> intended start (performance.now())
   const rang = new Map(); // callId -> devices that rang
   const latencies = [];
+  const slowest = new Map(); // callId -> its slower device's latency (--timeline)
   const startAcked = [];
   const onCallee = (s) => {
     if (onReply(s) || !s.includes('"call.updated"')) return;
@@ -118,6 +142,7 @@ try {
     const call = ev?.data?.call;
     if (!call || call.state !== 'ringing' || !intended.has(call.id)) return;
     latencies.push(at - intended.get(call.id));
+    if (opt.timeline) slowest.set(call.id, Math.max(slowest.get(call.id) ?? 0, at - intended.get(call.id)));
     rang.set(call.id, (rang.get(call.id) ?? 0) + 1);
   };
   const open = (u) => openConn(server.wsUrl, server.token(u), { onFrame: (s) => (u.startsWith('be-') ? onCallee(s) : onReply(s)) });
@@ -147,8 +172,12 @@ try {
   const backendCpu0 = await benchBackendsCpu(backends);
   const box0 = machineCpu();
   const pg0 = await pgStats(opt.pg, db.name);
+  if (opt.statements) await roleStatements(opt.pg, false);
   const phaseProfile = opt.profilePhase ? await server.startCpuProfile() : null;
   const t0 = performance.now();
+  // When the server's WebSocket pings reached one socket (relative to the phase start).
+  const pings = [];
+  if (opt.timeline) calleeConns[0].ws.on('ping', () => pings.push(((performance.now() - t0) / 1000).toFixed(2)));
   const errors = [];
   const inflight = [];
   for (let i = 0; i < total; i++) {
@@ -180,6 +209,10 @@ try {
   const backendCpuS = (await benchBackendsCpu([...backends, ...backendsAfter])) - backendCpu0;
   const box1 = machineCpu();
   const pg1 = await pgStats(opt.pg, db.name);
+  if (opt.statements) {
+    log('pg_stat_statements of the measured phase (this role; calls, total ms, mean ms, max ms, rows, query):');
+    for (const r of await roleStatements(opt.pg, true)) log(`  ${String(r.calls).padStart(6)} ${String(r.total_ms).padStart(8)} ${String(r.mean_ms).padStart(7)} ${String(r.max_ms).padStart(7)} ${String(r.rows).padStart(6)}  ${r.query}`);
+  }
   if (phaseProfile) {
     const profile = await phaseProfile.stop();
     const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'sohbet-calls-prof-')), 'phase.cpuprofile');
@@ -190,12 +223,33 @@ try {
     for (const f of prof.byPackage.slice(0, 10)) log(`  pkg  ${String(f.pct).padStart(5)}%  ${f.name}`);
     for (const f of prof.sohbetInclusive.slice(0, 15)) log(`  incl ${String(f.pct).padStart(5)}%  ${f.name}`);
   }
+  if (opt.timeline) {
+    const buckets = new Map();
+    for (const [id, ms] of slowest) {
+      if (!id.startsWith('bench-')) continue;
+      const b = Math.floor(Number(id.slice(6)) / (opt.rate / 4));
+      buckets.set(b, Math.max(buckets.get(b) ?? 0, ms));
+    }
+    const line = [...buckets.entries()].sort((x, y) => x[0] - y[0]).map(([b, ms]) => `${(b / 4).toFixed(2)}s:${Math.round(ms)}`);
+    // With --node-args=--trace-gc: the server's longer GC pauses still in its kept output.
+    const gcs = server.output.join('').split('\n').filter((l) => /Mark-Compact|Mark-sweep|: (Scavenge|Minor)/.test(l) && (/Mark/.test(l) || Number(/, ([\d.]+) \/ [\d.]+ ms/.exec(l)?.[1] ?? 0) >= 10));
+    if (gcs.length) for (const l of gcs.slice(-15)) log(`  gc ${l.trim().slice(0, 160)}`);
+    log(`phase started ≈ ${Math.round(t0 - spawnedAt)} ms after the server process (its --trace-gc clock); server pings seen at (s): ${pings.join(' ') || 'none'}`);
+    log(`slowest ringing per 250 ms of intended time (s:ms), > 50 ms only: ${line.filter((x) => Number(x.split(':')[1]) > 50).join(' ') || 'none'}`);
+  }
   const achieved = total / sentIn;
   const complete = [...intended.keys()].filter((id) => (rang.get(id) ?? 0) === 2).length;
   // Every call was hung up: no line may be left held and no call left live (a leaked line would
   // make every later call of that pair busy, which would show up as "not ringing: ended/busy").
   const check = new pg.Client({ connectionString: db.url });
   await check.connect();
+  if (opt.timeline) {
+    // Autovacuum/autoanalyze of the fresh database during the phase (seconds after its start).
+    const since = Date.now() - (performance.now() - t0);
+    const av = (await check.query(`select relname, last_autovacuum, last_autoanalyze from pg_stat_user_tables where last_autovacuum is not null or last_autoanalyze is not null`)).rows;
+    const at = (d) => (d ? ((d.getTime() - since) / 1000).toFixed(2) : '-');
+    log(`autovacuum / autoanalyze (s after the phase start): ${av.map((r) => `${r.relname} ${at(r.last_autovacuum)}/${at(r.last_autoanalyze)}`).join(', ') || 'none'}`);
+  }
   const left = (await check.query(`select (select count(*)::int from call_lines) as lines, (select count(*)::int from calls where state <> 'ended') as live`)).rows[0];
   await check.end();
   const s = summarize(latencies);

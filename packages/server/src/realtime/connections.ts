@@ -4,10 +4,12 @@ import type { AuthUser } from '../auth/auth.service.ts';
 import { chatRepo } from '../chat/chat.repo.ts';
 import type { Services } from '../services.ts';
 import { PRESENCE_TTL_MS } from './presence.ts';
-import { pingAll } from './ws-server.ts';
+import { PingRounds } from './ws-server.ts';
 
 /** Every socket is pinged this often; one that has not answered the previous ping is terminated. */
 export const PING_INTERVAL_MS = 25_000;
+/** The ping round is spread over the interval in this many slices (one every 250 ms; see PingRounds). */
+const PING_SLICES = 100;
 
 interface Conn {
   id: string;
@@ -25,6 +27,7 @@ export class ConnectionRegistry {
   private readonly conns = new Map<string, Conn>();
   private readonly bySocket = new WeakSet<WebSocket>();
   private timers: NodeJS.Timeout[] = [];
+  private readonly pings = new PingRounds(PING_SLICES);
   draining = false;
 
   constructor(private readonly s: Services) {}
@@ -57,6 +60,7 @@ export class ConnectionRegistry {
     const conn: Conn = { id, userId: user.id, socket, expiry, operator: user.roles.includes('operator') };
     this.conns.set(id, conn);
     this.bySocket.add(socket);
+    this.pings.add(socket);
     socket.once('close', () => void this.closed(conn));
     // Presence is best effort: a Redis outage must not stop anyone from connecting and chatting.
     try {
@@ -73,6 +77,7 @@ export class ConnectionRegistry {
   private async closed(conn: Conn): Promise<void> {
     if (conn.expiry) clearTimeout(conn.expiry);
     this.conns.delete(conn.id);
+    this.pings.delete(conn.socket);
     try {
       if (await this.s.presence.disconnect(conn.userId, conn.id)) {
         const at = this.s.clock.now();
@@ -106,7 +111,7 @@ export class ConnectionRegistry {
     this.every(this.s.config.support.sweepMs, () => this.s.support.sweep().catch(warn('support sweep')));
     // Durable call timers (ring, connect, max duration, reconnect grace), likewise.
     this.every(this.s.config.calls.sweepMs, () => this.s.calls.sweep().catch(warn('calls sweep')));
-    const ping = setInterval(() => pingAll(this.sockets()), PING_INTERVAL_MS);
+    const ping = setInterval(() => this.pings.tick(), PING_INTERVAL_MS / PING_SLICES);
     ping.unref();
     this.timers.push(ping);
   }
@@ -132,10 +137,6 @@ export class ConnectionRegistry {
     }, ms);
     timer.unref();
     this.timers.push(timer);
-  }
-
-  private *sockets(): Generator<WebSocket> {
-    for (const c of this.conns.values()) yield c.socket;
   }
 
   /** Keeps this instance's connections alive in shared presence, and its operators' durable last-seen. */

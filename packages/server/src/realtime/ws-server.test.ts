@@ -2,7 +2,7 @@ import http from 'node:http';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { attachWebSockets, pingAll, trackLiveness, type UpgradeInfo } from './ws-server.ts';
+import { attachWebSockets, PingRounds, pingAll, trackLiveness, type UpgradeInfo } from './ws-server.ts';
 
 const servers: http.Server[] = [];
 afterEach(async () => {
@@ -78,5 +78,43 @@ describe('dead-peer detection with one ping round for all sockets', () => {
     expect(healthy.readyState).toBe(WebSocket.OPEN);
     expect(pingAll(sockets)).toBe(0); // it answered again, and stays
     healthy.close();
+  });
+});
+
+describe('ping rounds spread over the interval', () => {
+  it('pings one slice per tick, every socket once per round, and terminates a silent socket on its next turn', async () => {
+    const { port, accepted } = await serve();
+    const clients: WebSocket[] = [];
+    for (let i = 0; i < 4; i++) {
+      // One at a time, so the server accepts them in this order (the last one never answers a ping).
+      clients.push(new WebSocket(`ws://127.0.0.1:${port}/ws`, { autoPong: i < 3 }));
+      await once(clients[i]!, 'open');
+      while (accepted.length <= i) await new Promise((r) => setTimeout(r, 5));
+    }
+    const healthy = clients.slice(0, 3);
+    const vanished = clients[3]!;
+    const pinged = new Map<WebSocket, number>(clients.map((c) => [c, 0]));
+    for (const c of clients) c.on('ping', () => pinged.set(c, pinged.get(c)! + 1));
+    const rounds = new PingRounds(2);
+    for (const a of accepted) rounds.add(a.socket);
+    expect(rounds.tick()).toBe(0); // slice 0: two of the four sockets
+    await new Promise((r) => setTimeout(r, 100));
+    expect([...pinged.values()].reduce((x, y) => x + y, 0)).toBe(2);
+    expect(rounds.tick()).toBe(0); // slice 1: the other two
+    await new Promise((r) => setTimeout(r, 100));
+    expect([...pinged.values()]).toEqual([1, 1, 1, 1]);
+    const closed = once(vanished, 'close');
+    expect(rounds.tick() + rounds.tick()).toBe(1); // the next round: only the silent one is dropped
+    const [code] = (await closed) as [number];
+    expect(code).toBe(1006);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(healthy.map((c) => [c.readyState, pinged.get(c)])).toEqual(healthy.map(() => [WebSocket.OPEN, 2]));
+    // A socket removed from the rounds is not pinged any more.
+    rounds.delete(accepted[0]!.socket);
+    rounds.tick();
+    rounds.tick();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(healthy.map((c) => pinged.get(c))).toEqual([2, 3, 3]);
+    for (const c of healthy) c.close();
   });
 });

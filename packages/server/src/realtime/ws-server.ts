@@ -78,3 +78,42 @@ export function pingAll(sockets: Iterable<WebSocket>): number {
   }
   return terminated;
 }
+
+const slot = Symbol('pingSlot');
+type Slotted = WebSocket & { [slot]?: number };
+
+/**
+ * `pingAll` spread over the interval: the sockets are dealt round-robin into `slices` groups and
+ * each `tick()` (every interval / slices) pings one group, so every socket is still pinged once
+ * per interval (and terminated on its next turn if it did not answer). One round for all sockets
+ * at once is one socket write each in a single turn of the event loop — with thousands of sockets
+ * tens of milliseconds in which nothing else runs, and a burst of pongs right after.
+ */
+export class PingRounds {
+  private readonly groups: Array<Set<WebSocket>>;
+  private next = 0;
+  private turn = 0;
+
+  constructor(readonly slices: number) {
+    this.groups = Array.from({ length: slices }, () => new Set<WebSocket>());
+  }
+
+  add(socket: WebSocket): void {
+    const i = this.next;
+    this.next = (this.next + 1) % this.slices;
+    (socket as Slotted)[slot] = i;
+    this.groups[i]!.add(socket);
+  }
+
+  delete(socket: WebSocket): void {
+    const i = (socket as Slotted)[slot];
+    if (i !== undefined) this.groups[i]!.delete(socket);
+  }
+
+  /** Pings the next group; returns how many of its sockets were terminated (silent since their last ping). */
+  tick(): number {
+    const group = this.groups[this.turn]!;
+    this.turn = (this.turn + 1) % this.slices;
+    return pingAll(group);
+  }
+}
