@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { callsRepo as repo } from '../src/calls/calls.repo.ts';
-import type { Database } from '../src/db/db.ts';
 import { blocks, calls, conversations, members, messages, userEvents, users } from '../src/db/schema.ts';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Delivery } from '../src/realtime/bus.ts';
 import { EventLog } from '../src/realtime/event-log.ts';
-import { dbKinds, openTestDatabase } from './harness.ts';
+import { dbKinds, useTestDatabase } from './harness.ts';
 
 /**
  * The calls hot path reads and writes with plain SQL (calls.repo.ts); these tests pin it to what
@@ -13,13 +12,8 @@ import { dbKinds, openTestDatabase } from './harness.ts';
  * (PGlite vs node-postgres) cannot silently change a CallRow.
  */
 describe.each(dbKinds)('calls repo on %s', (kind) => {
-  let database: Database;
-  let cleanup: () => Promise<void>;
-  const db = () => database.db;
+  const { db, database } = useTestDatabase(kind);
   beforeAll(async () => {
-    const t = await openTestDatabase(kind);
-    database = t.database;
-    cleanup = t.cleanup;
     await db().insert(users).values(['ra', 'rb', 'rc', 'rd'].map((id) => ({ id, name: id })));
     await db().insert(conversations).values([
       { id: 'rconv', kind: 'direct', directKey: 'ra|rb' },
@@ -33,7 +27,6 @@ describe.each(dbKinds)('calls repo on %s', (kind) => {
     ]);
     await db().insert(blocks).values([{ blockerId: 'rb', blockedId: 'ra' }, { blockerId: 'rc', blockedId: 'rd' }]);
   });
-  afterAll(async () => cleanup());
 
   it('reads a call with every column set exactly as Drizzle does (get, startContext prior, update returning)', async () => {
     const at = (s: number) => new Date(Date.UTC(2026, 0, 2, 3, 4, s, 567));
@@ -131,7 +124,7 @@ describe.each(dbKinds)('calls repo on %s', (kind) => {
 
   it('stores a change and its events in one statement, the events only if the change applied, and publishes them after commit', async () => {
     const published: Delivery[] = [];
-    const log = new EventLog(database, { publish: (d: Delivery[]) => void published.push(...d) } as never);
+    const log = new EventLog(database(), { publish: (d: Delivery[]) => void published.push(...d) } as never);
     const now = new Date();
     const ringing = (id: string) => ({ id, conversationId: 'rconv', callerId: 'ra', calleeId: 'rb', media: 'audio', provider: 'p2p', state: 'ringing', callerDevice: 'd1', recording: false, createdAt: now, dueAt: new Date(now.getTime() + 45_000) }) as const;
     const start = (id: string) =>

@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { chatRepo as repo } from '../src/chat/chat.repo.ts';
-import type { Database } from '../src/db/db.ts';
 import { conversations, members, messages, supportChats, users } from '../src/db/schema.ts';
 import { supportRepo } from '../src/support/support.repo.ts';
-import { dbKinds, openTestDatabase } from './harness.ts';
+import { dbKinds, useTestDatabase } from './harness.ts';
 
 /**
  * Plain-SQL reads of the chat hot path, pinned to the Drizzle reads they replace, on PGlite and
@@ -11,14 +10,9 @@ import { dbKinds, openTestDatabase } from './harness.ts';
  * (a system notice).
  */
 describe.each(dbKinds)('chat repo on %s', (kind) => {
-  let database: Database;
-  let cleanup: () => Promise<void>;
-  const db = () => database.db;
+  const { db } = useTestDatabase(kind);
   const at = (s: number) => new Date(Date.UTC(2026, 0, 2, 3, 4, s, 567));
   beforeAll(async () => {
-    const t = await openTestDatabase(kind);
-    database = t.database;
-    cleanup = t.cleanup;
     await db().insert(users).values([
       { id: 'ua', name: 'A "a"', avatarUrl: 'https://x/a.png', roles: ['operator', 'admin'], lastSeenAt: at(1) },
       { id: 'ub', name: 'B' },
@@ -37,7 +31,6 @@ describe.each(dbKinds)('chat repo on %s', (kind) => {
     ]);
     await db().insert(supportChats).values({ id: 's1', conversationId: 'cg', customerId: 'ub', topic: 'order', firstMessage: 'hi', queuedAt: at(5) });
   });
-  afterAll(async () => cleanup());
 
   it('conversationParts reads the conversation, its members, their users and its support topic as the separate Drizzle reads do', async () => {
     for (const id of ['cg', 'cd', 'cempty']) {

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { eq, sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
-import { compilePlain, pgTextArray, rows, type Database } from '../src/db/db.ts';
+import { compilePlain, pgTextArray, rows } from '../src/db/db.ts';
 import { users } from '../src/db/schema.ts';
-import { dbKinds, openTestDatabase } from './harness.ts';
+import { dbKinds, useTestDatabase } from './harness.ts';
 
 /**
  * `rows()` compiles plain raw SQL itself instead of through Drizzle's builder (db.ts). These tests
@@ -43,16 +43,10 @@ describe('raw SQL compiled by rows() (db.ts)', () => {
 });
 
 describe.each(dbKinds)('rows() on %s', (kind) => {
-  let database: Database;
-  let cleanup: () => Promise<void>;
-  const db = () => database.db;
+  const { db } = useTestDatabase(kind);
   beforeAll(async () => {
-    const t = await openTestDatabase(kind);
-    database = t.database;
-    cleanup = t.cleanup;
     await db().insert(users).values({ id: 'r1', name: 'Röw "one"', roles: ['operator'], lastSeenAt: at });
   });
-  afterAll(async () => cleanup());
 
   const viaDrizzle = async (q: SQL) => ((await db().execute(q)) as unknown as { rows: unknown[] }).rows;
 

@@ -10,7 +10,8 @@ import pg from 'pg';
 import { buildApp, type AppOptions, type SohbetApp } from '../src/app.ts';
 import { parseConfig, type Config } from '../src/config/config.ts';
 import { createLogger } from '../src/core/logger.ts';
-import { createDatabase, type Database } from '../src/db/db.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { createDatabase, type Database, type Db } from '../src/db/db.ts';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
@@ -66,6 +67,17 @@ export async function freshPostgres(baseUrl: string): Promise<{ url: string; dro
 export type DbKind = 'pglite' | 'postgres';
 /** The database kinds this run can test: PGlite always, PostgreSQL when TEST_DATABASE_URL is set. */
 export const dbKinds: DbKind[] = services.postgres ? ['pglite', 'postgres'] : ['pglite'];
+
+/** A test database for the enclosing `describe`: opened before its tests (and before its own `beforeAll`s), closed after them. */
+export function useTestDatabase(kind: DbKind): { db: () => Db; database: () => Database } {
+  let opened: Awaited<ReturnType<typeof openTestDatabase>> | null = null;
+  beforeAll(async () => {
+    opened = await openTestDatabase(kind);
+  });
+  afterAll(async () => opened?.cleanup());
+  const database = () => opened!.database;
+  return { database, db: () => database().db };
+}
 
 export async function openTestDatabase(kind: DbKind): Promise<{ database: Database; env: Record<string, string>; cleanup: () => Promise<void> }> {
   if (kind === 'pglite') {

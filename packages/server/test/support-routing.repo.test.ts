@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { and, asc, eq } from 'drizzle-orm';
-import type { Database } from '../src/db/db.ts';
 import { conversations, members, messages, supportChats, supportDecisions, supportOperators, users } from '../src/db/schema.ts';
 import { routingRepo as repo } from '../src/support/support-routing.repo.ts';
 import { loadOf } from '../src/support/support.views.ts';
-import { dbKinds, openTestDatabase } from './harness.ts';
+import { dbKinds, useTestDatabase } from './harness.ts';
 
 /**
  * The support routing hot path reads and writes with plain SQL (support-routing.repo.ts); these
@@ -13,16 +12,11 @@ import { dbKinds, openTestDatabase } from './harness.ts';
  * silently change a row, and check the conditions of the one-statement move (G5).
  */
 describe.each(dbKinds)('support routing repo on %s', (kind) => {
-  let database: Database;
-  let cleanup: () => Promise<void>;
-  const db = () => database.db;
+  const { db } = useTestDatabase(kind);
   const at = (s: number) => new Date(Date.UTC(2026, 0, 2, 3, 4, s, 567));
   const drizzleChat = async (id: string) => (await db().select().from(supportChats).where(eq(supportChats.id, id)))[0]!;
   const drizzleOp = async (id: string) => (await db().select().from(supportOperators).where(eq(supportOperators.userId, id)))[0]!;
   beforeAll(async () => {
-    const t = await openTestDatabase(kind);
-    database = t.database;
-    cleanup = t.cleanup;
     await db().insert(users).values([
       { id: 'cust', name: 'Customer "C"', avatarUrl: 'https://x/c.png' },
       { id: 'op1', name: 'Operator One' },
@@ -34,7 +28,6 @@ describe.each(dbKinds)('support routing repo on %s', (kind) => {
       { userId: 'op2', status: 'away', maxChats: 3, activeChats: 2, topics: [], disconnectedAt: at(4), updatedAt: at(5) },
     ]);
   });
-  afterAll(async () => cleanup());
 
   it('reads a chat with every column set exactly as Drizzle does (chat, openChat, by conversation, with people, routing queue)', async () => {
     await db().insert(supportChats).values({
