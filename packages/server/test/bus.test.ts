@@ -83,6 +83,28 @@ describe.each(buses)('bus contract on %s', (_name, make) => {
       const end = Date.now() + 5000;
       while (gaps === 0 && Date.now() < end) await settle(50);
       expect(gaps).toBeGreaterThanOrEqual(1);
+      // The channel was subscribed again on the new connection.
+      const got: Delivery[] = [];
+      bus.subscribe('gap-user', (d) => got.push(d));
+      await bus.ready();
+      open().publish([{ userId: 'gap-user', seq: 9, event: ev('after') }]);
+      await expect.poll(() => got.map((d) => d.seq), { timeout: 2000 }).toEqual([9]);
+    });
+
+    it('keeps a subscription made while the connection is still in its handshake', async () => {
+      // A server that registers its listeners while ioredis is between "connect" and "ready".
+      const bus = open() as RedisBus;
+      const got: Delivery[] = [];
+      const sub = (bus as unknown as { sub: import('ioredis').Redis }).sub;
+      await new Promise<void>((resolve) =>
+        sub.once('connect', () => {
+          bus.subscribe('handshake-user', (d) => got.push(d));
+          resolve();
+        }),
+      );
+      await bus.ready();
+      open().publish([{ userId: 'handshake-user', seq: 1, event: ev('x') }]);
+      await expect.poll(() => got.map((d) => d.seq), { timeout: 2000 }).toEqual([1]);
     });
   }
 });

@@ -62,6 +62,10 @@ export class LocalListeners {
   get userCount(): number {
     return this.byUser.size;
   }
+
+  userIds(): IterableIterator<string> {
+    return this.byUser.keys();
+  }
 }
 
 export class InProcessBus implements Bus {

@@ -26,10 +26,16 @@ export class RedisBus implements Bus {
     this.channelPrefix = `${prefix}u:`;
     const opts = { maxRetriesPerRequest: null, enableOfflineQueue: true, lazyConnect: false } as const;
     this.pub = new Redis(url, { ...opts, connectionName: `sohbet:${this.instanceId}:pub` });
-    this.sub = new Redis(url, { ...opts, connectionName: `sohbet:${this.instanceId}:sub` });
+    // The subscriber connection's channels are ours to restore, not ioredis's: its
+    // auto-resubscribe keeps only what was subscribed once the connection was "ready", and a
+    // SUBSCRIBE that lands during the handshake fails the ready check (the INFO is refused in
+    // subscriber mode), reconnects, and silently drops every channel subscribed so far.
+    this.sub = new Redis(url, { ...opts, connectionName: `sohbet:${this.instanceId}:sub`, autoResubscribe: false, autoResendUnfulfilledCommands: false });
     for (const c of [this.pub, this.sub]) c.on('error', (err) => this.log.warn({ err: err.message }, 'redis bus connection error'));
-    // After a reconnect, anything published meanwhile was missed: streams re-read their logs.
+    // On every (re)connect: subscribe to every channel a local listener needs. After a
+    // reconnect, anything published meanwhile was missed: streams re-read their logs.
     this.sub.on('ready', () => {
+      this.subscribeAll();
       if (this.connectedOnce) {
         this.log.info({ streams: this.gapHandlers.size }, 'redis bus reconnected; streams catch up from the event log');
         for (const h of this.gapHandlers) h();
@@ -68,12 +74,25 @@ export class RedisBus implements Bus {
   }
 
   subscribe(userId: string, listener: BusListener, onGap?: () => void): () => void {
-    if (this.listeners.add(userId, listener)) this.track(this.sub.subscribe(this.channelPrefix + userId));
+    // Until the connection is ready, the 'ready' handler subscribes whatever is wanted then.
+    if (this.listeners.add(userId, listener) && this.sub.status === 'ready') this.track(this.sub.subscribe(this.channelPrefix + userId));
     if (onGap) this.gapHandlers.add(onGap);
     return () => {
       if (onGap) this.gapHandlers.delete(onGap);
-      if (this.listeners.remove(userId, listener)) this.track(this.sub.unsubscribe(this.channelPrefix + userId));
+      if (this.listeners.remove(userId, listener) && this.sub.status === 'ready') this.track(this.sub.unsubscribe(this.channelPrefix + userId));
     };
+  }
+
+  private subscribeAll(): void {
+    let batch: string[] = [];
+    for (const userId of this.listeners.userIds()) {
+      batch.push(this.channelPrefix + userId);
+      if (batch.length === 1000) {
+        this.track(this.sub.subscribe(...batch));
+        batch = [];
+      }
+    }
+    if (batch.length > 0) this.track(this.sub.subscribe(...batch));
   }
 
   private track(p: Promise<unknown>): void {
@@ -81,8 +100,13 @@ export class RedisBus implements Bus {
     this.pending = Promise.all([this.pending, guarded]);
   }
 
-  ready(): Promise<void> {
-    return this.pending.then(() => undefined);
+  /**
+   * Resolves once every subscription sent so far is confirmed; before the first connection,
+   * once it is ready. (During a later outage, streams catch up through their gap handlers.)
+   */
+  async ready(): Promise<void> {
+    if (!this.connectedOnce) await new Promise((resolve) => this.sub.once('ready', resolve));
+    await this.pending;
   }
 
   async ping(): Promise<void> {
