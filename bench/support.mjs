@@ -64,7 +64,7 @@ async function call(server, bearer, proc, input, kind = 'mutation') {
 async function main() {
   started.db = await freshDatabase(opt.pg);
   // --prof=<dir>: the server writes a V8 CPU profile there on exit (node --cpu-prof).
-  started.server = await spawnServer({ databaseUrl: started.db.url, nodeArgs: argv.prof ? ['--cpu-prof', `--cpu-prof-dir=${argv.prof}`] : [] });
+  started.server = await spawnServer({ databaseUrl: started.db.url, nodeArgs: argv.prof ? ['--cpu-prof', `--cpu-prof-dir=${argv.prof}`] : [], poolSize: argv.pool });
   const server = started.server;
   log(`server pid ${server.pid} on ${server.url}; ${opt.operators} operators, ${opt.rate} chats/s for ${opt.seconds} s`);
 
@@ -76,6 +76,7 @@ async function main() {
 
   const t0ByCustomer = new Map();
   const assignMs = [];
+  const assignAt = []; // each assignMs entry's start time, for the per-second timeline
   const acceptMs = [];
   const errors = [];
   let mutationId = 100;
@@ -91,7 +92,10 @@ async function main() {
           if (chat?.state === 'offered' && chat.offeredTo === id && !seen.has(chat.id)) {
             seen.add(chat.id);
             const t0 = t0ByCustomer.get(chat.customer.id);
-            if (t0 !== undefined) assignMs.push(performance.now() - t0);
+            if (t0 !== undefined) {
+              assignMs.push(performance.now() - t0);
+              assignAt.push(t0);
+            }
             const mid = ++mutationId;
             pendingAccepts.set(mid, { t0, chatId: chat.id, bearer });
             c.ws.send(JSON.stringify({ id: mid, method: 'mutation', params: { path: 'support.accept', input: { chatId: chat.id } } }));
@@ -161,6 +165,9 @@ async function main() {
     timeToAssignMs: Object.fromEntries(Object.entries(a).map(([k, v]) => [k, round(v, 1)])),
     timeToAcceptMs: Object.fromEntries(Object.entries(acc).map(([k, v]) => [k, round(v, 1)])),
     startResponseMs: Object.fromEntries(Object.entries(st).map(([k, v]) => [k, round(v, 1)])),
+    // Per second of the run (by when the chat was started): chats and their time-to-assign p95 / max,
+    // so a run's tail can be placed (a burst at one moment vs a queue that grows).
+    assignTimeline: timeline(assignAt.map((t) => t - begin), assignMs),
     target: { timeToAssignP95Ms: 100, pass: a.n > 0 && a.p90 !== null && pct(assignMs, 0.95) <= 100 },
   };
   result.timeToAssignMs.p95 = round(pct(assignMs, 0.95), 1);
@@ -171,6 +178,12 @@ async function main() {
   writeFileSync(path.join(opt.out, `support-${stamp}Z.json`), JSON.stringify(result, null, 2));
   writeFileSync(path.join(opt.out, 'support-latest.md'), report(result));
   log(JSON.stringify({ assign: result.timeToAssignMs, accept: result.timeToAcceptMs, errors: errors.length, pass: result.target.pass }));
+}
+
+function timeline(atMs, values) {
+  const bySecond = [];
+  atMs.forEach((t, i) => (bySecond[Math.max(0, Math.floor(t / 1000))] ??= []).push(values[i]));
+  return Array.from(bySecond, (v, second) => (v ? { second, n: v.length, p95: round(pct(v, 0.95), 1), max: round(Math.max(...v), 1) } : { second, n: 0 }));
 }
 
 function pct(values, p) {
