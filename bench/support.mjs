@@ -35,6 +35,8 @@ const opt = {
   seconds: Number(argv.seconds ?? 20),
   maxChats: Number(argv['max-chats'] ?? 5),
   holdMs: Number(argv['hold-ms'] ?? 2000),
+  // The server's DATABASE_POOL_SIZE (undefined: its default).
+  pool: argv.pool ? Number(argv.pool) : undefined,
   out: argv.out ?? path.join(HERE, 'results'),
 };
 const log = (...a) => console.log(`[support-bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -64,7 +66,7 @@ async function call(server, bearer, proc, input, kind = 'mutation') {
 async function main() {
   started.db = await freshDatabase(opt.pg);
   // --prof=<dir>: the server writes a V8 CPU profile there on exit (node --cpu-prof).
-  started.server = await spawnServer({ databaseUrl: started.db.url, nodeArgs: argv.prof ? ['--cpu-prof', `--cpu-prof-dir=${argv.prof}`] : [], poolSize: argv.pool });
+  started.server = await spawnServer({ databaseUrl: started.db.url, nodeArgs: argv.prof ? ['--cpu-prof', `--cpu-prof-dir=${argv.prof}`] : [], poolSize: opt.pool });
   const server = started.server;
   log(`server pid ${server.pid} on ${server.url}; ${opt.operators} operators, ${opt.rate} chats/s for ${opt.seconds} s`);
 
